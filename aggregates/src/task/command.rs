@@ -1,0 +1,88 @@
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{CancellationReason, TaskType};
+use crate::{CommandNames, ExternalRef, Note};
+
+/// Commands on a task. The HTTP body is this enum with its name in `"type"`; unknown fields are
+/// refused so that a misspelt optional field is an error rather than silently dropped.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum TaskCommand {
+    CreateTask {
+        task_type: TaskType,
+        hub_id: Uuid,
+        #[serde(default)]
+        robot_id: Option<Uuid>,
+        #[serde(default)]
+        scheduled_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        external_ref: Option<ExternalRef>,
+    },
+    MarkTaskPending {},
+    StartTask {},
+    PauseTask {
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    ResumeTask {},
+    MarkTaskArrived {},
+    CompleteTask {},
+    CancelTask {
+        reason: CancellationReason,
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    AttachTrip {
+        trip_id: Uuid,
+    },
+    AssignRobot {
+        robot_id: Uuid,
+    },
+    /// Issued by the assignment process when a pilot accepted this task; not an HTTP command.
+    #[serde(skip)]
+    RecordPilotAssigned { pilot_id: Uuid, assignment_id: Uuid },
+    /// Issued by the assignment process when the pilot's assignment ended first.
+    #[serde(skip)]
+    RecordPilotUnassigned {
+        assignment_id: Uuid,
+        reason: Option<Note>,
+    },
+}
+
+impl CommandNames for TaskCommand {
+    const PUBLIC: &'static [&'static str] = &[
+        "CreateTask",
+        "MarkTaskPending",
+        "StartTask",
+        "PauseTask",
+        "ResumeTask",
+        "MarkTaskArrived",
+        "CompleteTask",
+        "CancelTask",
+        "AttachTrip",
+        "AssignRobot",
+    ];
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::CreateTask { .. } => "CreateTask",
+            Self::MarkTaskPending {} => "MarkTaskPending",
+            Self::StartTask {} => "StartTask",
+            Self::PauseTask { .. } => "PauseTask",
+            Self::ResumeTask {} => "ResumeTask",
+            Self::MarkTaskArrived {} => "MarkTaskArrived",
+            Self::CompleteTask {} => "CompleteTask",
+            Self::CancelTask { .. } => "CancelTask",
+            Self::AttachTrip { .. } => "AttachTrip",
+            Self::AssignRobot { .. } => "AssignRobot",
+            Self::RecordPilotAssigned { .. } => "RecordPilotAssigned",
+            Self::RecordPilotUnassigned { .. } => "RecordPilotUnassigned",
+        }
+    }
+
+    fn creates_stream(&self) -> bool {
+        matches!(self, Self::CreateTask { .. })
+    }
+}

@@ -1,0 +1,121 @@
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{CancellationReason, TaskStatus, TaskType};
+
+/// What happened to a task. Status changes carry the status they left, so that a history row
+/// is a copy of its event and needs no lookup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskEvent {
+    TaskCreated {
+        task_type: TaskType,
+        hub_id: Uuid,
+        robot_id: Option<Uuid>,
+        scheduled_at: Option<DateTime<Utc>>,
+        external_ref: Option<String>,
+    },
+    TaskMarkedPending {
+        from_status: TaskStatus,
+    },
+    TaskStarted {
+        from_status: TaskStatus,
+    },
+    TaskPaused {
+        from_status: TaskStatus,
+        reason: Option<String>,
+    },
+    TaskResumed {
+        from_status: TaskStatus,
+    },
+    TaskArrived {
+        from_status: TaskStatus,
+    },
+    TaskCompleted {
+        from_status: TaskStatus,
+    },
+    TaskCancelled {
+        from_status: TaskStatus,
+        reason: CancellationReason,
+        note: Option<String>,
+    },
+    TaskTripAttached {
+        trip_id: Uuid,
+    },
+    TaskRobotAssigned {
+        robot_id: Uuid,
+        previous_robot_id: Option<Uuid>,
+    },
+    TaskPilotAssigned {
+        pilot_id: Uuid,
+        assignment_id: Uuid,
+    },
+    TaskPilotUnassigned {
+        pilot_id: Uuid,
+        assignment_id: Uuid,
+        reason: Option<String>,
+    },
+}
+
+impl TaskEvent {
+    /// The event type names, as stored in the `event_type` column.
+    pub const TYPES: &'static [&'static str] = &[
+        "TaskCreated",
+        "TaskMarkedPending",
+        "TaskStarted",
+        "TaskPaused",
+        "TaskResumed",
+        "TaskArrived",
+        "TaskCompleted",
+        "TaskCancelled",
+        "TaskTripAttached",
+        "TaskRobotAssigned",
+        "TaskPilotAssigned",
+        "TaskPilotUnassigned",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TaskCreated { .. } => "TaskCreated",
+            Self::TaskMarkedPending { .. } => "TaskMarkedPending",
+            Self::TaskStarted { .. } => "TaskStarted",
+            Self::TaskPaused { .. } => "TaskPaused",
+            Self::TaskResumed { .. } => "TaskResumed",
+            Self::TaskArrived { .. } => "TaskArrived",
+            Self::TaskCompleted { .. } => "TaskCompleted",
+            Self::TaskCancelled { .. } => "TaskCancelled",
+            Self::TaskTripAttached { .. } => "TaskTripAttached",
+            Self::TaskRobotAssigned { .. } => "TaskRobotAssigned",
+            Self::TaskPilotAssigned { .. } => "TaskPilotAssigned",
+            Self::TaskPilotUnassigned { .. } => "TaskPilotUnassigned",
+        }
+    }
+
+    /// The status this event moves the task to, if it changes the status.
+    pub fn new_status(&self) -> Option<TaskStatus> {
+        match self {
+            Self::TaskCreated { .. } => Some(TaskStatus::Scheduled),
+            Self::TaskMarkedPending { .. } => Some(TaskStatus::Pending),
+            Self::TaskStarted { .. } | Self::TaskResumed { .. } => Some(TaskStatus::InProgress),
+            Self::TaskPaused { .. } => Some(TaskStatus::Paused),
+            Self::TaskArrived { .. } => Some(TaskStatus::Arrived),
+            Self::TaskCompleted { .. } => Some(TaskStatus::Completed),
+            Self::TaskCancelled { .. } => Some(TaskStatus::Cancelled),
+            Self::TaskTripAttached { .. }
+            | Self::TaskRobotAssigned { .. }
+            | Self::TaskPilotAssigned { .. }
+            | Self::TaskPilotUnassigned { .. } => None,
+        }
+    }
+}
+
+impl DomainEvent for TaskEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

@@ -1,0 +1,101 @@
+//! Free text that the domain stores verbatim, bounded so that one field cannot bloat a stream.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters, got {len}")]
+    TooLong { max: usize, len: usize },
+}
+
+fn check(value: &str, max: usize) -> Result<(), TextError> {
+    let len = value.chars().count();
+    if value.trim().is_empty() {
+        Err(TextError::Empty)
+    } else if len > max {
+        Err(TextError::TooLong { max, len })
+    } else {
+        Ok(())
+    }
+}
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(value: impl Into<String>) -> Result<Self, TextError> {
+                let value = value.into();
+                check(&value, Self::MAX_CHARS)?;
+                Ok(Self(value))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = TextError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// A note or free-text reason: not blank, at most 2,000 characters, stored verbatim.
+    Note,
+    2000
+);
+
+bounded_text!(
+    /// A caller's own reference for an entity (an order number...): at most 200 characters.
+    ExternalRef,
+    200
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_keeps_its_text_verbatim() {
+        let note = Note::parse("  robot stuck at the curb\n").unwrap();
+        assert_eq!(note.as_str(), "  robot stuck at the curb\n");
+    }
+
+    #[test]
+    fn a_blank_note_is_refused() {
+        assert_eq!(Note::parse("   "), Err(TextError::Empty));
+    }
+
+    #[test]
+    fn an_oversized_reference_is_refused_with_its_length() {
+        let long = "x".repeat(201);
+        assert_eq!(
+            ExternalRef::parse(long),
+            Err(TextError::TooLong { max: 200, len: 201 })
+        );
+    }
+
+    #[test]
+    fn a_note_is_checked_when_deserialized() {
+        let parsed: Result<Note, _> = serde_json::from_str("\"\"");
+        assert!(parsed.is_err());
+    }
+}
