@@ -1,1 +1,29 @@
-fn main(){}
+use clap::Parser;
+
+use operations::settings::{Cli, Command};
+use operations::startup::{self, Application};
+use operations::telemetry;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_subscriber(telemetry::get_subscriber(
+        "info",
+        cli.telemetry.log_format,
+        std::io::stderr,
+    ));
+    match cli.command {
+        Command::Serve(settings) => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Migrate(database) => {
+            let pool = startup::connect(&database).await?;
+            startup::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+    }
+}

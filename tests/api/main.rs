@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests: the service over real HTTP against a real PostgreSQL, each test on a
+//! database of its own. Run them with `./dev test` (it provides PostgreSQL where DATABASE_URL
+//! is unset). Set TEST_LOG=1 to see the service's logs.
+
+mod helpers;
+
+mod concurrency;
+mod errors;
+mod idempotency;
+mod store;
+mod tasks;

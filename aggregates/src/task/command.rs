@@ -5,10 +5,11 @@ use uuid::Uuid;
 use super::{CancellationReason, TaskType};
 use crate::{CommandNames, ExternalRef, Note};
 
-/// Commands on a task. The HTTP body is this enum with its name in `"type"`; unknown fields are
-/// refused so that a misspelt optional field is an error rather than silently dropped.
+/// Commands on a task, deserialized from `{"<CommandName>": {...fields}}` (the HTTP layer moves
+/// the body's `"type"` there, which keeps the path of a bad field in serde's errors). Unknown
+/// fields are refused, so that a misspelt optional field is an error rather than dropped.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub enum TaskCommand {
     CreateTask {
         task_type: TaskType,
@@ -42,7 +43,10 @@ pub enum TaskCommand {
     },
     /// Issued by the assignment process when a pilot accepted this task; not an HTTP command.
     #[serde(skip)]
-    RecordPilotAssigned { pilot_id: Uuid, assignment_id: Uuid },
+    RecordPilotAssigned {
+        pilot_id: Uuid,
+        assignment_id: Uuid,
+    },
     /// Issued by the assignment process when the pilot's assignment ended first.
     #[serde(skip)]
     RecordPilotUnassigned {

@@ -294,7 +294,10 @@ fn any_open_task_can_be_cancelled_and_the_event_keeps_where_it_was() {
     ] {
         TaskTest::with(())
             .given(history)
-            .when(cancel(CancellationReason::RobotStuck, Some("wheel in a grate")))
+            .when(cancel(
+                CancellationReason::RobotStuck,
+                Some("wheel in a grate"),
+            ))
             .then_expect_events(vec![TaskEvent::TaskCancelled {
                 from_status,
                 reason: CancellationReason::RobotStuck,
@@ -479,23 +482,23 @@ fn every_public_command_name_parses_and_internal_ones_do_not() {
     let names: Vec<_> = every_public_command().iter().map(|c| c.name()).collect();
     assert_eq!(names, TaskCommand::PUBLIC);
     for internal in ["RecordPilotAssigned", "RecordPilotUnassigned"] {
-        let body = serde_json::json!({"type": internal, "pilot_id": hub(), "assignment_id": hub()});
+        let body = serde_json::json!({internal: {"pilot_id": hub(), "assignment_id": hub()}});
         assert!(serde_json::from_value::<TaskCommand>(body).is_err());
     }
 }
 
 #[test]
 fn a_command_body_with_an_unknown_field_is_refused() {
-    let body = serde_json::json!({"type": "StartTask", "sudo": true});
+    let body = serde_json::json!({"StartTask": {"sudo": true}});
     assert!(serde_json::from_value::<TaskCommand>(body).is_err());
-    let body = serde_json::json!({"type": "PauseTask", "resaon": "typo"});
+    let body = serde_json::json!({"PauseTask": {"resaon": "typo"}});
     assert!(serde_json::from_value::<TaskCommand>(body).is_err());
 }
 
 #[test]
 fn enum_values_are_the_seeds_spelling() {
     let parsed: TaskCommand = serde_json::from_value(serde_json::json!({
-        "type": "CreateTask", "task_type": "JITP_TRIP", "hub_id": hub()
+        "CreateTask": {"task_type": "JITP_TRIP", "hub_id": hub()}
     }))
     .unwrap();
     assert!(matches!(

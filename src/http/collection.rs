@@ -1,0 +1,211 @@
+//! What every aggregate exposes over HTTP: `POST /v1/{collection}/{id}/commands` and
+//! `GET /v1/{collection}/{id}`. An aggregate joins the API by implementing `Collection`.
+
+use aggregates::{CommandNames, DomainError};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cqrs_es::Aggregate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::headers::CommandHeaders;
+use super::{ApiContext, ApiError};
+use crate::commands::{self, CommandEnvelope, CommandOutcome};
+use crate::store::{EventMetadata, IdempotencyRecord, Loaded};
+
+pub trait Collection:
+    Aggregate<
+        Command: DeserializeOwned + CommandNames + Send,
+        Error: DomainError + Send,
+        Services = (),
+    > + 'static
+{
+    /// The path segment: `tasks`, `trips`, `pilots`, `fo-tasks`.
+    const PATH: &'static str;
+    /// The current state as the API shows it.
+    type View: Serialize;
+
+    /// The view of a stream, or `None` if the stream does not exist.
+    fn view(id: Uuid, loaded: Loaded<Self>) -> Option<Self::View>;
+}
+
+pub fn router<C: Collection>() -> Router<ApiContext> {
+    Router::new()
+        .route(
+            &format!("/v1/{}/{{id}}/commands", C::PATH),
+            post(command::<C>),
+        )
+        .route(&format!("/v1/{}/{{id}}", C::PATH), get(show::<C>))
+}
+
+async fn command<C: Collection>(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(path)?;
+    let headers = CommandHeaders::parse(&headers)?;
+    let body = body.map_err(|rejection| {
+        ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
+    })?;
+    let (command, value) = parse_command::<C::Command>(&body)?;
+    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
+        request_hash: request_hash(C::TYPE, id, &value),
+        key,
+    });
+    let envelope = CommandEnvelope {
+        aggregate_id: id,
+        metadata: EventMetadata {
+            actor: headers.actor,
+            command: command.name().to_string(),
+            causation_id: headers.request_id.clone(),
+            request_id: headers.request_id,
+            correlation_id: headers.correlation_id,
+        },
+        command,
+        precondition: headers.precondition,
+        idempotency,
+    };
+    let outcome = commands::execute::<C>(&ctx.store, &(), envelope).await?;
+    Ok(command_answer::<C>(outcome))
+}
+
+fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
+    let status = if outcome.created_stream() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({
+        "id": outcome.aggregate_id,
+        "version": outcome.version,
+        "events": outcome.events,
+    });
+    let mut response = (status, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag(outcome.version));
+    if status == StatusCode::CREATED {
+        if let Ok(location) =
+            HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, outcome.aggregate_id))
+        {
+            headers.insert(header::LOCATION, location);
+        }
+    }
+    if outcome.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+async fn show<C: Collection>(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(path)?;
+    let loaded = ctx
+        .store
+        .load::<C>(&id.to_string())
+        .await
+        .map_err(ApiError::internal)?;
+    let version = loaded.version;
+    let view = C::view(id, loaded)
+        .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
+    let mut response = Json(view).into_response();
+    response.headers_mut().insert(header::ETAG, etag(version));
+    Ok(response)
+}
+
+fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(raw) = path.map_err(|r| ApiError::bad_request("invalid_id", r.body_text()))?;
+    Uuid::parse_str(&raw).map_err(|_| {
+        ApiError::bad_request("invalid_id", format!("`{raw}` is not a UUID")).with("id", raw)
+    })
+}
+
+/// Parses a command body, telling apart a body that is not JSON, not an object, names no or an
+/// unknown command, or has a field of the wrong name, type or value.
+pub fn parse_command<C: DeserializeOwned + CommandNames>(
+    body: &[u8],
+) -> Result<(C, Value), ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    let expected = || C::PUBLIC.join(", ");
+    let kind = match value.get("type") {
+        _ if !value.is_object() => {
+            return Err(ApiError::bad_request(
+                "body_not_object",
+                "the body must be a JSON object: {\"type\": \"<CommandName>\", ...fields}",
+            ))
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "command_type_missing",
+                format!("the body has no \"type\"; expected one of: {}", expected()),
+            ))
+        }
+        Some(Value::String(kind)) => kind,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "\"type\" must be a string naming the command",
+            )
+            .with("field", "type"))
+        }
+    };
+    if !C::PUBLIC.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request(
+            "unknown_command",
+            format!("unknown command `{kind}`; expected one of: {}", expected()),
+        )
+        .with("command", kind.as_str()));
+    }
+    // Commands deserialize from `{"<CommandName>": {...fields}}`: serde loses the path of a
+    // bad field inside an internally tagged enum, and the caller deserves to know which it was.
+    let mut fields = value.as_object().cloned().unwrap_or_default();
+    fields.remove("type");
+    let tagged = Value::Object(
+        [(kind.clone(), Value::Object(fields))]
+            .into_iter()
+            .collect(),
+    );
+    let command = serde_path_to_error::deserialize(&tagged).map_err(|e| {
+        let path = e.path().to_string();
+        let field = path
+            .strip_prefix(kind.as_str())
+            .map(|p| p.trim_start_matches('.'))
+            .unwrap_or(&path)
+            .to_string();
+        let problem = ApiError::bad_request("invalid_field", e.inner().to_string());
+        if field.is_empty() {
+            problem
+        } else {
+            ApiError::bad_request("invalid_field", format!("{field}: {}", e.inner()))
+                .with("field", field)
+        }
+    })?;
+    Ok((command, value))
+}
+
+/// What makes two requests "the same" for an idempotency key: the stream and the body's JSON
+/// value (key order and white space do not matter).
+fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(aggregate_type.as_bytes());
+    hasher.update(id.as_bytes());
+    hasher.update(body.to_string().as_bytes());
+    hasher.finalize().to_vec()
+}

@@ -1,0 +1,9 @@
+//! `operations`: an event-sourced command/query service for the operations of a robot-delivery
+//! fleet. See README.md.
+
+pub mod commands;
+pub mod http;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,114 @@
+//! Builds the service from its settings; production and tests go through the same door.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::http::{self, ApiContext};
+use crate::settings::{DatabaseSettings, ServeSettings};
+use crate::store::EventStore;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects a pool to the database.
+pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(settings.url.clone())
+        .await
+        .context("cannot connect to PostgreSQL (check DATABASE_URL)")
+}
+
+/// Applies the migrations not yet applied. Safe to run from several instances at once: sqlx
+/// holds an advisory lock while it migrates.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot apply the database migrations")
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: EventStore,
+    idempotency_ttl: Duration,
+}
+
+impl Application {
+    /// Connects, migrates and binds; `run_until_stopped` then serves.
+    pub async fn build(settings: ServeSettings) -> anyhow::Result<Self> {
+        let pool = connect(&settings.database).await?;
+        migrate(&pool).await?;
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let store = EventStore::new(pool);
+        let router = http::router(ApiContext {
+            store: store.clone(),
+        });
+        Ok(Self {
+            listener,
+            router,
+            store,
+            idempotency_ttl: settings.idempotency_ttl,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "serving");
+        let pruner = tokio::spawn(forget_old_idempotency_keys(
+            self.store.clone(),
+            self.idempotency_ttl,
+        ));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        pruner.abort();
+        served.context("the HTTP server failed")
+    }
+}
+
+async fn forget_old_idempotency_keys(store: EventStore, ttl: Duration) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.forget_keys_older_than(ttl).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot expired idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "cannot forget expired idempotency keys"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

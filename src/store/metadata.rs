@@ -1,0 +1,18 @@
+use serde::{Deserialize, Serialize};
+
+/// Who asked for a change, and in the course of what: stored with every event of a command.
+/// Values are strings, as cqrs-es's `EventEnvelope::metadata` expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// Who issued the command (the `X-Actor` header until authentication exists).
+    pub actor: String,
+    /// The command that produced the event.
+    pub command: String,
+    /// The HTTP request that carried the command.
+    pub request_id: String,
+    /// The business flow the command belongs to, shared by everything it causes.
+    pub correlation_id: String,
+    /// What directly caused the command: the request for a client's command, the event for a
+    /// command issued by a process.
+    pub causation_id: String,
+}

@@ -1,0 +1,239 @@
+//! Every bad request gets its 4xx as problem+json, and stores nothing.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, create_task_body, TestApp};
+
+/// Sends a raw body to a task's command endpoint.
+async fn send_raw(app: &TestApp, id: Uuid, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    app.post_command("tasks", id)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let id = Uuid::new_v4();
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        ("malformed_json", r#"{"type": "CreateTask", "#.into(), None),
+        ("malformed_json", "".into(), None),
+        ("body_not_object", "[1, 2, 3]".into(), None),
+        ("body_not_object", r#""CreateTask""#.into(), None),
+        (
+            "command_type_missing",
+            r#"{"task_type": "NONE"}"#.into(),
+            None,
+        ),
+        ("invalid_field", r#"{"type": 7}"#.into(), Some("type")),
+        (
+            "unknown_command",
+            r#"{"type": "LaunchRocket"}"#.into(),
+            None,
+        ),
+        ("unknown_command", r#"{"type": "createtask"}"#.into(), None),
+        (
+            "unknown_command",
+            json!({"type": "RecordPilotAssigned", "pilot_id": Uuid::new_v4(),
+                   "assignment_id": Uuid::new_v4()})
+            .to_string(),
+            None,
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "SPACESHIP", "hub_id": Uuid::new_v4()})
+                .to_string(),
+            Some("task_type"),
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE", "hub_id": 42}).to_string(),
+            Some("hub_id"),
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE", "hub_id": "hub-1"}).to_string(),
+            Some("hub_id"),
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE"}).to_string(),
+            None,
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE", "hub_id": Uuid::new_v4(),
+                   "scheduled_at": "tomorrow"})
+            .to_string(),
+            Some("scheduled_at"),
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE", "hub_id": Uuid::new_v4(),
+                   "hub": "typo"})
+            .to_string(),
+            None,
+        ),
+        (
+            "invalid_field",
+            json!({"type": "CreateTask", "task_type": "NONE", "hub_id": Uuid::new_v4(),
+                   "external_ref": "x".repeat(201)})
+            .to_string(),
+            Some("external_ref"),
+        ),
+    ];
+    for (code, body, field) in cases {
+        let problem = assert_problem(
+            send_raw(&app, id, body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            code,
+        )
+        .await;
+        if let Some(field) = field {
+            assert_eq!(problem["field"], field, "{body}: {problem}");
+        }
+    }
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn enum_and_text_rules_apply_to_later_commands_too() {
+    let app = TestApp::spawn().await;
+    let id = app.create_task().await;
+    for (body, field) in [
+        (json!({"type": "CancelTask", "reason": "BORED"}), "reason"),
+        (json!({"type": "CancelTask"}), ""),
+        (json!({"type": "PauseTask", "reason": "   "}), "reason"),
+        (json!({"type": "AttachTrip", "trip_id": null}), "trip_id"),
+        (json!({"type": "StartTask", "force": true}), ""),
+    ] {
+        let problem = assert_problem(
+            app.command("tasks", id, body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        )
+        .await;
+        if !field.is_empty() {
+            assert_eq!(problem["field"], field, "{body}: {problem}");
+        }
+    }
+    assert_eq!(app.event_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_non_uuid_stream_id_is_400() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/v1/tasks/task-1/commands"))
+        .header("X-Actor", "test:runner")
+        .json(&create_task_body())
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_id").await;
+    assert_eq!(problem["id"], "task-1");
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_command_without_an_actor_is_400() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/tasks/{}/commands", Uuid::new_v4())))
+        .json(&create_task_body())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "actor_required").await;
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_unreadable_if_match_or_idempotency_key_is_400() {
+    let app = TestApp::spawn().await;
+    for (header, value) in [("If-Match", "latest"), ("Idempotency-Key", "   ")] {
+        let response = app
+            .post_command("tasks", Uuid::new_v4())
+            .header(header, value)
+            .json(&create_task_body())
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_header").await;
+    }
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let app = TestApp::spawn().await;
+    let mut body = create_task_body();
+    body["external_ref"] = json!("x".repeat(1 << 20));
+    let response = send_raw(&app, Uuid::new_v4(), body.to_string()).await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "unreadable_body").await;
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_command_on_a_task_that_does_not_exist_is_404() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .command("tasks", Uuid::new_v4(), json!({"type": "StartTask"}))
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_command_the_rules_refuse_is_409_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let id = app.create_task().await;
+    let cases = [
+        (json!({"type": "StartTask"}), "invalid_transition"),
+        (json!({"type": "CompleteTask"}), "invalid_transition"),
+        (
+            json!({"type": "CancelTask", "reason": "OTHER"}),
+            "note_required",
+        ),
+        (crate::helpers::create_task_body(), "already_exists"),
+    ];
+    for (body, code) in cases {
+        assert_problem(
+            app.command("tasks", id, body).await,
+            StatusCode::CONFLICT,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(app.event_count().await, 1);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_with_problems() {
+    let app = TestApp::spawn().await;
+    assert_problem(
+        app.get("/v1/rockets").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/tasks/{}", Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}

@@ -1,0 +1,202 @@
+use std::sync::Once;
+use std::time::Duration;
+
+use operations::settings::{DatabaseSettings, LogFormat, ServeSettings};
+use operations::startup::Application;
+use operations::telemetry;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+static TRACING: Once = Once::new();
+
+/// A database of this test's own, dropped when the test ends.
+pub struct TestDatabase {
+    admin: PgConnectOptions,
+    pub name: String,
+    pub options: PgConnectOptions,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let url = std::env::var("DATABASE_URL")
+            .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
+        let admin: PgConnectOptions = url.parse().expect("DATABASE_URL is not a valid URL");
+        let name = format!("ops_test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&admin)
+            .await
+            .expect("cannot connect to DATABASE_URL");
+        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("cannot create the test database");
+        let options = admin.clone().database(&name);
+        Self {
+            admin,
+            name,
+            options,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            runtime.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
+                    let sql = format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#);
+                    let _ = conn.execute(sql.as_str()).await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let db = TestDatabase::create().await;
+        let address = Self::spawn_instance(&db).await;
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(db.options.clone())
+            .await
+            .expect("cannot connect to the test database");
+        Self {
+            address,
+            pool,
+            client: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    /// Starts one more service instance on this test's database; returns its base URL.
+    pub async fn spawn_instance(db: &TestDatabase) -> String {
+        TRACING.call_once(|| {
+            if std::env::var("TEST_LOG").is_ok() {
+                telemetry::init_subscriber(telemetry::get_subscriber(
+                    "debug",
+                    LogFormat::Text,
+                    std::io::stdout,
+                ));
+            }
+        });
+        let settings = ServeSettings {
+            addr: "127.0.0.1:0".parse().expect("a socket address"),
+            idempotency_ttl: Duration::from_secs(86_400),
+            database: DatabaseSettings {
+                url: db.options.clone(),
+                max_connections: 10,
+            },
+        };
+        let app = Application::build(settings)
+            .await
+            .expect("the service starts");
+        let address = format!("http://{}", app.local_addr().expect("a bound address"));
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A command request with an actor, ready for more headers.
+    pub fn post_command(&self, collection: &str, id: Uuid) -> RequestBuilder {
+        self.client
+            .post(self.url(&format!("/v1/{collection}/{id}/commands")))
+            .header("X-Actor", "test:runner")
+    }
+
+    pub async fn command(&self, collection: &str, id: Uuid, body: Value) -> Response {
+        self.post_command(collection, id)
+            .json(&body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    /// Sends a command that must succeed; returns its answer.
+    pub async fn ok(&self, collection: &str, id: Uuid, body: Value) -> Value {
+        let response = self.command(collection, id, body.clone()).await;
+        let status = response.status();
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert!(
+            status.is_success(),
+            "{body} was refused with {status}: {answer}"
+        );
+        answer
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    /// Creates a task with a robot; returns its id.
+    pub async fn create_task(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.ok("tasks", id, create_task_body()).await;
+        id
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .expect("events can be counted")
+    }
+
+    pub async fn event_types(&self, id: Uuid) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT event_type FROM events WHERE aggregate_id = $1 ORDER BY sequence",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .expect("events can be read")
+    }
+}
+
+pub fn create_task_body() -> Value {
+    json!({
+        "type": "CreateTask",
+        "task_type": "DELIVERY_TRIP",
+        "hub_id": Uuid::new_v4(),
+        "robot_id": Uuid::new_v4(),
+    })
+}
+
+/// Asserts a problem answer: its status, its `code`, and that it is problem+json.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let problem: Value = response.json().await.expect("a problem document");
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["status"], status.as_u16());
+    assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    problem
+}
