@@ -1,1 +1,185 @@
-fn main() {}
+//! HTTP load benchmark: clients drive tasks through their whole life over the API, each on
+//! task streams of its own, and the run prints commands/s and latency percentiles.
+//!
+//!     ./dev bench                                   # in-process service, fresh database
+//!     ./dev bench -- --clients 16 --seconds 30
+//!     ./dev bench -- --url http://127.0.0.1:8080    # a service already running
+//!
+//! Without --url the service runs inside this process on a database of its own (created from
+//! DATABASE_URL, dropped afterwards), so client and service share this machine's cores.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use operations::settings::{DatabaseSettings, ServeSettings};
+use operations::startup::Application;
+use serde_json::{json, Value};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Args {
+    /// Concurrent clients, each with one connection.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Seconds of measured load (after the warm-up).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Seconds of unmeasured warm-up.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Drive this running service instead of starting one in-process.
+    #[arg(long)]
+    url: Option<String>,
+    /// Connections in the in-process service's pool.
+    #[arg(long, default_value_t = 20)]
+    pool: u32,
+    /// cargo bench passes --bench; accepted and ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// One task's life: 7 commands on one stream.
+fn life(robot: Uuid) -> [Value; 7] {
+    [
+        json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": robot, "robot_id": robot}),
+        json!({"type": "MarkTaskPending"}),
+        json!({"type": "StartTask"}),
+        json!({"type": "PauseTask", "reason": "crossing"}),
+        json!({"type": "ResumeTask"}),
+        json!({"type": "MarkTaskArrived"}),
+        json!({"type": "CompleteTask"}),
+    ]
+}
+
+struct ClientResult {
+    latencies: Vec<Duration>,
+    errors: u64,
+}
+
+async fn client(base: String, start_measuring: Instant, stop: Instant) -> ClientResult {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("an HTTP client");
+    let mut result = ClientResult {
+        latencies: Vec::with_capacity(100_000),
+        errors: 0,
+    };
+    'streams: loop {
+        let id = Uuid::new_v4();
+        let url = format!("{base}/v1/tasks/{id}/commands");
+        for body in life(Uuid::new_v4()) {
+            let now = Instant::now();
+            if now >= stop {
+                break 'streams;
+            }
+            let response = http
+                .post(&url)
+                .header("X-Actor", "bench:load")
+                .json(&body)
+                .send()
+                .await;
+            let ok = matches!(&response, Ok(r) if r.status().is_success());
+            if let Ok(r) = response {
+                let _ = r.bytes().await;
+            }
+            if now >= start_measuring {
+                if ok {
+                    result.latencies.push(now.elapsed());
+                } else {
+                    result.errors += 1;
+                }
+            }
+            if !ok {
+                continue 'streams;
+            }
+        }
+    }
+    result
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn in_process_service(pool: u32) -> (String, PgConnectOptions, String) {
+    let url = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must name a PostgreSQL server (./dev bench provides one)");
+    let admin: PgConnectOptions = url.parse().expect("a valid DATABASE_URL");
+    let name = format!("ops_bench_{}", Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect_with(&admin)
+        .await
+        .expect("a connection");
+    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+        .await
+        .expect("a bench database");
+    let app = Application::build(ServeSettings {
+        addr: "127.0.0.1:0".parse().expect("an address"),
+        idempotency_ttl: Duration::from_secs(86_400),
+        database: DatabaseSettings {
+            url: admin.clone().database(&name),
+            max_connections: pool,
+        },
+    })
+    .await
+    .expect("the service starts");
+    let base = format!("http://{}", app.local_addr().expect("an address"));
+    tokio::spawn(app.run_until_stopped());
+    (base, admin, name)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let service = match &args.url {
+        Some(url) => (url.trim_end_matches('/').to_string(), None),
+        None => {
+            let (base, admin, name) = in_process_service(args.pool).await;
+            (base, Some((admin, name)))
+        }
+    };
+    let (base, database) = service;
+    eprintln!(
+        "driving {base} with {} clients: {}s warm-up, {}s measured",
+        args.clients, args.warmup, args.seconds
+    );
+    let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
+    let stop = start_measuring + Duration::from_secs(args.seconds);
+    let clients: Vec<_> = (0..args.clients)
+        .map(|_| tokio::spawn(client(base.clone(), start_measuring, stop)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for handle in clients {
+        let result = handle.await.expect("a client finishes");
+        latencies.extend(result.latencies);
+        errors += result.errors;
+    }
+    latencies.sort();
+    let commands = latencies.len();
+    println!("clients:     {}", args.clients);
+    println!("commands:    {commands} ({errors} failed)");
+    println!(
+        "throughput:  {:.0} commands/s",
+        commands as f64 / args.seconds as f64
+    );
+    for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
+        println!(
+            "latency {name}: {:.2} ms",
+            percentile(&latencies, p).as_secs_f64() * 1000.0
+        );
+    }
+    if let Some((admin, name)) = database {
+        if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
+            let _ = conn
+                .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                .await;
+        }
+    }
+}

@@ -1,7 +1,6 @@
 use chrono::{DateTime, Utc};
-use cqrs_es::persist::{PersistenceError, SerializedEvent};
-use cqrs_es::{Aggregate, EventEnvelope};
-use serde_json::Value;
+use cqrs_es::Aggregate;
+use sqlx::types::Json;
 use sqlx::Row;
 
 use super::EventStore;
@@ -24,12 +23,12 @@ pub enum LoadError {
         aggregate_type: &'static str,
         aggregate_id: String,
         sequence: i64,
-        source: PersistenceError,
+        source: sqlx::Error,
     },
 }
 
 const SELECT_STREAM: &str = "
-SELECT sequence, event_type, event_version, payload, metadata, recorded_at
+SELECT sequence, payload, recorded_at
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
  ORDER BY sequence";
@@ -51,23 +50,15 @@ impl EventStore {
         for row in rows {
             let sequence: i64 = row.try_get("sequence")?;
             let recorded_at: DateTime<Utc> = row.try_get("recorded_at")?;
-            let serialized = SerializedEvent::new(
-                aggregate_id.to_string(),
-                sequence as usize,
-                A::TYPE.to_string(),
-                row.try_get("event_type")?,
-                row.try_get("event_version")?,
-                row.try_get::<Value, _>("payload")?,
-                row.try_get::<Value, _>("metadata")?,
-            );
-            let envelope =
-                EventEnvelope::<A>::try_from(serialized).map_err(|source| LoadError::Corrupt {
+            let Json(event) = row
+                .try_get::<Json<A::Event>, _>("payload")
+                .map_err(|source| LoadError::Corrupt {
                     aggregate_type: A::TYPE,
                     aggregate_id: aggregate_id.to_string(),
                     sequence,
                     source,
                 })?;
-            loaded.aggregate.apply(envelope.payload);
+            loaded.aggregate.apply(event);
             loaded.version = sequence as u64;
             loaded.created_at.get_or_insert(recorded_at);
             loaded.updated_at = Some(recorded_at);
