@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use operations::settings::{DatabaseSettings, ServeSettings};
+use operations::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use operations::startup::Application;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
@@ -122,10 +122,12 @@ async fn in_process_service(pool: u32) -> (String, PgConnectOptions, String) {
     let app = Application::build(ServeSettings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         idempotency_ttl: Duration::from_secs(86_400),
+        consistency_timeout: Duration::from_secs(5),
         database: DatabaseSettings {
             url: admin.clone().database(&name),
             max_connections: pool,
         },
+        projections: ProjectionSettings::default(),
     })
     .await
     .expect("the service starts");

@@ -2,7 +2,7 @@ use clap::Parser;
 
 use operations::settings::{Cli, Command};
 use operations::startup::{self, Application};
-use operations::telemetry;
+use operations::{cli, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,5 +25,6 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Replay(settings) => cli::replay(settings).await,
     }
 }

@@ -26,6 +26,8 @@ pub enum Command {
     Serve(ServeSettings),
     /// Apply pending migrations and exit.
     Migrate(DatabaseSettings),
+    /// Rebuild read models from the events (safe while the service runs).
+    Replay(ReplaySettings),
 }
 
 #[derive(Args, Clone)]
@@ -50,6 +52,50 @@ pub struct ServeSettings {
     /// How long an Idempotency-Key is remembered, e.g. `24h`, `90m`, `3600s`.
     #[arg(long, env = "OPERATIONS_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration)]
     pub idempotency_ttl: Duration,
+    /// How long a read naming a consistency token waits for the read models to include it.
+    #[arg(long, env = "OPERATIONS_CONSISTENCY_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub consistency_timeout: Duration,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub projections: ProjectionSettings,
+}
+
+#[derive(Args, Clone)]
+pub struct ProjectionSettings {
+    /// Events a projector applies per transaction.
+    #[arg(
+        long = "projection-batch-size",
+        env = "OPERATIONS_PROJECTION_BATCH_SIZE",
+        default_value_t = 1000
+    )]
+    pub batch_size: i64,
+    /// How often projectors look for new events when no notification came.
+    #[arg(long = "projection-poll-interval", env = "OPERATIONS_PROJECTION_POLL_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Do not run projectors in this instance (another instance runs them).
+    #[arg(long = "no-projections", env = "OPERATIONS_NO_PROJECTIONS")]
+    pub disabled: bool,
+}
+
+impl Default for ProjectionSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            poll_interval: Duration::from_millis(500),
+            disabled: false,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct ReplaySettings {
+    /// The read model to rebuild (all of them when omitted).
+    #[arg(long)]
+    pub projection: Option<String>,
+    /// Events per batch.
+    #[arg(long, default_value_t = 5000)]
+    pub batch_size: i64,
     #[command(flatten)]
     pub database: DatabaseSettings,
 }
@@ -67,7 +113,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// A duration as a whole number with a unit: `s`, `m`, `h` or `d`.
+/// A duration as a whole number with a unit: `ms`, `s`, `m`, `h` or `d`.
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let split = value
         .find(|c: char| !c.is_ascii_digit())
@@ -76,14 +122,15 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let number: u64 = number
         .parse()
         .map_err(|_| format!("`{value}` is not a duration such as 30s, 15m, 24h or 7d"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{value}` needs a unit: s, m, h or d")),
+    let millis = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{value}` needs a unit: ms, s, m, h or d")),
     };
-    Ok(Duration::from_secs(number * seconds))
+    Ok(Duration::from_millis(number * millis))
 }
 
 #[cfg(test)]
@@ -94,6 +141,7 @@ mod tests {
     fn durations_take_a_number_and_a_unit() {
         assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("24").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("5w").is_err());

@@ -8,8 +8,10 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use projections::{Runner, RunnerHandle, RunnerSettings};
+
 use crate::http::{self, ApiContext};
-use crate::settings::{DatabaseSettings, ServeSettings};
+use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use crate::store::EventStore;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -38,6 +40,7 @@ pub struct Application {
     router: axum::Router,
     store: EventStore,
     idempotency_ttl: Duration,
+    runner: Option<RunnerHandle>,
 }
 
 impl Application {
@@ -48,15 +51,18 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let runner = start_projections(&pool, &settings.projections).await?;
         let store = EventStore::new(pool);
         let router = http::router(ApiContext {
             store: store.clone(),
+            consistency_timeout: settings.consistency_timeout,
         });
         Ok(Self {
             listener,
             router,
             store,
             idempotency_ttl: settings.idempotency_ttl,
+            runner,
         })
     }
 
@@ -75,8 +81,34 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await;
         pruner.abort();
+        drop(self.runner);
         served.context("the HTTP server failed")
     }
+}
+
+/// Starts the projectors' runner, unless this instance leaves them to others.
+async fn start_projections(
+    pool: &PgPool,
+    settings: &ProjectionSettings,
+) -> anyhow::Result<Option<RunnerHandle>> {
+    if settings.disabled {
+        return Ok(None);
+    }
+    let runner = Runner::new(
+        pool.clone(),
+        projections::all(),
+        RunnerSettings {
+            batch_size: settings.batch_size,
+            poll_interval: settings.poll_interval,
+            ..RunnerSettings::default()
+        },
+    );
+    Ok(Some(
+        runner
+            .start()
+            .await
+            .context("cannot start the projectors")?,
+    ))
 }
 
 async fn forget_old_idempotency_keys(store: EventStore, ttl: Duration) {

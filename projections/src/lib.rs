@@ -1,4 +1,26 @@
-//! The read side of operations: the views the API answers with, and (next) the projectors that
-//! keep the read-model tables in step with the event store.
+//! The read side of operations: the ordered, gap-safe event feed, the projector abstraction, the
+//! catch-up runner that applies events to read models exactly once, replay, and one module per
+//! read model.
 
+pub mod checkpoint;
+mod feed;
+mod projector;
+mod replay;
+mod runner;
 pub mod task;
+
+pub use checkpoint::{Checkpoint, ProjectorStatus};
+pub use feed::{FeedPosition, StoredEvent};
+pub use projector::{ProjectionError, Projector};
+pub use replay::{replay, ReplayProgress};
+pub use runner::{Runner, RunnerHandle, RunnerSettings};
+
+use std::sync::Arc;
+
+/// Every projector of the service, in the order they are run and replayed.
+pub fn all() -> Vec<Arc<dyn Projector>> {
+    vec![
+        Arc::new(task::TasksProjector),
+        Arc::new(task::TaskHistoryProjector),
+    ]
+}

@@ -3,23 +3,31 @@
 
 use aggregates::{CommandNames, DomainError};
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cqrs_es::Aggregate;
+use projections::{checkpoint, FeedPosition};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::headers::CommandHeaders;
 use super::{ApiContext, ApiError};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord, Loaded};
+use crate::store::{EventMetadata, IdempotencyRecord};
+
+/// The answer header carrying a command's consistency token.
+pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
 
 pub trait Collection:
     Aggregate<
@@ -30,11 +38,25 @@ pub trait Collection:
 {
     /// The path segment: `tasks`, `trips`, `pilots`, `fo-tasks`.
     const PATH: &'static str;
+    /// The projector keeping the current-state read model.
+    const STATE_PROJECTOR: &'static str;
+    /// The projectors keeping the history tables.
+    const HISTORY_PROJECTORS: &'static [&'static str];
     /// The current state as the API shows it.
-    type View: Serialize;
+    type View: Serialize + Send;
+    /// One row of the status timeline.
+    type HistoryRow: Serialize + Send;
 
-    /// The view of a stream, or `None` if the stream does not exist.
-    fn view(id: Uuid, loaded: Loaded<Self>) -> Option<Self::View>;
+    /// The current state from the read model, `None` if it has no row.
+    fn read(
+        pool: &PgPool,
+        id: Uuid,
+    ) -> impl Future<Output = sqlx::Result<Option<Self::View>>> + Send;
+    /// The status timeline from the history tables, in order.
+    fn history(
+        pool: &PgPool,
+        id: Uuid,
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::HistoryRow>>> + Send;
 }
 
 pub fn router<C: Collection>() -> Router<ApiContext> {
@@ -44,6 +66,10 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
             post(command::<C>),
         )
         .route(&format!("/v1/{}/{{id}}", C::PATH), get(show::<C>))
+        .route(
+            &format!("/v1/{}/{{id}}/history", C::PATH),
+            get(history::<C>),
+        )
 }
 
 async fn command<C: Collection>(
@@ -85,14 +111,19 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     } else {
         StatusCode::OK
     };
+    let token = outcome.events.last().map(|e| e.feed_position().to_string());
     let body = json!({
         "id": outcome.aggregate_id,
         "version": outcome.version,
         "events": outcome.events,
+        "token": token,
     });
     let mut response = (status, Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag(outcome.version));
+    if let Some(token) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        headers.insert(CONSISTENCY_TOKEN, token);
+    }
     if status == StatusCode::CREATED {
         if let Ok(location) =
             HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, outcome.aggregate_id))
@@ -106,22 +137,79 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     response
 }
 
+/// `?consistent_with=<token>`: answer only once the read models include that command.
+#[derive(Deserialize)]
+struct ReadQuery {
+    consistent_with: Option<String>,
+}
+
 async fn show<C: Collection>(
     State(ctx): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
-    let loaded = ctx
-        .store
-        .load::<C>(&id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
-    let version = loaded.version;
-    let view = C::view(id, loaded)
+    wait_for_token(&ctx, query, &[C::STATE_PROJECTOR]).await?;
+    let view = C::read(ctx.store.pool(), id)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
-    let mut response = Json(view).into_response();
-    response.headers_mut().insert(header::ETAG, etag(version));
+    let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    let mut response = Json(&value).into_response();
+    if let Some(version) = value.get("version").and_then(Value::as_u64) {
+        response.headers_mut().insert(header::ETAG, etag(version));
+    }
     Ok(response)
+}
+
+async fn history<C: Collection>(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ReadQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(path)?;
+    wait_for_token(&ctx, query, C::HISTORY_PROJECTORS).await?;
+    let items = C::history(ctx.store.pool(), id).await?;
+    if items.is_empty() {
+        return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
+    }
+    Ok(Json(json!({"id": id, "items": items})).into_response())
+}
+
+/// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
+/// token the query names (if it names one).
+async fn wait_for_token(
+    ctx: &ApiContext,
+    query: Result<Query<ReadQuery>, QueryRejection>,
+    projectors: &[&str],
+) -> Result<(), ApiError> {
+    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    let Some(token) = query.consistent_with else {
+        return Ok(());
+    };
+    let at: FeedPosition = token
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("invalid_token", e))?;
+    let deadline = Instant::now() + ctx.consistency_timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
+            return Ok(());
+        }
+        if Instant::now() + pause > deadline {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_yet_consistent",
+                format!(
+                    "the read models did not include token {at} within {} ms; retry later \
+                     (GET /v1/projections shows how far each projector has got)",
+                    ctx.consistency_timeout.as_millis()
+                ),
+            )
+            .with("retry_after_seconds", 1));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
 }
 
 fn etag(version: u64) -> HeaderValue {

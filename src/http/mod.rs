@@ -4,6 +4,7 @@ mod collection;
 mod headers;
 mod health;
 mod problem;
+mod status;
 mod tasks;
 
 pub use collection::parse_command;
@@ -25,6 +26,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Clone)]
 pub struct ApiContext {
     pub store: EventStore,
+    /// How long a read naming a consistency token may wait.
+    pub consistency_timeout: std::time::Duration,
 }
 
 pub fn router(ctx: ApiContext) -> Router {
@@ -32,6 +35,7 @@ pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .merge(collection::router::<Task>())
         .merge(health::router())
+        .merge(status::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
+use projections::FeedPosition;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Row;
 
@@ -15,6 +16,16 @@ pub struct AppendedEvent {
     pub transaction_id: u64,
     #[serde(skip)]
     pub recorded_at: DateTime<Utc>,
+}
+
+impl AppendedEvent {
+    /// Where the event stands in the ordered feed the projectors read.
+    pub fn feed_position(&self) -> FeedPosition {
+        FeedPosition {
+            transaction_id: self.transaction_id,
+            position: self.position,
+        }
+    }
 }
 
 /// What to remember a command by, so that a retry with the same key gets the first answer.

@@ -1,7 +1,7 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use operations::settings::{DatabaseSettings, LogFormat, ServeSettings};
+use operations::settings::{DatabaseSettings, LogFormat, ProjectionSettings, ServeSettings};
 use operations::startup::Application;
 use operations::telemetry;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -69,8 +69,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the service with settings adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServeSettings)) -> Self {
         let db = TestDatabase::create().await;
-        let address = Self::spawn_instance(&db).await;
+        let mut settings = Self::settings(&db);
+        adjust(&mut settings);
+        let address = Self::spawn_instance_with(settings).await;
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .connect_with(db.options.clone())
@@ -84,8 +91,29 @@ impl TestApp {
         }
     }
 
+    /// The settings of a service instance on this database, on a free port.
+    pub fn settings(db: &TestDatabase) -> ServeSettings {
+        ServeSettings {
+            addr: "127.0.0.1:0".parse().expect("a socket address"),
+            idempotency_ttl: Duration::from_secs(86_400),
+            consistency_timeout: Duration::from_secs(10),
+            database: DatabaseSettings {
+                url: db.options.clone(),
+                max_connections: 10,
+            },
+            projections: ProjectionSettings {
+                poll_interval: Duration::from_millis(100),
+                ..ProjectionSettings::default()
+            },
+        }
+    }
+
     /// Starts one more service instance on this test's database; returns its base URL.
     pub async fn spawn_instance(db: &TestDatabase) -> String {
+        Self::spawn_instance_with(Self::settings(db)).await
+    }
+
+    pub async fn spawn_instance_with(settings: ServeSettings) -> String {
         TRACING.call_once(|| {
             if std::env::var("TEST_LOG").is_ok() {
                 telemetry::init_subscriber(telemetry::get_subscriber(
@@ -95,14 +123,6 @@ impl TestApp {
                 ));
             }
         });
-        let settings = ServeSettings {
-            addr: "127.0.0.1:0".parse().expect("a socket address"),
-            idempotency_ttl: Duration::from_secs(86_400),
-            database: DatabaseSettings {
-                url: db.options.clone(),
-                max_connections: 10,
-            },
-        };
         let app = Application::build(settings)
             .await
             .expect("the service starts");
@@ -157,6 +177,19 @@ impl TestApp {
         id
     }
 
+    /// GETs a path once the read models include `token` (a command answer's `token`).
+    pub async fn get_consistent(&self, path: &str, answer: &Value) -> Response {
+        let token = answer["token"]
+            .as_str()
+            .expect("a command answer with a token");
+        self.get(&format!("{path}?consistent_with={token}")).await
+    }
+
+    /// Waits until every projector has applied every committed event.
+    pub async fn wait_for_projections(&self) {
+        wait_for_projections(&self.pool).await
+    }
+
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM events")
             .fetch_one(&self.pool)
@@ -199,4 +232,18 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
     assert_eq!(problem["status"], status.as_u16());
     assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
     problem
+}
+
+/// Waits (up to 30 s) until every projector has applied every committed event.
+pub async fn wait_for_projections(pool: &PgPool) {
+    for _ in 0..600 {
+        let statuses = projections::checkpoint::statuses(pool)
+            .await
+            .expect("projector statuses");
+        if !statuses.is_empty() && statuses.iter().all(|s| s.lag_events == 0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the projectors did not catch up within 30 s");
 }

@@ -7,5 +7,6 @@ mod helpers;
 mod concurrency;
 mod errors;
 mod idempotency;
+mod read_side;
 mod store;
 mod tasks;

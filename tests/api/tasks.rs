@@ -47,13 +47,16 @@ async fn a_task_lives_its_whole_life_over_http() {
         (json!({"type": "MarkTaskArrived"}), "TaskArrived"),
         (json!({"type": "CompleteTask"}), "TaskCompleted"),
     ];
+    let mut answer = Value::Null;
     for (n, (body, event)) in steps.into_iter().enumerate() {
-        let answer = app.ok("tasks", id, body).await;
+        answer = app.ok("tasks", id, body).await;
         assert_eq!(answer["version"], n as u64 + 2);
         assert_eq!(answer["events"][0]["event_type"], event);
     }
 
-    let response = app.get(&format!("/v1/tasks/{id}")).await;
+    let response = app
+        .get_consistent(&format!("/v1/tasks/{id}"), &answer)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["etag"].to_str().unwrap(), "\"9\"");
     let task: Value = response.json().await.unwrap();
@@ -77,14 +80,15 @@ async fn a_task_lives_its_whole_life_over_http() {
 async fn a_cancelled_task_shows_its_reason_and_note() {
     let app = TestApp::spawn().await;
     let id = app.create_task().await;
-    app.ok(
-        "tasks",
-        id,
-        json!({"type": "CancelTask", "reason": "OTHER", "note": "street festival"}),
-    )
-    .await;
+    let answer = app
+        .ok(
+            "tasks",
+            id,
+            json!({"type": "CancelTask", "reason": "OTHER", "note": "street festival"}),
+        )
+        .await;
     let task: Value = app
-        .get(&format!("/v1/tasks/{id}"))
+        .get_consistent(&format!("/v1/tasks/{id}"), &answer)
         .await
         .json()
         .await

@@ -1,0 +1,151 @@
+//! Each projector's place in the feed, moved in the same transaction as its writes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, Row};
+
+use crate::FeedPosition;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub at: FeedPosition,
+    pub events_applied: i64,
+}
+
+/// Creates the checkpoints of these projectors if they do not exist yet.
+pub async fn ensure(pool: &PgPool, names: &[&str]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projector_checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(names)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Reads a projector's checkpoint and locks it until the transaction ends: a second runner of
+/// the same projector waits here, then sees the checkpoint the first one moved.
+pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied
+           FROM projector_checkpoints WHERE name = $1 FOR UPDATE",
+    )
+    .bind(name)
+    .fetch_one(tx)
+    .await?;
+    Ok(Checkpoint {
+        at: FeedPosition {
+            transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
+            position: row.try_get("position")?,
+        },
+        events_applied: row.try_get("events_applied")?,
+    })
+}
+
+/// Moves a locked checkpoint; a success clears the failure count.
+pub async fn advance(tx: &mut PgConnection, name: &str, to: Checkpoint) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE projector_checkpoints
+            SET transaction_id = $2::text::xid8, position = $3, events_applied = $4,
+                updated_at = now(), failures = 0
+          WHERE name = $1",
+    )
+    .bind(name)
+    .bind(to.at.transaction_id as i64)
+    .bind(to.at.position)
+    .bind(to.events_applied)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed batch (outside the failed transaction).
+pub async fn record_failure(
+    pool: &PgPool,
+    name: &str,
+    error: &str,
+    position: Option<i64>,
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE projector_checkpoints
+            SET failures = failures + 1, last_error = $2, last_error_at = now(),
+                failed_position = $3
+          WHERE name = $1
+      RETURNING failures",
+    )
+    .bind(name)
+    .bind(error)
+    .bind(position)
+    .fetch_one(pool)
+    .await
+}
+
+/// True when every named projector has applied the feed up to `at`.
+pub async fn reached(pool: &PgPool, names: &[&str], at: FeedPosition) -> Result<bool, sqlx::Error> {
+    let reached: Option<bool> = sqlx::query_scalar(
+        "SELECT bool_and((transaction_id, position) >= ($2::text::xid8, $3)) AND count(*) = cardinality($1)
+           FROM projector_checkpoints WHERE name = ANY($1)",
+    )
+    .bind(names)
+    .bind(at.transaction_id as i64)
+    .bind(at.position)
+    .fetch_one(pool)
+    .await?;
+    Ok(reached.unwrap_or(false))
+}
+
+/// What an operator sees of a projector.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectorStatus {
+    pub name: String,
+    /// `ok`, or `failing` while its last batch failed and it is being retried.
+    pub state: &'static str,
+    /// The checkpoint, as a feed token.
+    pub checkpoint: String,
+    pub position: i64,
+    pub events_applied: i64,
+    /// Events committed past the checkpoint (counted up to 1,000,000).
+    pub lag_events: i64,
+    pub updated_at: DateTime<Utc>,
+    pub failures: i32,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub failed_position: Option<i64>,
+}
+
+pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectorStatus>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.name, c.transaction_id::text::bigint AS transaction_id, c.position,
+                c.events_applied, c.updated_at, c.failures, c.last_error, c.last_error_at,
+                c.failed_position,
+                (SELECT count(*) FROM (SELECT 1 FROM events e
+                   WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
+                   LIMIT 1000000) behind) AS lag_events
+           FROM projector_checkpoints c
+          ORDER BY c.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let failures: i32 = row.try_get("failures")?;
+            let at = FeedPosition {
+                transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
+                position: row.try_get("position")?,
+            };
+            Ok(ProjectorStatus {
+                name: row.try_get("name")?,
+                state: if failures > 0 { "failing" } else { "ok" },
+                checkpoint: at.to_string(),
+                position: at.position,
+                events_applied: row.try_get("events_applied")?,
+                lag_events: row.try_get("lag_events")?,
+                updated_at: row.try_get("updated_at")?,
+                failures,
+                last_error: row.try_get("last_error")?,
+                last_error_at: row.try_get("last_error_at")?,
+                failed_position: row.try_get("failed_position")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,276 @@
+//! The catch-up runner: each projector reads the feed past its checkpoint, applies a batch and
+//! moves its checkpoint in one transaction, so every event takes effect exactly once, also
+//! across crashes. It wakes on `LISTEN events` and polls as a fallback (a transaction that held
+//! the horizon back sends no notification when it ends). Across instances, a projector runs
+//! where its advisory lock is held; when that instance dies its connection closes, the lock is
+//! freed and another instance takes it over.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::{checkpoint, feed, Checkpoint, ProjectionError, Projector};
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Events read per batch.
+    pub batch_size: i64,
+    /// How often to look for new events when no notification came.
+    pub poll_interval: Duration,
+    /// How often a standby instance tries to take over a projector.
+    pub takeover_interval: Duration,
+    /// The longest wait between retries of a failing batch.
+    pub max_backoff: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            poll_interval: Duration::from_millis(500),
+            takeover_interval: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct Runner {
+    pool: PgPool,
+    projectors: Vec<Arc<dyn Projector>>,
+    settings: RunnerSettings,
+}
+
+/// The running runner's tasks; dropping it stops them.
+pub struct RunnerHandle {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for RunnerHandle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Runner {
+    pub fn new(
+        pool: PgPool,
+        projectors: Vec<Arc<dyn Projector>>,
+        settings: RunnerSettings,
+    ) -> Self {
+        Self {
+            pool,
+            projectors,
+            settings,
+        }
+    }
+
+    /// Creates the checkpoints and starts the listener, the leadership keeper and one task per
+    /// projector.
+    pub async fn start(self) -> Result<RunnerHandle, sqlx::Error> {
+        let names: Vec<&'static str> = self.projectors.iter().map(|p| p.name()).collect();
+        checkpoint::ensure(&self.pool, &names).await?;
+        let (wake_tx, wake_rx) = watch::channel(0u64);
+        let (lead_tx, lead_rx) = watch::channel(HashSet::<&'static str>::new());
+        let mut tasks = vec![
+            tokio::spawn(listen(self.pool.clone(), wake_tx)),
+            tokio::spawn(keep_leadership(
+                self.pool.clone(),
+                names,
+                self.settings.takeover_interval,
+                lead_tx,
+            )),
+        ];
+        for projector in self.projectors {
+            tasks.push(tokio::spawn(run_projector(
+                self.pool.clone(),
+                projector,
+                self.settings.clone(),
+                wake_rx.clone(),
+                lead_rx.clone(),
+            )));
+        }
+        Ok(RunnerHandle { tasks })
+    }
+}
+
+/// Bumps `wake` on every `events` notification.
+async fn listen(pool: PgPool, wake: watch::Sender<u64>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for events; polling only");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen("events").await {
+            tracing::warn!(error = %err, "LISTEN events failed; polling only");
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(_) => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "event notifications interrupted");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Holds, on one connection of its own, the advisory locks of the projectors this instance
+/// runs, and publishes which they are. Tries to take over the others every `interval`.
+async fn keep_leadership(
+    pool: PgPool,
+    names: Vec<&'static str>,
+    interval: Duration,
+    leading: watch::Sender<HashSet<&'static str>>,
+) {
+    let options = pool.connect_options();
+    loop {
+        let mut conn = match PgConnection::connect_with(&options).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot connect to take projector locks");
+                tokio::time::sleep(interval).await;
+                continue;
+            }
+        };
+        let mut held = HashSet::new();
+        loop {
+            let mut lost = false;
+            for name in &names {
+                if held.contains(name) {
+                    continue;
+                }
+                match try_lock(&mut conn, name).await {
+                    Ok(true) => {
+                        tracing::info!(projector = name, "running projector here");
+                        held.insert(*name);
+                    }
+                    Ok(false) => {}
+                    Err(_) => lost = true,
+                }
+            }
+            if !lost && conn.ping().await.is_err() {
+                lost = true;
+            }
+            if lost {
+                // Our session, and with it every lock, is gone.
+                tracing::warn!("lost the projector locks' connection");
+                leading.send_replace(HashSet::new());
+                break;
+            }
+            leading.send_if_modified(|current| {
+                let changed = *current != held;
+                current.clone_from(&held);
+                changed
+            });
+            tokio::time::sleep(interval).await;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn try_lock(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT pg_try_advisory_lock(hashtext('operations.projector'), hashtext($1))",
+    )
+    .bind(name)
+    .fetch_one(conn)
+    .await
+}
+
+async fn run_projector(
+    pool: PgPool,
+    projector: Arc<dyn Projector>,
+    settings: RunnerSettings,
+    mut wake: watch::Receiver<u64>,
+    mut leading: watch::Receiver<HashSet<&'static str>>,
+) {
+    let name = projector.name();
+    loop {
+        if leading.wait_for(|set| set.contains(name)).await.is_err() {
+            return;
+        }
+        let mut backoff = Duration::from_millis(250);
+        while leading.borrow().contains(name) {
+            match run_batch(&pool, projector.as_ref(), settings.batch_size).await {
+                Ok(read) if read as i64 == settings.batch_size => continue,
+                Ok(_) => {
+                    backoff = Duration::from_millis(250);
+                    tokio::select! {
+                        _ = wake.changed() => {},
+                        _ = leading.changed() => {},
+                        () = tokio::time::sleep(settings.poll_interval) => {},
+                    }
+                }
+                Err(err) => {
+                    let failures =
+                        checkpoint::record_failure(&pool, name, &err.to_string(), err.position())
+                            .await
+                            .unwrap_or(0);
+                    tracing::error!(
+                        projector = name,
+                        error = %err,
+                        position = err.position(),
+                        failures,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "projector batch failed; retrying"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(settings.max_backoff);
+                }
+            }
+        }
+    }
+}
+
+/// Applies the next batch of a projector; returns how many events it read (applied or passed
+/// over). Everything happens in one transaction: checkpoint lock, read, apply, advance.
+pub(crate) async fn run_batch(
+    pool: &PgPool,
+    projector: &dyn Projector,
+    batch_size: i64,
+) -> Result<usize, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let from = checkpoint::lock(&mut tx, projector.name()).await?;
+    let (read, _) = apply_next(&mut tx, projector, from, batch_size).await?;
+    tx.commit().await?;
+    Ok(read)
+}
+
+/// Reads past `from`, applies what the projector wants, advances its checkpoint; returns the
+/// number of events read and the new checkpoint.
+pub(crate) async fn apply_next(
+    tx: &mut PgConnection,
+    projector: &dyn Projector,
+    from: Checkpoint,
+    batch_size: i64,
+) -> Result<(usize, Checkpoint), ProjectionError> {
+    let events = feed::read_after(tx, from.at, projector.event_types(), batch_size).await?;
+    let Some(last) = events.last().map(|e| e.at) else {
+        return Ok((0, from));
+    };
+    let read = events.len();
+    let wanted: Vec<_> = events.into_iter().filter(|e| e.payload.is_some()).collect();
+    if !wanted.is_empty() {
+        projector.apply(tx, &wanted).await?;
+    }
+    let to = Checkpoint {
+        at: last,
+        events_applied: from.events_applied + wanted.len() as i64,
+    };
+    checkpoint::advance(tx, projector.name(), to).await?;
+    Ok((read, to))
+}

@@ -1,0 +1,59 @@
+//! The CLI's own jobs: what it prints goes to the terminal, not to the logs.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::settings::ReplaySettings;
+use crate::startup;
+
+/// `operations replay`: rebuilds read models from the events, with a progress bar.
+pub async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
+    let pool = startup::connect(&settings.database).await?;
+    startup::migrate(&pool).await?;
+    let all = projections::all();
+    let chosen: Vec<_> = match &settings.projection {
+        None => all,
+        Some(name) => {
+            let Some(projector) = all.iter().find(|p| p.name() == name) else {
+                let names: Vec<_> = all.iter().map(|p| p.name()).collect();
+                bail!(
+                    "no projection named `{name}`; there are: {}",
+                    names.join(", ")
+                );
+            };
+            vec![projector.clone()]
+        }
+    };
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .context("cannot count the events")?;
+    for projector in chosen {
+        let bar = ProgressBar::new(total as u64).with_style(
+            ProgressStyle::with_template(
+                "{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
+            )?
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(projector.name());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        let done = projections::replay(&pool, projector.as_ref(), settings.batch_size, |p| {
+            bar.set_position(p.events_read);
+        })
+        .await
+        .with_context(|| format!("replaying {} failed; nothing was changed", projector.name()))?;
+        bar.finish_and_clear();
+        let seconds = done.elapsed.as_secs_f64();
+        println!(
+            "{:>16}: rebuilt from {} events ({} applied) in {:.1} s, {:.0} events/s",
+            projector.name(),
+            done.events_read,
+            done.events_applied,
+            seconds,
+            done.events_read as f64 / seconds.max(1e-9)
+        );
+    }
+    Ok(())
+}

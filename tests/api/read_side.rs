@@ -1,0 +1,333 @@
+//! The read side: read models, history, read-your-writes, the runner's guarantees, replay.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, create_task_body, TestApp};
+
+const LIFE: [&str; 7] = [
+    "MarkTaskPending",
+    "StartTask",
+    "PauseTask",
+    "ResumeTask",
+    "MarkTaskArrived",
+    "CompleteTask",
+    "StartTask",
+];
+
+/// Rows of a table as JSON, in a stable order, for comparison.
+pub async fn snapshot(pool: &PgPool, table: &str, order: &str) -> Vec<Value> {
+    sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(t) FROM {table} t ORDER BY {order}"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Drives `tasks` tasks through their life from parallel clients of the instance at `base`.
+async fn load(app: &TestApp, base: &str, tasks: usize) {
+    join_all((0..tasks).map(|_| async {
+        let id = Uuid::new_v4();
+        let url = format!("{base}/v1/tasks/{id}/commands");
+        let mut bodies = vec![create_task_body()];
+        bodies.extend(LIFE[..6].iter().map(|command| json!({"type": command})));
+        for body in bodies {
+            let response = app
+                .client
+                .post(&url)
+                .header("X-Actor", "test:load")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.status().is_success(),
+                "{body}: {}",
+                response.status()
+            );
+        }
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn a_read_naming_the_token_of_a_command_sees_that_command() {
+    let app = TestApp::spawn().await;
+    let id = app.create_task().await;
+    for (command, status) in LIFE[..6].iter().zip([
+        "PENDING",
+        "IN_PROGRESS",
+        "PAUSED",
+        "IN_PROGRESS",
+        "ARRIVED",
+        "COMPLETED",
+    ]) {
+        let answer = app.ok("tasks", id, json!({"type": command})).await;
+        let task: Value = app
+            .get_consistent(&format!("/v1/tasks/{id}"), &answer)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(task["status"], status);
+        assert_eq!(task["version"], answer["version"]);
+    }
+}
+
+#[tokio::test]
+async fn the_history_lists_every_status_change_with_who_when_and_why() {
+    let app = TestApp::spawn().await;
+    let id = app.create_task().await;
+    app.ok("tasks", id, json!({"type": "MarkTaskPending"}))
+        .await;
+    let answer = app
+        .post_command("tasks", id)
+        .header("X-Correlation-Id", "flow-9")
+        .json(&json!({"type": "CancelTask", "reason": "WEATHER", "note": "hail"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let history: Value = app
+        .get_consistent(&format!("/v1/tasks/{id}/history"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = history["items"].as_array().unwrap();
+    let transitions: Vec<_> = items
+        .iter()
+        .map(|i| (i["from_status"].clone(), i["to_status"].clone()))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            (Value::Null, json!("SCHEDULED")),
+            (json!("SCHEDULED"), json!("PENDING")),
+            (json!("PENDING"), json!("CANCELLED")),
+        ]
+    );
+    let cancelled = &items[2];
+    assert_eq!(cancelled["actor"], "test:runner");
+    assert_eq!(cancelled["reason"], "WEATHER");
+    assert_eq!(cancelled["note"], "hail");
+    assert_eq!(cancelled["correlation_id"], "flow-9");
+    assert_eq!(cancelled["sequence"], 3);
+    assert_eq!(cancelled["position"], answer["events"][0]["position"]);
+    assert!(cancelled["changed_at"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn the_history_of_an_unknown_task_is_404() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .get(&format!("/v1/tasks/{}/history", Uuid::new_v4()))
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_token_the_read_models_do_not_reach_in_time_is_a_clear_503() {
+    let app = TestApp::spawn_with(|s| s.consistency_timeout = Duration::from_millis(200)).await;
+    let id = app.create_task().await;
+    let response = app
+        .get(&format!(
+            "/v1/tasks/{id}?consistent_with=999999999.999999999"
+        ))
+        .await;
+    assert_problem(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_yet_consistent",
+    )
+    .await;
+    let response = app
+        .get(&format!("/v1/tasks/{id}?consistent_with=soon"))
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn the_projections_endpoint_shows_each_checkpoint_and_lag() {
+    let app = TestApp::spawn().await;
+    app.create_task().await;
+    app.wait_for_projections().await;
+    let status: Value = app.get("/v1/projections").await.json().await.unwrap();
+    let names: Vec<_> = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["task_history", "tasks"]);
+    for projector in status["items"].as_array().unwrap() {
+        assert_eq!(projector["state"], "ok");
+        assert_eq!(projector["lag_events"], 0);
+        assert_eq!(projector["events_applied"], 1);
+    }
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_not_skipped() {
+    let app = TestApp::spawn().await;
+    let late_task = Uuid::new_v4();
+    // A transaction that takes its position first and commits last.
+    let mut late = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Task', $1, 1, 'TaskCreated', '1.0', $2, '{\"actor\": \"test:late\"}')",
+    )
+    .bind(late_task.to_string())
+    .bind(
+        json!({"TaskCreated": {"task_type": "NONE", "hub_id": Uuid::new_v4(),
+                 "robot_id": null, "scheduled_at": null, "external_ref": null}}),
+    )
+    .execute(&mut *late)
+    .await
+    .unwrap();
+
+    let early_answer = app.ok("tasks", Uuid::new_v4(), create_task_body()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The open transaction holds the horizon: nothing after it may be applied yet.
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 0);
+
+    late.commit().await.unwrap();
+    app.wait_for_projections().await;
+    let response = app
+        .get_consistent(&format!("/v1/tasks/{late_task}"), &early_answer)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let history = app.get(&format!("/v1/tasks/{late_task}/history")).await;
+    let history: Value = history.json().await.unwrap();
+    assert_eq!(history["items"][0]["actor"], "test:late");
+}
+
+#[tokio::test]
+async fn two_runners_on_one_database_never_apply_an_event_twice() {
+    let app = TestApp::spawn().await;
+    let mut second = TestApp::settings(&app.db);
+    second.projections.batch_size = 3;
+    let second = TestApp::spawn_instance_with(second).await;
+    join_all([load(&app, &app.address, 10), load(&app, &second, 10)]).await;
+    app.wait_for_projections().await;
+
+    let status_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let history_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM task_history")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(history_rows, status_events);
+    let statuses = projections::checkpoint::statuses(&app.pool).await.unwrap();
+    for status in statuses {
+        assert_eq!(status.failures, 0, "{status:?}");
+        assert_eq!(status.last_error, None, "{status:?}");
+        assert_eq!(status.events_applied, 20 * 7, "{status:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_replay_rebuilds_the_same_rows() {
+    let app = TestApp::spawn().await;
+    load(&app, &app.address, 12).await;
+    app.wait_for_projections().await;
+    let tasks = snapshot(&app.pool, "tasks", "id").await;
+    let history = snapshot(&app.pool, "task_history", "global_position").await;
+    assert_eq!(tasks.len(), 12);
+    assert_eq!(history.len(), 12 * 7);
+
+    for projector in projections::all() {
+        let done = projections::replay(&app.pool, projector.as_ref(), 5, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(done.events_read, 12 * 7);
+    }
+    assert_eq!(snapshot(&app.pool, "tasks", "id").await, tasks);
+    assert_eq!(
+        snapshot(&app.pool, "task_history", "global_position").await,
+        history
+    );
+
+    // The live runner carries on after the replay.
+    let answer = app.ok("tasks", Uuid::new_v4(), create_task_body()).await;
+    let response = app
+        .get_consistent(
+            &format!("/v1/tasks/{}", answer["id"].as_str().unwrap()),
+            &answer,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_failing_event_is_retried_reported_and_never_skipped() {
+    let app = TestApp::spawn().await;
+    let broken = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Task', $1, 1, 'TaskCreated', '1.0', '{\"TaskCreated\": {\"nonsense\": 1}}', '{}')",
+    )
+    .bind(broken.to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let failed_at: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let after = app.create_task().await;
+
+    let mut reported = Value::Null;
+    for _ in 0..100 {
+        let status: Value = app.get("/v1/projections").await.json().await.unwrap();
+        let tasks = status["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "tasks")
+            .unwrap()
+            .clone();
+        if tasks["failures"].as_i64().unwrap_or(0) >= 2 {
+            reported = tasks;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(reported["state"], "failing", "{reported}");
+    assert_eq!(reported["failed_position"], failed_at);
+    assert!(reported["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be decoded"));
+    assert!(reported["lag_events"].as_i64().unwrap() >= 2);
+
+    // Nothing after the broken event was applied: it was not skipped.
+    let response = app.get(&format!("/v1/tasks/{after}")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(ready["status"], "degraded");
+    let failing: Vec<_> = ready["checks"]["projectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(failing.contains(&"tasks"), "{ready}");
+}
