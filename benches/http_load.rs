@@ -35,6 +35,9 @@ struct Args {
     /// Connections in the in-process service's pool.
     #[arg(long, default_value_t = 20)]
     pool: u32,
+    /// Do not run the projectors in the in-process service (commands only).
+    #[arg(long)]
+    no_projections: bool,
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -108,7 +111,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn in_process_service(pool: u32) -> (String, PgConnectOptions, String) {
+async fn in_process_service(pool: u32, projections: bool) -> (String, PgConnectOptions, String) {
     let url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must name a PostgreSQL server (./dev bench provides one)");
     let admin: PgConnectOptions = url.parse().expect("a valid DATABASE_URL");
@@ -127,7 +130,10 @@ async fn in_process_service(pool: u32) -> (String, PgConnectOptions, String) {
             url: admin.clone().database(&name),
             max_connections: pool,
         },
-        projections: ProjectionSettings::default(),
+        projections: ProjectionSettings {
+            disabled: !projections,
+            ..ProjectionSettings::default()
+        },
     })
     .await
     .expect("the service starts");
@@ -142,7 +148,7 @@ async fn main() {
     let service = match &args.url {
         Some(url) => (url.trim_end_matches('/').to_string(), None),
         None => {
-            let (base, admin, name) = in_process_service(args.pool).await;
+            let (base, admin, name) = in_process_service(args.pool, !args.no_projections).await;
             (base, Some((admin, name)))
         }
     };

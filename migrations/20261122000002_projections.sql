@@ -15,20 +15,6 @@ CREATE TABLE projector_checkpoints
     failed_position bigint
 );
 
--- Wake the runners when events commit (NOTIFY is delivered on commit, once per transaction).
-CREATE FUNCTION events_notify() RETURNS trigger
-    LANGUAGE plpgsql AS
-$$
-BEGIN
-    PERFORM pg_notify('events', '');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER events_notify
-    AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
-
 -- Read model: a task's current state (seed table `Task`).
 CREATE TABLE tasks
 (

@@ -8,7 +8,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use projections::{Runner, RunnerHandle, RunnerSettings};
+use projections::{Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use crate::http::{self, ApiContext};
 use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
@@ -51,8 +51,9 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
-        let runner = start_projections(&pool, &settings.projections).await?;
-        let store = EventStore::new(pool);
+        let wakeup = Wakeup::default();
+        let runner = start_projections(&pool, &settings.projections, wakeup.clone()).await?;
+        let store = EventStore::new(pool, wakeup);
         let router = http::router(ApiContext {
             store: store.clone(),
             consistency_timeout: settings.consistency_timeout,
@@ -90,6 +91,7 @@ impl Application {
 async fn start_projections(
     pool: &PgPool,
     settings: &ProjectionSettings,
+    wakeup: Wakeup,
 ) -> anyhow::Result<Option<RunnerHandle>> {
     if settings.disabled {
         return Ok(None);
@@ -102,6 +104,7 @@ async fn start_projections(
             poll_interval: settings.poll_interval,
             ..RunnerSettings::default()
         },
+        wakeup,
     );
     Ok(Some(
         runner

@@ -75,15 +75,17 @@ impl StoredEvent {
     }
 }
 
+// Columns are qualified: the output column `transaction_id` (text to bigint, for the client)
+// would otherwise shadow the table's in ORDER BY and lose the index.
 const READ_AFTER: &str = "
-SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type,
-       aggregate_id, sequence, event_type, event_version, recorded_at,
-       CASE WHEN event_type = ANY($3) THEN payload::text END AS payload,
-       CASE WHEN event_type = ANY($3) THEN metadata::text END AS metadata
-  FROM events
- WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY transaction_id, global_position
+SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.aggregate_type,
+       e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
+       CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
+       CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata
+  FROM events e
+ WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
+   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY e.transaction_id, e.global_position
  LIMIT $4";
 
 fn stored_event(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {

@@ -13,7 +13,7 @@ pub use checkpoint::{Checkpoint, ProjectorStatus};
 pub use feed::{FeedPosition, StoredEvent};
 pub use projector::{ProjectionError, Projector};
 pub use replay::{replay, ReplayProgress};
-pub use runner::{Runner, RunnerHandle, RunnerSettings};
+pub use runner::{Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use std::sync::Arc;
 

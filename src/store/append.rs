@@ -147,6 +147,7 @@ impl EventStore {
             .bind(remember.map(|r| r.request_hash.as_slice()))
             .fetch_all(&self.pool)
             .await?;
+        self.wakeup.committed();
         Ok(rows.iter().map(appended_event).collect::<Result<_, _>>()?)
     }
 

@@ -17,16 +17,19 @@ pub use append::{AppendError, AppendedEvent, IdempotencyRecord, RememberedComman
 pub use load::Loaded;
 pub use metadata::EventMetadata;
 
+use projections::Wakeup;
 use sqlx::PgPool;
 
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
+    wakeup: Wakeup,
 }
 
 impl EventStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// A store whose appends wake `wakeup`'s projectors.
+    pub fn new(pool: PgPool, wakeup: Wakeup) -> Self {
+        Self { pool, wakeup }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod concurrency;
+mod crash;
 mod errors;
 mod idempotency;
 mod read_side;

@@ -1,0 +1,146 @@
+//! The service killed with SIGKILL in the middle of a load loses nothing and applies nothing
+//! twice once it is restarted.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde_json::json;
+use sqlx::ConnectOptions;
+use uuid::Uuid;
+
+use crate::helpers::{create_task_body, wait_for_projections, TestDatabase};
+
+/// The service binary, killed when dropped.
+struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Service {
+    async fn start(db: &TestDatabase, port: u16) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_operations"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--projection-batch-size", "7"])
+            .env("DATABASE_URL", db.options.to_url_lossy().to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the service binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the service did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, base }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Clients driving tasks through their life until the service stops answering.
+async fn load_until_killed(base: String, clients: usize) {
+    let http = reqwest::Client::new();
+    join_all((0..clients).map(|_| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            'tasks: loop {
+                let url = format!("{base}/v1/tasks/{}/commands", Uuid::new_v4());
+                let mut bodies = vec![create_task_body()];
+                for command in [
+                    "MarkTaskPending",
+                    "StartTask",
+                    "MarkTaskArrived",
+                    "CompleteTask",
+                ] {
+                    bodies.push(json!({"type": command}));
+                }
+                for body in bodies {
+                    let sent = http
+                        .post(&url)
+                        .header("X-Actor", "test:crash")
+                        .json(&body)
+                        .send()
+                        .await;
+                    if sent.is_err() {
+                        break 'tasks;
+                    }
+                }
+            }
+        }
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
+    let db = TestDatabase::create().await;
+    let port = free_port();
+    for round in 0..3 {
+        let mut service = Service::start(&db, port).await;
+        let load = tokio::spawn(load_until_killed(service.base.clone(), 8));
+        tokio::time::sleep(Duration::from_millis(700 + 300 * round)).await;
+        service.kill();
+        load.await.unwrap();
+    }
+    let _service = Service::start(&db, port).await;
+    let pool = sqlx::PgPool::connect_with(db.options.clone())
+        .await
+        .unwrap();
+    wait_for_projections(&pool).await;
+
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(events > 50, "the load wrote only {events} events");
+    // Every status-changing task event has exactly one history row, and no row lacks its event.
+    let unmatched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events e
+           FULL JOIN task_history h ON h.global_position = e.global_position
+          WHERE e.global_position IS NULL OR h.global_position IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unmatched, 0);
+    // Every task row is at its stream's last event.
+    let behind: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT aggregate_id, max(sequence) AS version FROM events
+                                GROUP BY aggregate_id) s
+           FULL JOIN tasks t ON t.id::text = s.aggregate_id
+          WHERE t.version IS DISTINCT FROM s.version",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(behind, 0);
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT events_applied FROM projector_checkpoints ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(applied, [events, events]);
+}
