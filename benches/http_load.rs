@@ -126,6 +126,7 @@ async fn in_process_service(pool: u32, projections: bool) -> (String, PgConnectO
         addr: "127.0.0.1:0".parse().expect("an address"),
         idempotency_ttl: Duration::from_secs(86_400),
         consistency_timeout: Duration::from_secs(5),
+        long_transaction: Duration::from_secs(30),
         database: DatabaseSettings {
             url: admin.clone().database(&name),
             max_connections: pool,

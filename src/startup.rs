@@ -57,6 +57,7 @@ impl Application {
         let router = http::router(ApiContext {
             store: store.clone(),
             consistency_timeout: settings.consistency_timeout,
+            long_transaction: settings.long_transaction,
         });
         Ok(Self {
             listener,

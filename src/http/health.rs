@@ -7,9 +7,6 @@ use sqlx::Row;
 
 use super::ApiContext;
 
-/// A transaction open longer than this holds the projectors' horizon back noticeably.
-const LONG_TRANSACTION_SECONDS: f64 = 30.0;
-
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -66,28 +63,38 @@ async fn readyz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Value>) {
     )
 }
 
-/// The oldest transaction that holds the horizon back, if it has been open too long.
+/// The oldest transactions (up to five) open longer than `long_transaction`. Transaction ids
+/// are cluster-wide, so one in any database of the cluster holds the horizon back.
 async fn oldest_transaction(ctx: &ApiContext) -> Result<Option<Value>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT pid, extract(epoch FROM now() - xact_start)::float8 AS open_seconds,
+    let rows = sqlx::query(
+        "SELECT pid, datname, extract(epoch FROM now() - xact_start)::float8 AS open_seconds,
                 state, left(query, 200) AS query
            FROM pg_stat_activity
           WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+            AND xact_start < now() - make_interval(secs => $1)
           ORDER BY xact_start
-          LIMIT 1",
+          LIMIT 5",
     )
-    .fetch_optional(ctx.store.pool())
+    .bind(ctx.long_transaction.as_secs_f64())
+    .fetch_all(ctx.store.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let open_seconds: f64 = row.try_get("open_seconds")?;
-    if open_seconds < LONG_TRANSACTION_SECONDS {
+    if rows.is_empty() {
         return Ok(None);
     }
+    let transactions = rows
+        .iter()
+        .map(|row| {
+            Ok(json!({
+                "pid": row.try_get::<i32, _>("pid")?,
+                "database": row.try_get::<Option<String>, _>("datname")?,
+                "open_seconds": row.try_get::<f64, _>("open_seconds")?,
+                "state": row.try_get::<Option<String>, _>("state")?,
+                "query": row.try_get::<Option<String>, _>("query")?,
+            }))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(json!({
-        "problem": "a transaction has been open long: projectors cannot read past it",
-        "pid": row.try_get::<i32, _>("pid")?,
-        "open_seconds": open_seconds,
-        "state": row.try_get::<Option<String>, _>("state")?,
-        "query": row.try_get::<Option<String>, _>("query")?,
+        "problem": "transactions have been open long: projectors cannot read past them",
+        "transactions": transactions,
     })))
 }

@@ -28,6 +28,8 @@ pub struct ApiContext {
     pub store: EventStore,
     /// How long a read naming a consistency token may wait.
     pub consistency_timeout: std::time::Duration,
+    /// How long a transaction may stay open before /readyz reports it.
+    pub long_transaction: std::time::Duration,
 }
 
 pub fn router(ctx: ApiContext) -> Router {

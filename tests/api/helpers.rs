@@ -97,6 +97,7 @@ impl TestApp {
             addr: "127.0.0.1:0".parse().expect("a socket address"),
             idempotency_ttl: Duration::from_secs(86_400),
             consistency_timeout: Duration::from_secs(10),
+            long_transaction: Duration::from_secs(30),
             database: DatabaseSettings {
                 url: db.options.clone(),
                 max_connections: 10,

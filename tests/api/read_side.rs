@@ -331,3 +331,67 @@ async fn a_failing_event_is_retried_reported_and_never_skipped() {
         .collect();
     assert!(failing.contains(&"tasks"), "{ready}");
 }
+
+#[tokio::test]
+async fn readiness_names_a_long_open_transaction_holding_the_horizon() {
+    let app = TestApp::spawn_with(|s| s.long_transaction = Duration::from_millis(200)).await;
+    let mut open = app.pool.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    let pids: Vec<_> = ready["checks"]["horizon"]["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap())
+        .collect();
+    assert!(pids.contains(&(pid as i64)), "{ready}");
+    open.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_replay_command_rebuilds_and_reports_its_count() {
+    let app = TestApp::spawn().await;
+    load(&app, &app.address, 3).await;
+    app.wait_for_projections().await;
+    let before = snapshot(&app.pool, "task_history", "global_position").await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+        .args(["replay", "--projection", "task_history"])
+        .env(
+            "DATABASE_URL",
+            sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("task_history: rebuilt from 21 events (21 applied)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        snapshot(&app.pool, "task_history", "global_position").await,
+        before
+    );
+
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+        .args(["replay", "--projection", "rockets"])
+        .env(
+            "DATABASE_URL",
+            sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
+        )
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no projection named `rockets`"));
+}
