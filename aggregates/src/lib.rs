@@ -3,9 +3,14 @@
 //! No I/O lives here: no SQL, no HTTP, no clock. Every decision is taken in an aggregate's
 //! `handle`, `apply` only assigns, and everything a decision needs arrives with the command.
 
+pub mod fo_task;
+mod location;
+pub mod pilot;
 pub mod task;
 mod text;
+pub mod trip;
 
+pub use location::{Location, LocationError};
 pub use text::{ExternalRef, Note, TextError};
 
 /// What a caller needs to know about a refusal, whatever the aggregate: a stable code and
