@@ -10,7 +10,7 @@ use cqrs_es::Aggregate;
 use uuid::Uuid;
 
 use crate::store::{
-    AppendError, AppendedEvent, EventMetadata, EventStore, IdempotencyRecord, Loaded,
+    AppendError, AppendedEvent, EventMetadata, EventStore, IdempotencyRecord, Loaded, Stream,
 };
 use aggregates::CommandNames;
 
@@ -86,7 +86,7 @@ pub async fn execute<A>(
     envelope: CommandEnvelope<A::Command>,
 ) -> Result<CommandOutcome, CommandError<A::Error>>
 where
-    A: Aggregate,
+    A: Stream,
     A::Command: CommandNames,
 {
     let id = envelope.aggregate_id.to_string();
@@ -98,7 +98,7 @@ where
     let Loaded {
         mut aggregate,
         version,
-        ..
+        snapshot_version,
     } = store.load::<A>(&id).await.map_err(CommandError::store)?;
     if let Some(precondition) = envelope.precondition {
         if !precondition.holds(version) {
@@ -135,12 +135,24 @@ where
         )
         .await;
     match appended {
-        Ok(events) => Ok(CommandOutcome {
-            aggregate_id: envelope.aggregate_id,
-            version: version + events.len() as u64,
-            events,
-            replayed: false,
-        }),
+        Ok(events) => {
+            let version = version + events.len() as u64;
+            if let Some(every) = A::SNAPSHOT_EVERY {
+                if version - snapshot_version >= every {
+                    // The aggregate as `handle` left it: each new event applied exactly once.
+                    if let Err(err) = store.save_snapshot(&id, version, &aggregate).await {
+                        tracing::warn!(error = %err, aggregate_type = A::TYPE, aggregate_id = %id,
+                            "cannot save snapshot; the next load folds more events");
+                    }
+                }
+            }
+            Ok(CommandOutcome {
+                aggregate_id: envelope.aggregate_id,
+                version,
+                events,
+                replayed: false,
+            })
+        }
         Err(AppendError::Conflict | AppendError::KeyTaken) => {
             // A concurrent request with the same key may be the one that won: answer as it did.
             if let Some(record) = &envelope.idempotency {

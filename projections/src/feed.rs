@@ -68,6 +68,20 @@ impl StoredEvent {
         })
     }
 
+    /// The stream id as a UUID (every stream of this service is named by one).
+    pub fn stream_uuid(&self) -> Result<uuid::Uuid, ProjectionError> {
+        uuid::Uuid::parse_str(&self.aggregate_id).map_err(|_| ProjectionError::Inconsistent {
+            position: self.at.position,
+            reason: format!("stream id `{}` is not a UUID", self.aggregate_id),
+        })
+    }
+
+    /// Who caused the event (`unknown` for events written without metadata).
+    pub fn actor(&self) -> String {
+        self.metadata_field("actor")
+            .unwrap_or_else(|| "unknown".into())
+    }
+
     /// A field of the metadata (`actor`, `correlation_id`...).
     pub fn metadata_field(&self, name: &str) -> Option<String> {
         let metadata: serde_json::Value = serde_json::from_str(self.metadata.as_deref()?).ok()?;

@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 mod feed;
+pub mod pilot;
 mod projector;
 mod replay;
 mod runner;
@@ -22,5 +23,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
     vec![
         Arc::new(task::TasksProjector),
         Arc::new(task::TaskHistoryProjector),
+        Arc::new(pilot::PilotsProjector),
+        Arc::new(pilot::PilotHistoryProjector),
     ]
 }

@@ -24,16 +24,17 @@ use uuid::Uuid;
 use super::headers::CommandHeaders;
 use super::{ApiContext, ApiError};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord};
+use crate::store::{EventMetadata, IdempotencyRecord, Stream};
 
 /// The answer header carrying a command's consistency token.
 pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
 
 pub trait Collection:
-    Aggregate<
+    Stream
+    + Aggregate<
         Command: DeserializeOwned + CommandNames + Send,
         Error: DomainError + Send,
-        Services = (),
+        Services: Send,
     > + 'static
 {
     /// The path segment: `tasks`, `trips`, `pilots`, `fo-tasks`.
@@ -46,6 +47,9 @@ pub trait Collection:
     type View: Serialize + Send;
     /// One row of the status timeline.
     type HistoryRow: Serialize + Send;
+
+    /// What the aggregate's decisions need from outside, for one command.
+    fn services() -> Self::Services;
 
     /// The current state from the read model, `None` if it has no row.
     fn read(
@@ -101,7 +105,7 @@ async fn command<C: Collection>(
         precondition: headers.precondition,
         idempotency,
     };
-    let outcome = commands::execute::<C>(&ctx.store, &(), envelope).await?;
+    let outcome = commands::execute::<C>(&ctx.store, &C::services(), envelope).await?;
     Ok(command_answer::<C>(outcome))
 }
 

@@ -3,6 +3,7 @@
 mod collection;
 mod headers;
 mod health;
+mod pilots;
 mod problem;
 mod status;
 mod tasks;
@@ -17,6 +18,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::store::EventStore;
+use aggregates::pilot::Pilot;
 use aggregates::task::Task;
 
 /// A command body may be at most 1 MiB.
@@ -36,6 +38,7 @@ pub fn router(ctx: ApiContext) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(collection::router::<Task>())
+        .merge(collection::router::<Pilot>())
         .merge(health::router())
         .merge(status::router())
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -12,6 +12,8 @@ impl Collection for Task {
     type View = TaskView;
     type HistoryRow = TaskHistoryRow;
 
+    fn services() {}
+
     async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<TaskView>> {
         TaskView::load(pool, id).await
     }

@@ -1,17 +1,15 @@
-use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use sqlx::types::Json;
 use sqlx::Row;
 
-use super::EventStore;
+use super::{EventStore, Stream};
 
 /// A stream folded into its aggregate.
 pub struct Loaded<A: Aggregate> {
     pub aggregate: A,
     /// The number of events in the stream (0 when it does not exist).
     pub version: u64,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
+    /// The version of the snapshot the fold started from (0 when none).
+    pub snapshot_version: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,46 +21,137 @@ pub enum LoadError {
         aggregate_type: &'static str,
         aggregate_id: String,
         sequence: i64,
-        source: sqlx::Error,
+        source: serde_json::Error,
     },
 }
 
 const SELECT_STREAM: &str = "
-SELECT sequence, payload, recorded_at
+SELECT sequence, payload::text AS payload
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
  ORDER BY sequence";
 
+// The snapshot (if any) first, then the events after it: one round trip.
+const SELECT_FROM_SNAPSHOT: &str = "
+SELECT true AS snapshot, s.last_sequence AS sequence, s.payload::text AS payload
+  FROM snapshots s
+ WHERE s.aggregate_type = $1 AND s.aggregate_id = $2
+UNION ALL
+SELECT false, e.sequence, e.payload::text
+  FROM events e
+ WHERE e.aggregate_type = $1 AND e.aggregate_id = $2
+   AND e.sequence > COALESCE((SELECT last_sequence FROM snapshots
+                               WHERE aggregate_type = $1 AND aggregate_id = $2), 0)
+ ORDER BY snapshot DESC, sequence";
+
 impl EventStore {
-    /// Folds a whole stream into its aggregate.
-    pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
-        let mut loaded = Loaded {
-            aggregate: A::default(),
-            version: 0,
-            created_at: None,
-            updated_at: None,
-        };
+    /// Folds a stream into its aggregate, from its snapshot when it has one.
+    pub async fn load<A: Stream>(&self, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
+        if A::SNAPSHOT_EVERY.is_some() {
+            match self.load_from_snapshot(aggregate_id).await? {
+                Some(loaded) => return Ok(loaded),
+                None => tracing::warn!(
+                    aggregate_type = A::TYPE,
+                    aggregate_id,
+                    "snapshot unreadable; folding the whole stream"
+                ),
+            }
+        }
+        self.load_all_events(aggregate_id).await
+    }
+
+    /// Folds every event of a stream, ignoring snapshots.
+    pub async fn load_all_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Loaded<A>, LoadError> {
         let rows = sqlx::query(SELECT_STREAM)
             .bind(A::TYPE)
             .bind(aggregate_id)
             .fetch_all(&self.pool)
             .await?;
+        let mut loaded = Loaded {
+            aggregate: A::default(),
+            version: 0,
+            snapshot_version: 0,
+        };
         for row in rows {
-            let sequence: i64 = row.try_get("sequence")?;
-            let recorded_at: DateTime<Utc> = row.try_get("recorded_at")?;
-            let Json(event) = row
-                .try_get::<Json<A::Event>, _>("payload")
-                .map_err(|source| LoadError::Corrupt {
-                    aggregate_type: A::TYPE,
-                    aggregate_id: aggregate_id.to_string(),
-                    sequence,
-                    source,
-                })?;
-            loaded.aggregate.apply(event);
-            loaded.version = sequence as u64;
-            loaded.created_at.get_or_insert(recorded_at);
-            loaded.updated_at = Some(recorded_at);
+            fold(&mut loaded, aggregate_id, &row)?;
         }
         Ok(loaded)
     }
+
+    /// `None` when the snapshot no longer deserializes (the state's shape changed).
+    async fn load_from_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<Loaded<A>>, LoadError> {
+        let rows = sqlx::query(SELECT_FROM_SNAPSHOT)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut loaded = Loaded {
+            aggregate: A::default(),
+            version: 0,
+            snapshot_version: 0,
+        };
+        for row in rows {
+            if row.try_get::<bool, _>("snapshot")? {
+                let payload: String = row.try_get("payload")?;
+                let Ok(aggregate) = serde_json::from_str(&payload) else {
+                    return Ok(None);
+                };
+                loaded.aggregate = aggregate;
+                loaded.version = row.try_get::<i64, _>("sequence")? as u64;
+                loaded.snapshot_version = loaded.version;
+            } else {
+                fold(&mut loaded, aggregate_id, &row)?;
+            }
+        }
+        Ok(Some(loaded))
+    }
+
+    /// Saves `aggregate` as the stream's snapshot at `version`, unless a newer one exists.
+    pub async fn save_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        version: u64,
+        aggregate: &A,
+    ) -> Result<(), anyhow::Error> {
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot,
+                                    payload)
+             VALUES ($1, $2, $3, 1, $4::json)
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                SET last_sequence = EXCLUDED.last_sequence, payload = EXCLUDED.payload,
+                    current_snapshot = snapshots.current_snapshot + 1
+              WHERE snapshots.last_sequence < EXCLUDED.last_sequence",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(version as i64)
+        .bind(serde_json::to_string(aggregate)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn fold<A: Aggregate>(
+    loaded: &mut Loaded<A>,
+    aggregate_id: &str,
+    row: &sqlx::postgres::PgRow,
+) -> Result<(), LoadError> {
+    let sequence: i64 = row.try_get("sequence")?;
+    let payload: String = row.try_get("payload")?;
+    let event = serde_json::from_str(&payload).map_err(|source| LoadError::Corrupt {
+        aggregate_type: A::TYPE,
+        aggregate_id: aggregate_id.to_string(),
+        sequence,
+        source,
+    })?;
+    loaded.aggregate.apply(event);
+    loaded.version = sequence as u64;
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod errors;
 mod idempotency;
+mod pilots;
 mod read_side;
 mod store;
 mod tasks;

@@ -1,1 +1,19 @@
-//! (in progress)
+//! The FoTask aggregate: work for field operators, the people on the ground who fix, move or
+//! rescue robots (seed tables `FoTaskModel`, `FoSubtaskModel`, `FoAssignmentModel`).
+
+mod aggregate;
+mod command;
+mod error;
+mod event;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use aggregate::{FoAssignment, FoTask, FoTaskState, Subtask};
+pub use command::FoTaskCommand;
+pub use error::FoTaskError;
+pub use event::FoTaskEvent;
+pub use types::{
+    FoAction, FoTaskKind, FoTaskStatus, SubtaskDetail, SubtaskKind, SubtaskSpec, SubtaskStatus,
+};

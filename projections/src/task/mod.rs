@@ -7,3 +7,4 @@ mod view;
 pub use history::{TaskHistoryProjector, TaskHistoryRow};
 pub use state::TasksProjector;
 pub use view::TaskView;
+pub(crate) use view::{enum_text, parse_enum};

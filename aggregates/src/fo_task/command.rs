@@ -1,0 +1,84 @@
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{FoTaskKind, SubtaskSpec};
+use crate::{CommandNames, Note};
+
+/// Commands on a field-operations task, deserialized from `{"<CommandName>": {...fields}}` (the
+/// HTTP layer moves the body's `"type"` there). Unknown fields are refused, so that a misspelt
+/// optional field is an error rather than dropped.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FoTaskCommand {
+    CreateFoTask {
+        hub_id: Uuid,
+        kind: FoTaskKind,
+        #[serde(default)]
+        robot_id: Option<Uuid>,
+        #[serde(default)]
+        trip_id: Option<Uuid>,
+        #[serde(default)]
+        subtasks: Vec<SubtaskSpec>,
+    },
+    AddSubtask {
+        subtask: SubtaskSpec,
+    },
+    AssignFieldOperator {
+        assignment_id: Uuid,
+        fo_id: Uuid,
+    },
+    UnassignFieldOperator {
+        assignment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    StartFoTask {},
+    StartSubtask {
+        subtask_id: Uuid,
+    },
+    CompleteSubtask {
+        subtask_id: Uuid,
+    },
+    SkipSubtask {
+        subtask_id: Uuid,
+        reason: Note,
+    },
+    CompleteFoTask {},
+    CancelFoTask {
+        reason: Note,
+    },
+}
+
+impl CommandNames for FoTaskCommand {
+    const PUBLIC: &'static [&'static str] = &[
+        "CreateFoTask",
+        "AddSubtask",
+        "AssignFieldOperator",
+        "UnassignFieldOperator",
+        "StartFoTask",
+        "StartSubtask",
+        "CompleteSubtask",
+        "SkipSubtask",
+        "CompleteFoTask",
+        "CancelFoTask",
+    ];
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::CreateFoTask { .. } => "CreateFoTask",
+            Self::AddSubtask { .. } => "AddSubtask",
+            Self::AssignFieldOperator { .. } => "AssignFieldOperator",
+            Self::UnassignFieldOperator { .. } => "UnassignFieldOperator",
+            Self::StartFoTask {} => "StartFoTask",
+            Self::StartSubtask { .. } => "StartSubtask",
+            Self::CompleteSubtask { .. } => "CompleteSubtask",
+            Self::SkipSubtask { .. } => "SkipSubtask",
+            Self::CompleteFoTask {} => "CompleteFoTask",
+            Self::CancelFoTask { .. } => "CancelFoTask",
+        }
+    }
+
+    fn creates_stream(&self) -> bool {
+        matches!(self, Self::CreateFoTask { .. })
+    }
+}

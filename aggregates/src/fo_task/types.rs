@@ -1,0 +1,150 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+use crate::Location;
+
+/// A field-operations task's status (ours: the seed does not give one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FoTaskStatus {
+    Created,
+    Assigned,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl FoTaskStatus {
+    pub const ALL: [FoTaskStatus; 5] = [
+        Self::Created,
+        Self::Assigned,
+        Self::InProgress,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
+    /// COMPLETED and CANCELLED end a task: it accepts no further command.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Assigned => "ASSIGNED",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl fmt::Display for FoTaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A subtask's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubtaskStatus {
+    Pending,
+    InProgress,
+    Done,
+    Skipped,
+}
+
+impl SubtaskStatus {
+    pub const ALL: [SubtaskStatus; 4] =
+        [Self::Pending, Self::InProgress, Self::Done, Self::Skipped];
+
+    /// DONE and SKIPPED subtasks are behind the operator; the first other one is the current.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Skipped)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Done => "DONE",
+            Self::Skipped => "SKIPPED",
+        }
+    }
+}
+
+impl fmt::Display for SubtaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a field-operations task is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FoTaskKind {
+    RobotRescue,
+    BatterySwap,
+    Maintenance,
+    Deployment,
+    Retrieval,
+    Inspection,
+    Other,
+}
+
+/// What an action subtask asks the operator to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FoAction {
+    SwapBattery,
+    ResetRobot,
+    MoveRobot,
+    Inspect,
+    LoadRobot,
+    UnloadRobot,
+    Other,
+}
+
+/// The two kinds of subtask, as the `kind` field spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubtaskKind {
+    Travel,
+    Action,
+}
+
+/// A subtask as a client describes it and as events carry it:
+/// `{"subtask_id", "kind": "TRAVEL", "from", "to"}` or
+/// `{"subtask_id", "kind": "ACTION", "action", "location"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtaskSpec {
+    pub subtask_id: Uuid,
+    // `deny_unknown_fields` cannot sit on a struct with a flattened field; the detail refuses
+    // every field that is neither its own nor `subtask_id`, which the struct took first.
+    #[serde(flatten)]
+    pub detail: SubtaskDetail,
+}
+
+/// What a subtask is, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+pub enum SubtaskDetail {
+    /// Go from one place to another.
+    Travel { from: Location, to: Location },
+    /// Do something at a place.
+    Action {
+        action: FoAction,
+        location: Location,
+    },
+}
+
+impl SubtaskDetail {
+    pub fn kind(&self) -> SubtaskKind {
+        match self {
+            Self::Travel { .. } => SubtaskKind::Travel,
+            Self::Action { .. } => SubtaskKind::Action,
+        }
+    }
+}

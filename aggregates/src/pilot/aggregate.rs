@@ -1,0 +1,541 @@
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    PilotAssignmentStatus as Status, PilotCommand, PilotError, PilotEvent, PilotLocation,
+    ShiftStatus,
+};
+use crate::Note;
+
+/// How many recent shift, assignment and reservation ids a pilot remembers, to refuse a retry
+/// that reuses one (a retried request after its assignment ended, say).
+const RECENT_IDS: usize = 64;
+
+/// What a pilot's decisions need from outside: the current time.
+#[derive(Debug, Clone, Copy)]
+pub struct PilotServices {
+    pub now: DateTime<Utc>,
+}
+
+/// A pilot's stream folded into its current state; `None` until `PilotRegistered`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pilot(pub Option<PilotState>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PilotState {
+    pub user_id: Option<Uuid>,
+    pub pilot_location: Option<PilotLocation>,
+    pub pilot_center_id: Option<Uuid>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub shift: Option<Shift>,
+    /// The active (REQUESTED or ACCEPTED) assignment.
+    pub assignment: Option<Assignment>,
+    /// The active reservation (it may have lapsed and not yet been expired).
+    pub reservation: Option<Reservation>,
+    pub recent_ids: VecDeque<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    pub shift_id: Uuid,
+    pub state: ShiftStatus,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub assignment_id: Uuid,
+    pub task_id: Uuid,
+    pub shift_id: Uuid,
+    pub status: Status,
+    pub requested_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub reservation_id: Uuid,
+    pub task_id: Option<Uuid>,
+    pub until: DateTime<Utc>,
+}
+
+impl Pilot {
+    pub fn state(&self) -> Option<&PilotState> {
+        self.0.as_ref()
+    }
+
+    /// Decides what `command` does to this pilot at time `now`. Pure: no I/O.
+    pub fn decide(
+        &self,
+        command: PilotCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PilotEvent>, PilotError> {
+        match (&self.0, command) {
+            (
+                None,
+                PilotCommand::RegisterPilot {
+                    user_id,
+                    pilot_location,
+                    pilot_center_id,
+                },
+            ) => Ok(vec![PilotEvent::PilotRegistered {
+                user_id,
+                pilot_location,
+                pilot_center_id,
+            }]),
+            (None, _) => Err(PilotError::NotFound),
+            (Some(_), PilotCommand::RegisterPilot { .. }) => Err(PilotError::AlreadyExists),
+            (Some(pilot), _) if pilot.archived_at.is_some() => Err(PilotError::Archived),
+            (Some(pilot), command) => pilot.decide(command, now),
+        }
+    }
+}
+
+impl PilotState {
+    fn decide(
+        &self,
+        command: PilotCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PilotEvent>, PilotError> {
+        let event = match command {
+            PilotCommand::RegisterPilot { .. } => return Err(PilotError::AlreadyExists),
+            PilotCommand::UpdatePilotProfile {
+                pilot_location,
+                pilot_center_id,
+            } => {
+                if pilot_location.is_none() && pilot_center_id.is_none() {
+                    return Err(PilotError::NothingToUpdate);
+                }
+                PilotEvent::PilotProfileUpdated {
+                    pilot_location,
+                    pilot_center_id,
+                }
+            }
+            PilotCommand::ArchivePilot {} => {
+                if let Some(shift) = self.shift {
+                    return Err(PilotError::OnShift {
+                        shift_id: shift.shift_id,
+                        action: "archiving the pilot",
+                    });
+                }
+                self.require_no_assignment()?;
+                if let Some(reservation) = self.live_reservation(now) {
+                    return Err(PilotError::AlreadyReserved {
+                        reservation_id: reservation.reservation_id,
+                        until: reservation.until,
+                    });
+                }
+                PilotEvent::PilotArchived { archived_at: now }
+            }
+            PilotCommand::StartShift { shift_id } => {
+                if let Some(shift) = self.shift {
+                    return Err(PilotError::OnShift {
+                        shift_id: shift.shift_id,
+                        action: "starting another",
+                    });
+                }
+                self.require_fresh(shift_id)?;
+                PilotEvent::PilotShiftStarted {
+                    shift_id,
+                    started_at: now,
+                }
+            }
+            PilotCommand::ChangeShiftState { state } => {
+                let shift = self.shift.ok_or(PilotError::NotOnShift)?;
+                if state == ShiftStatus::OffShift {
+                    return Err(PilotError::UseEndShift);
+                }
+                if state == shift.state {
+                    return Err(PilotError::ShiftAlreadyInState { state });
+                }
+                PilotEvent::PilotShiftStateChanged {
+                    shift_id: shift.shift_id,
+                    from_state: shift.state,
+                    to_state: state,
+                }
+            }
+            PilotCommand::EndShift {} => {
+                let shift = self.shift.ok_or(PilotError::NotOnShift)?;
+                self.require_no_assignment()?;
+                PilotEvent::PilotShiftEnded {
+                    shift_id: shift.shift_id,
+                    from_state: shift.state,
+                    ended_at: now,
+                }
+            }
+            PilotCommand::RequestAssignment {
+                assignment_id,
+                task_id,
+            } => return self.request_assignment(assignment_id, task_id, now),
+            PilotCommand::AcceptAssignment { assignment_id } => {
+                let a =
+                    self.assignment_in(assignment_id, "AcceptAssignment", &[Status::Requested])?;
+                PilotEvent::PilotAssignmentAccepted {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                }
+            }
+            PilotCommand::RejectAssignment {
+                assignment_id,
+                reason,
+            } => {
+                let a =
+                    self.assignment_in(assignment_id, "RejectAssignment", &[Status::Requested])?;
+                PilotEvent::PilotAssignmentRejected {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                    reason: text(reason),
+                }
+            }
+            PilotCommand::AbandonAssignment {
+                assignment_id,
+                reason,
+            } => {
+                let a =
+                    self.assignment_in(assignment_id, "AbandonAssignment", &[Status::Accepted])?;
+                PilotEvent::PilotAssignmentAbandoned {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                    reason: text(reason),
+                }
+            }
+            PilotCommand::CancelAssignment {
+                assignment_id,
+                reason,
+            } => {
+                let a = self.assignment_in(
+                    assignment_id,
+                    "CancelAssignment",
+                    &[Status::Requested, Status::Accepted],
+                )?;
+                PilotEvent::PilotAssignmentCanceled {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                    reason: text(reason),
+                }
+            }
+            PilotCommand::RevokeAssignment {
+                assignment_id,
+                reason,
+            } => {
+                let a = self.assignment_in(
+                    assignment_id,
+                    "RevokeAssignment",
+                    &[Status::Requested, Status::Accepted],
+                )?;
+                PilotEvent::PilotAssignmentRevoked {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                    reason: text(reason),
+                }
+            }
+            PilotCommand::MarkAssignmentStale { assignment_id } => {
+                let a =
+                    self.assignment_in(assignment_id, "MarkAssignmentStale", &[Status::Requested])?;
+                PilotEvent::PilotAssignmentStale {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                }
+            }
+            PilotCommand::FinishAssignment { assignment_id } => {
+                let a =
+                    self.assignment_in(assignment_id, "FinishAssignment", &[Status::Accepted])?;
+                PilotEvent::PilotAssignmentFinished {
+                    assignment_id,
+                    task_id: a.task_id,
+                    from_status: a.status,
+                }
+            }
+            PilotCommand::ReservePilot {
+                reservation_id,
+                task_id,
+                until,
+            } => return self.reserve(reservation_id, task_id, until, now),
+            PilotCommand::ReleaseReservation { reservation_id } => {
+                self.reservation_named(reservation_id)?;
+                PilotEvent::PilotReservationReleased {
+                    reservation_id,
+                    reason: None,
+                }
+            }
+            PilotCommand::ExpireReservation { reservation_id } => {
+                let reservation = self.reservation_named(reservation_id)?;
+                if reservation.until > now {
+                    return Err(PilotError::ReservationNotDue {
+                        reservation_id,
+                        until: reservation.until,
+                    });
+                }
+                PilotEvent::PilotReservationExpired {
+                    reservation_id,
+                    until: reservation.until,
+                }
+            }
+        };
+        Ok(vec![event])
+    }
+
+    /// An assignment needs a pilot on shift (state ON_SHIFT) with no active assignment. A
+    /// reservation for another task refuses it; one for this task (or for no task in
+    /// particular) is used up by it; one that has lapsed is recorded as expired first.
+    fn request_assignment(
+        &self,
+        assignment_id: Uuid,
+        task_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PilotEvent>, PilotError> {
+        let shift = self.shift.ok_or(PilotError::NotOnShift)?;
+        if shift.state != ShiftStatus::OnShift {
+            return Err(PilotError::NotAvailable { state: shift.state });
+        }
+        self.require_no_assignment()?;
+        self.require_fresh(assignment_id)?;
+        let mut events = Vec::new();
+        match self.reservation {
+            Some(r) if r.until <= now => events.push(PilotEvent::PilotReservationExpired {
+                reservation_id: r.reservation_id,
+                until: r.until,
+            }),
+            Some(r) => match r.task_id {
+                Some(reserved_for) if reserved_for != task_id => {
+                    return Err(PilotError::ReservedForAnotherTask {
+                        reservation_id: r.reservation_id,
+                        task_id: reserved_for,
+                        until: r.until,
+                    })
+                }
+                _ => events.push(PilotEvent::PilotReservationReleased {
+                    reservation_id: r.reservation_id,
+                    reason: Some(format!("assignment {assignment_id} requested")),
+                }),
+            },
+            None => {}
+        }
+        events.push(PilotEvent::PilotAssignmentRequested {
+            assignment_id,
+            task_id,
+            shift_id: shift.shift_id,
+            requested_at: now,
+        });
+        Ok(events)
+    }
+
+    fn reserve(
+        &self,
+        reservation_id: Uuid,
+        task_id: Option<Uuid>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PilotEvent>, PilotError> {
+        if until <= now {
+            return Err(PilotError::UntilNotInFuture { until, now });
+        }
+        self.require_fresh(reservation_id)?;
+        let mut events = Vec::new();
+        match self.reservation {
+            Some(r) if r.until <= now => events.push(PilotEvent::PilotReservationExpired {
+                reservation_id: r.reservation_id,
+                until: r.until,
+            }),
+            Some(r) => {
+                return Err(PilotError::AlreadyReserved {
+                    reservation_id: r.reservation_id,
+                    until: r.until,
+                })
+            }
+            None => {}
+        }
+        events.push(PilotEvent::PilotReserved {
+            reservation_id,
+            task_id,
+            until,
+        });
+        Ok(events)
+    }
+
+    fn require_no_assignment(&self) -> Result<(), PilotError> {
+        match self.assignment {
+            Some(a) => Err(PilotError::AssignmentActive {
+                assignment_id: a.assignment_id,
+                status: a.status,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn require_fresh(&self, id: Uuid) -> Result<(), PilotError> {
+        if self.recent_ids.contains(&id) {
+            Err(PilotError::IdAlreadyUsed { id })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn assignment_in(
+        &self,
+        assignment_id: Uuid,
+        command: &'static str,
+        allowed: &[Status],
+    ) -> Result<Assignment, PilotError> {
+        let a = self
+            .assignment
+            .filter(|a| a.assignment_id == assignment_id)
+            .ok_or(PilotError::AssignmentNotFound { assignment_id })?;
+        if allowed.contains(&a.status) {
+            Ok(a)
+        } else {
+            Err(PilotError::InvalidAssignmentTransition {
+                command,
+                assignment_id,
+                status: a.status,
+            })
+        }
+    }
+
+    fn reservation_named(&self, reservation_id: Uuid) -> Result<Reservation, PilotError> {
+        self.reservation
+            .filter(|r| r.reservation_id == reservation_id)
+            .ok_or(PilotError::ReservationNotFound { reservation_id })
+    }
+
+    fn live_reservation(&self, now: DateTime<Utc>) -> Option<Reservation> {
+        self.reservation.filter(|r| r.until > now)
+    }
+
+    fn remember(&mut self, id: Uuid) {
+        if self.recent_ids.len() == RECENT_IDS {
+            self.recent_ids.pop_front();
+        }
+        self.recent_ids.push_back(id);
+    }
+}
+
+fn text(note: Option<Note>) -> Option<String> {
+    note.map(String::from)
+}
+
+impl Aggregate for Pilot {
+    const TYPE: &'static str = "Pilot";
+    type Command = PilotCommand;
+    type Event = PilotEvent;
+    type Error = PilotError;
+    type Services = PilotServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services.now)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if let PilotEvent::PilotRegistered {
+            user_id,
+            pilot_location,
+            pilot_center_id,
+        } = event
+        {
+            self.0 = Some(PilotState {
+                user_id,
+                pilot_location,
+                pilot_center_id,
+                archived_at: None,
+                shift: None,
+                assignment: None,
+                reservation: None,
+                recent_ids: VecDeque::new(),
+            });
+            return;
+        }
+        let Some(pilot) = self.0.as_mut() else {
+            return;
+        };
+        match event {
+            PilotEvent::PilotRegistered { .. } => {}
+            PilotEvent::PilotProfileUpdated {
+                pilot_location,
+                pilot_center_id,
+            } => {
+                if pilot_location.is_some() {
+                    pilot.pilot_location = pilot_location;
+                }
+                if pilot_center_id.is_some() {
+                    pilot.pilot_center_id = pilot_center_id;
+                }
+            }
+            PilotEvent::PilotArchived { archived_at } => pilot.archived_at = Some(archived_at),
+            PilotEvent::PilotShiftStarted {
+                shift_id,
+                started_at,
+            } => {
+                pilot.remember(shift_id);
+                pilot.shift = Some(Shift {
+                    shift_id,
+                    state: ShiftStatus::OnShift,
+                    started_at,
+                });
+            }
+            PilotEvent::PilotShiftStateChanged { to_state, .. } => {
+                if let Some(shift) = pilot.shift.as_mut() {
+                    shift.state = to_state;
+                }
+            }
+            PilotEvent::PilotShiftEnded { .. } => pilot.shift = None,
+            PilotEvent::PilotAssignmentRequested {
+                assignment_id,
+                task_id,
+                shift_id,
+                requested_at,
+            } => {
+                pilot.remember(assignment_id);
+                pilot.assignment = Some(Assignment {
+                    assignment_id,
+                    task_id,
+                    shift_id,
+                    status: Status::Requested,
+                    requested_at,
+                });
+            }
+            PilotEvent::PilotAssignmentAccepted { .. } => {
+                if let Some(a) = pilot.assignment.as_mut() {
+                    a.status = Status::Accepted;
+                }
+            }
+            PilotEvent::PilotAssignmentRejected { .. }
+            | PilotEvent::PilotAssignmentAbandoned { .. }
+            | PilotEvent::PilotAssignmentCanceled { .. }
+            | PilotEvent::PilotAssignmentRevoked { .. }
+            | PilotEvent::PilotAssignmentStale { .. }
+            | PilotEvent::PilotAssignmentFinished { .. } => pilot.assignment = None,
+            PilotEvent::PilotReserved {
+                reservation_id,
+                task_id,
+                until,
+            } => {
+                pilot.remember(reservation_id);
+                pilot.reservation = Some(Reservation {
+                    reservation_id,
+                    task_id,
+                    until,
+                });
+            }
+            PilotEvent::PilotReservationReleased { .. }
+            | PilotEvent::PilotReservationExpired { .. } => pilot.reservation = None,
+        }
+    }
+}

@@ -1,0 +1,127 @@
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{PilotLocation, ShiftStatus};
+use crate::{CommandNames, Note};
+
+/// Commands on a pilot, deserialized from `{"<CommandName>": {...fields}}` (see `TaskCommand`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PilotCommand {
+    RegisterPilot {
+        #[serde(default)]
+        user_id: Option<Uuid>,
+        #[serde(default)]
+        pilot_location: Option<PilotLocation>,
+        #[serde(default)]
+        pilot_center_id: Option<Uuid>,
+    },
+    UpdatePilotProfile {
+        #[serde(default)]
+        pilot_location: Option<PilotLocation>,
+        #[serde(default)]
+        pilot_center_id: Option<Uuid>,
+    },
+    ArchivePilot {},
+    StartShift {
+        shift_id: Uuid,
+    },
+    ChangeShiftState {
+        state: ShiftStatus,
+    },
+    EndShift {},
+    RequestAssignment {
+        assignment_id: Uuid,
+        task_id: Uuid,
+    },
+    AcceptAssignment {
+        assignment_id: Uuid,
+    },
+    RejectAssignment {
+        assignment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    AbandonAssignment {
+        assignment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    CancelAssignment {
+        assignment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    RevokeAssignment {
+        assignment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    MarkAssignmentStale {
+        assignment_id: Uuid,
+    },
+    FinishAssignment {
+        assignment_id: Uuid,
+    },
+    ReservePilot {
+        reservation_id: Uuid,
+        #[serde(default)]
+        task_id: Option<Uuid>,
+        until: DateTime<Utc>,
+    },
+    ReleaseReservation {
+        reservation_id: Uuid,
+    },
+    ExpireReservation {
+        reservation_id: Uuid,
+    },
+}
+
+impl CommandNames for PilotCommand {
+    const PUBLIC: &'static [&'static str] = &[
+        "RegisterPilot",
+        "UpdatePilotProfile",
+        "ArchivePilot",
+        "StartShift",
+        "ChangeShiftState",
+        "EndShift",
+        "RequestAssignment",
+        "AcceptAssignment",
+        "RejectAssignment",
+        "AbandonAssignment",
+        "CancelAssignment",
+        "RevokeAssignment",
+        "MarkAssignmentStale",
+        "FinishAssignment",
+        "ReservePilot",
+        "ReleaseReservation",
+        "ExpireReservation",
+    ];
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RegisterPilot { .. } => "RegisterPilot",
+            Self::UpdatePilotProfile { .. } => "UpdatePilotProfile",
+            Self::ArchivePilot {} => "ArchivePilot",
+            Self::StartShift { .. } => "StartShift",
+            Self::ChangeShiftState { .. } => "ChangeShiftState",
+            Self::EndShift {} => "EndShift",
+            Self::RequestAssignment { .. } => "RequestAssignment",
+            Self::AcceptAssignment { .. } => "AcceptAssignment",
+            Self::RejectAssignment { .. } => "RejectAssignment",
+            Self::AbandonAssignment { .. } => "AbandonAssignment",
+            Self::CancelAssignment { .. } => "CancelAssignment",
+            Self::RevokeAssignment { .. } => "RevokeAssignment",
+            Self::MarkAssignmentStale { .. } => "MarkAssignmentStale",
+            Self::FinishAssignment { .. } => "FinishAssignment",
+            Self::ReservePilot { .. } => "ReservePilot",
+            Self::ReleaseReservation { .. } => "ReleaseReservation",
+            Self::ExpireReservation { .. } => "ExpireReservation",
+        }
+    }
+
+    fn creates_stream(&self) -> bool {
+        matches!(self, Self::RegisterPilot { .. })
+    }
+}

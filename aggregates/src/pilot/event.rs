@@ -1,0 +1,247 @@
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{PilotAssignmentStatus, PilotLocation, ShiftStatus};
+
+/// What happened to a pilot. Every change of a shift's state, an assignment's status or a
+/// reservation carries what it left, so that the history rows are copies of their events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PilotEvent {
+    PilotRegistered {
+        user_id: Option<Uuid>,
+        pilot_location: Option<PilotLocation>,
+        pilot_center_id: Option<Uuid>,
+    },
+    PilotProfileUpdated {
+        pilot_location: Option<PilotLocation>,
+        pilot_center_id: Option<Uuid>,
+    },
+    PilotArchived {
+        archived_at: DateTime<Utc>,
+    },
+    PilotShiftStarted {
+        shift_id: Uuid,
+        started_at: DateTime<Utc>,
+    },
+    PilotShiftStateChanged {
+        shift_id: Uuid,
+        from_state: ShiftStatus,
+        to_state: ShiftStatus,
+    },
+    PilotShiftEnded {
+        shift_id: Uuid,
+        from_state: ShiftStatus,
+        ended_at: DateTime<Utc>,
+    },
+    PilotAssignmentRequested {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        shift_id: Uuid,
+        requested_at: DateTime<Utc>,
+    },
+    PilotAssignmentAccepted {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+    },
+    PilotAssignmentRejected {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+        reason: Option<String>,
+    },
+    PilotAssignmentAbandoned {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+        reason: Option<String>,
+    },
+    PilotAssignmentCanceled {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+        reason: Option<String>,
+    },
+    PilotAssignmentRevoked {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+        reason: Option<String>,
+    },
+    PilotAssignmentStale {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+    },
+    PilotAssignmentFinished {
+        assignment_id: Uuid,
+        task_id: Uuid,
+        from_status: PilotAssignmentStatus,
+    },
+    PilotReserved {
+        reservation_id: Uuid,
+        task_id: Option<Uuid>,
+        until: DateTime<Utc>,
+    },
+    PilotReservationReleased {
+        reservation_id: Uuid,
+        reason: Option<String>,
+    },
+    PilotReservationExpired {
+        reservation_id: Uuid,
+        until: DateTime<Utc>,
+    },
+}
+
+impl PilotEvent {
+    pub const TYPES: &'static [&'static str] = &[
+        "PilotRegistered",
+        "PilotProfileUpdated",
+        "PilotArchived",
+        "PilotShiftStarted",
+        "PilotShiftStateChanged",
+        "PilotShiftEnded",
+        "PilotAssignmentRequested",
+        "PilotAssignmentAccepted",
+        "PilotAssignmentRejected",
+        "PilotAssignmentAbandoned",
+        "PilotAssignmentCanceled",
+        "PilotAssignmentRevoked",
+        "PilotAssignmentStale",
+        "PilotAssignmentFinished",
+        "PilotReserved",
+        "PilotReservationReleased",
+        "PilotReservationExpired",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PilotRegistered { .. } => "PilotRegistered",
+            Self::PilotProfileUpdated { .. } => "PilotProfileUpdated",
+            Self::PilotArchived { .. } => "PilotArchived",
+            Self::PilotShiftStarted { .. } => "PilotShiftStarted",
+            Self::PilotShiftStateChanged { .. } => "PilotShiftStateChanged",
+            Self::PilotShiftEnded { .. } => "PilotShiftEnded",
+            Self::PilotAssignmentRequested { .. } => "PilotAssignmentRequested",
+            Self::PilotAssignmentAccepted { .. } => "PilotAssignmentAccepted",
+            Self::PilotAssignmentRejected { .. } => "PilotAssignmentRejected",
+            Self::PilotAssignmentAbandoned { .. } => "PilotAssignmentAbandoned",
+            Self::PilotAssignmentCanceled { .. } => "PilotAssignmentCanceled",
+            Self::PilotAssignmentRevoked { .. } => "PilotAssignmentRevoked",
+            Self::PilotAssignmentStale { .. } => "PilotAssignmentStale",
+            Self::PilotAssignmentFinished { .. } => "PilotAssignmentFinished",
+            Self::PilotReserved { .. } => "PilotReserved",
+            Self::PilotReservationReleased { .. } => "PilotReservationReleased",
+            Self::PilotReservationExpired { .. } => "PilotReservationExpired",
+        }
+    }
+
+    /// For an assignment event: (assignment, task, status left, status reached, reason).
+    #[allow(clippy::type_complexity)]
+    pub fn assignment_change(
+        &self,
+    ) -> Option<(
+        Uuid,
+        Uuid,
+        Option<PilotAssignmentStatus>,
+        PilotAssignmentStatus,
+        Option<&str>,
+    )> {
+        use PilotAssignmentStatus as S;
+        Some(match self {
+            Self::PilotAssignmentRequested {
+                assignment_id,
+                task_id,
+                ..
+            } => (*assignment_id, *task_id, None, S::Requested, None),
+            Self::PilotAssignmentAccepted {
+                assignment_id,
+                task_id,
+                from_status,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Accepted,
+                None,
+            ),
+            Self::PilotAssignmentRejected {
+                assignment_id,
+                task_id,
+                from_status,
+                reason,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Rejected,
+                reason.as_deref(),
+            ),
+            Self::PilotAssignmentAbandoned {
+                assignment_id,
+                task_id,
+                from_status,
+                reason,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Abandoned,
+                reason.as_deref(),
+            ),
+            Self::PilotAssignmentCanceled {
+                assignment_id,
+                task_id,
+                from_status,
+                reason,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Canceled,
+                reason.as_deref(),
+            ),
+            Self::PilotAssignmentRevoked {
+                assignment_id,
+                task_id,
+                from_status,
+                reason,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Revoked,
+                reason.as_deref(),
+            ),
+            Self::PilotAssignmentStale {
+                assignment_id,
+                task_id,
+                from_status,
+            } => (*assignment_id, *task_id, Some(*from_status), S::Stale, None),
+            Self::PilotAssignmentFinished {
+                assignment_id,
+                task_id,
+                from_status,
+            } => (
+                *assignment_id,
+                *task_id,
+                Some(*from_status),
+                S::Finished,
+                None,
+            ),
+            _ => return None,
+        })
+    }
+}
+
+impl DomainEvent for PilotEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

@@ -1,0 +1,115 @@
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{AssistanceKind, AssistanceOutcome, AssistanceStatus, TripStatus, TripType};
+use crate::task::CancellationReason;
+use crate::Location;
+
+/// What happened to a trip. Status changes carry the status they left, so that a history row
+/// is a copy of its event and needs no lookup; so does the resolution of an assistance request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TripEvent {
+    TripPlanned {
+        task_id: Uuid,
+        robot_id: Uuid,
+        trip_type: TripType,
+        origin: Location,
+        destination: Location,
+    },
+    TripReadyToDepart {
+        from_status: TripStatus,
+    },
+    TripDeparted {
+        from_status: TripStatus,
+    },
+    TripArrivedAtStop {
+        from_status: TripStatus,
+        location: Option<Location>,
+    },
+    TripCompleted {
+        from_status: TripStatus,
+    },
+    TripCancelled {
+        from_status: TripStatus,
+        reason: CancellationReason,
+        note: Option<String>,
+    },
+    TripRouteRecorded {
+        route_id: Uuid,
+        distance_m: f64,
+        duration_s: f64,
+        polyline: Option<String>,
+    },
+    FoAssistanceRequested {
+        request_id: Uuid,
+        kind: AssistanceKind,
+        note: Option<String>,
+    },
+    FoAssistanceAcknowledged {
+        request_id: Uuid,
+        fo_id: Option<Uuid>,
+    },
+    FoAssistanceResolved {
+        request_id: Uuid,
+        outcome: AssistanceOutcome,
+        note: Option<String>,
+        from_status: AssistanceStatus,
+    },
+}
+
+impl TripEvent {
+    /// The event type names, as stored in the `event_type` column.
+    pub const TYPES: &'static [&'static str] = &[
+        "TripPlanned",
+        "TripReadyToDepart",
+        "TripDeparted",
+        "TripArrivedAtStop",
+        "TripCompleted",
+        "TripCancelled",
+        "TripRouteRecorded",
+        "FoAssistanceRequested",
+        "FoAssistanceAcknowledged",
+        "FoAssistanceResolved",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TripPlanned { .. } => "TripPlanned",
+            Self::TripReadyToDepart { .. } => "TripReadyToDepart",
+            Self::TripDeparted { .. } => "TripDeparted",
+            Self::TripArrivedAtStop { .. } => "TripArrivedAtStop",
+            Self::TripCompleted { .. } => "TripCompleted",
+            Self::TripCancelled { .. } => "TripCancelled",
+            Self::TripRouteRecorded { .. } => "TripRouteRecorded",
+            Self::FoAssistanceRequested { .. } => "FoAssistanceRequested",
+            Self::FoAssistanceAcknowledged { .. } => "FoAssistanceAcknowledged",
+            Self::FoAssistanceResolved { .. } => "FoAssistanceResolved",
+        }
+    }
+
+    /// The status this event moves the trip to, if it changes the trip's status.
+    pub fn new_status(&self) -> Option<TripStatus> {
+        match self {
+            Self::TripPlanned { .. } | Self::TripArrivedAtStop { .. } => Some(TripStatus::AtStop),
+            Self::TripReadyToDepart { .. } => Some(TripStatus::ReadyToDepart),
+            Self::TripDeparted { .. } => Some(TripStatus::InTransit),
+            Self::TripCompleted { .. } => Some(TripStatus::Completed),
+            Self::TripCancelled { .. } => Some(TripStatus::Cancelled),
+            Self::TripRouteRecorded { .. }
+            | Self::FoAssistanceRequested { .. }
+            | Self::FoAssistanceAcknowledged { .. }
+            | Self::FoAssistanceResolved { .. } => None,
+        }
+    }
+}
+
+impl DomainEvent for TripEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

@@ -1,0 +1,222 @@
+use aggregates::pilot::{PilotEvent, ReservationStatus, ShiftStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{ProjectionError, Projector, StoredEvent};
+
+/// One row of a pilot's merged timeline: a shift, assignment or reservation change.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PilotHistoryRow {
+    /// `shift`, `assignment` or `reservation`.
+    pub kind: String,
+    /// The shift, assignment or reservation id.
+    pub subject_id: Uuid,
+    pub task_id: Option<Uuid>,
+    pub sequence: i64,
+    pub event_type: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    /// For reservations: until when the pilot is held.
+    pub until: Option<DateTime<Utc>>,
+    pub changed_at: DateTime<Utc>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub correlation_id: Option<String>,
+    pub position: i64,
+}
+
+impl PilotHistoryRow {
+    /// A pilot's shift, assignment and reservation history merged in stream order.
+    pub async fn for_pilot(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT 'shift' AS kind, shift_id AS subject_id, NULL::uuid AS task_id, sequence,
+                    event_type, from_state AS from_status, to_state AS to_status,
+                    NULL::timestamptz AS until, changed_at, actor, NULL::text AS reason,
+                    correlation_id, global_position AS position
+               FROM pilot_shift_state_history WHERE pilot_id = $1
+             UNION ALL
+             SELECT 'assignment', assignment_id, task_id, sequence, event_type, from_status,
+                    to_status, NULL, changed_at, actor, reason, correlation_id, global_position
+               FROM pilot_assignment_status_history WHERE pilot_id = $1
+             UNION ALL
+             SELECT 'reservation', reservation_id, task_id, sequence, event_type, from_status,
+                    to_status, until, changed_at, actor, reason, correlation_id, global_position
+               FROM pilot_reservation_history WHERE pilot_id = $1
+             ORDER BY position",
+        )
+        .bind(pilot_id)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+/// Keeps the three pilot history tables: one row per shift-state, assignment-status or
+/// reservation change.
+pub struct PilotHistoryProjector;
+
+const HISTORY_EVENTS: &[&str] = &[
+    "PilotShiftStarted",
+    "PilotShiftStateChanged",
+    "PilotShiftEnded",
+    "PilotAssignmentRequested",
+    "PilotAssignmentAccepted",
+    "PilotAssignmentRejected",
+    "PilotAssignmentAbandoned",
+    "PilotAssignmentCanceled",
+    "PilotAssignmentRevoked",
+    "PilotAssignmentStale",
+    "PilotAssignmentFinished",
+    "PilotReserved",
+    "PilotReservationReleased",
+    "PilotReservationExpired",
+];
+
+#[async_trait]
+impl Projector for PilotHistoryProjector {
+    fn name(&self) -> &'static str {
+        "pilot_history"
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        HISTORY_EVENTS
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "pilot_shift_state_history",
+            "pilot_assignment_status_history",
+            "pilot_reservation_history",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            apply_one(tx, event).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
+    let pilot_id = event.stream_uuid()?;
+    let payload: PilotEvent = event.decode()?;
+    let (actor, correlation) = (event.actor(), event.metadata_field("correlation_id"));
+    let shift = |shift_id: Uuid, from: Option<ShiftStatus>, to: ShiftStatus| {
+        sqlx::query(
+            "INSERT INTO pilot_shift_state_history (global_position, pilot_id, shift_id, sequence,
+                        event_type, from_state, to_state, changed_at, actor, correlation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(event.at.position)
+        .bind(pilot_id)
+        .bind(shift_id)
+        .bind(event.sequence)
+        .bind(&event.event_type)
+        .bind(from.map(ShiftStatus::as_str))
+        .bind(to.as_str())
+        .bind(event.recorded_at)
+        .bind(actor.clone())
+        .bind(correlation.clone())
+    };
+    let reservation = |reservation_id: Uuid,
+                       task_id: Option<Uuid>,
+                       from: Option<ReservationStatus>,
+                       to: ReservationStatus,
+                       until: Option<DateTime<Utc>>,
+                       reason: Option<String>| {
+        sqlx::query(
+            "INSERT INTO pilot_reservation_history (global_position, pilot_id, reservation_id,
+                        task_id, sequence, event_type, from_status, to_status, until, changed_at,
+                        actor, reason, correlation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(event.at.position)
+        .bind(pilot_id)
+        .bind(reservation_id)
+        .bind(task_id)
+        .bind(event.sequence)
+        .bind(&event.event_type)
+        .bind(from.map(ReservationStatus::as_str))
+        .bind(to.as_str())
+        .bind(until)
+        .bind(event.recorded_at)
+        .bind(actor.clone())
+        .bind(reason)
+        .bind(correlation.clone())
+    };
+    use ReservationStatus::{Active, Expired, Released};
+    let query = match &payload {
+        PilotEvent::PilotShiftStarted { shift_id, .. } => {
+            shift(*shift_id, None, ShiftStatus::OnShift)
+        }
+        PilotEvent::PilotShiftStateChanged {
+            shift_id,
+            from_state,
+            to_state,
+        } => shift(*shift_id, Some(*from_state), *to_state),
+        PilotEvent::PilotShiftEnded {
+            shift_id,
+            from_state,
+            ..
+        } => shift(*shift_id, Some(*from_state), ShiftStatus::OffShift),
+        PilotEvent::PilotReserved {
+            reservation_id,
+            task_id,
+            until,
+        } => reservation(*reservation_id, *task_id, None, Active, Some(*until), None),
+        PilotEvent::PilotReservationReleased {
+            reservation_id,
+            reason,
+        } => reservation(
+            *reservation_id,
+            None,
+            Some(Active),
+            Released,
+            None,
+            reason.clone(),
+        ),
+        PilotEvent::PilotReservationExpired {
+            reservation_id,
+            until,
+        } => reservation(
+            *reservation_id,
+            None,
+            Some(Active),
+            Expired,
+            Some(*until),
+            None,
+        ),
+        other => {
+            let Some((assignment_id, task_id, from, to, reason)) = other.assignment_change() else {
+                return Ok(());
+            };
+            sqlx::query(
+                "INSERT INTO pilot_assignment_status_history (global_position, pilot_id,
+                            assignment_id, task_id, sequence, event_type, from_status, to_status,
+                            changed_at, actor, reason, correlation_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(event.at.position)
+            .bind(pilot_id)
+            .bind(assignment_id)
+            .bind(task_id)
+            .bind(event.sequence)
+            .bind(&event.event_type)
+            .bind(from.map(|s| s.as_str()))
+            .bind(to.as_str())
+            .bind(event.recorded_at)
+            .bind(actor.clone())
+            .bind(reason.map(str::to_string))
+            .bind(correlation.clone())
+        }
+    };
+    query.execute(&mut *tx).await?;
+    Ok(())
+}
