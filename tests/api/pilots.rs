@@ -1,1 +1,340 @@
+use aggregates::pilot::Pilot;
+use chrono::{Duration, SecondsFormat, Utc};
+use futures::future::join_all;
+use operations::store::EventStore;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
+use crate::helpers::{assert_problem, TestApp};
+
+fn in_minutes(minutes: i64) -> String {
+    (Utc::now() + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// A registered pilot on shift; returns (pilot id, shift id).
+async fn pilot_on_shift(app: &TestApp) -> (Uuid, Uuid) {
+    let (pilot, shift) = (Uuid::new_v4(), Uuid::new_v4());
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "RegisterPilot", "pilot_location": "TDCX_INDIA"}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": shift}),
+    )
+    .await;
+    (pilot, shift)
+}
+
+#[tokio::test]
+async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
+    let app = TestApp::spawn().await;
+    let (pilot, shift) = pilot_on_shift(&app).await;
+    let (assignment, task, reservation) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let until = in_minutes(30);
+    for body in [
+        json!({"type": "ChangeShiftState", "state": "ON_BREAK"}),
+        json!({"type": "ChangeShiftState", "state": "ON_SHIFT"}),
+        json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task}),
+        json!({"type": "AcceptAssignment", "assignment_id": assignment}),
+        json!({"type": "ReservePilot", "reservation_id": reservation, "until": until}),
+    ] {
+        app.ok("pilots", pilot, body).await;
+    }
+    let answer = app
+        .ok(
+            "pilots",
+            pilot,
+            json!({"type": "UpdatePilotProfile", "pilot_location": "US"}),
+        )
+        .await;
+    let state: Value = app
+        .get_consistent(&format!("/v1/pilots/{pilot}"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["active_shift_id"], shift.to_string());
+    assert_eq!(state["active_assignment_id"], assignment.to_string());
+    assert_eq!(state["active_reservation_id"], reservation.to_string());
+    assert_eq!(
+        state["locked_until"].as_str().unwrap()[..19],
+        until[..19],
+        "{state}"
+    );
+    assert_eq!(state["pilot_location"], "US");
+    assert_eq!(state["version"], 8);
+    let columns: Vec<_> = state.as_object().unwrap().keys().cloned().collect();
+    let mut seed = vec![
+        "id",
+        "user_id",
+        "locked_until",
+        "archived_at",
+        "version",
+        "pilot_location",
+        "pilot_center_id",
+        "active_assignment_id",
+        "active_shift_id",
+        "active_reservation_id",
+        "updated_at",
+        "created_at",
+    ];
+    seed.sort();
+    let mut columns = columns;
+    columns.sort();
+    assert_eq!(columns, seed);
+
+    for body in [
+        json!({"type": "FinishAssignment", "assignment_id": assignment}),
+        json!({"type": "ReleaseReservation", "reservation_id": reservation}),
+        json!({"type": "EndShift"}),
+    ] {
+        app.ok("pilots", pilot, body).await;
+    }
+    let answer = app
+        .ok("pilots", pilot, json!({"type": "ArchivePilot"}))
+        .await;
+    let state: Value = app
+        .get_consistent(&format!("/v1/pilots/{pilot}"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(state["archived_at"].is_string());
+    assert_eq!(state["active_shift_id"], Value::Null);
+    assert_eq!(state["active_assignment_id"], Value::Null);
+    assert_eq!(state["locked_until"], Value::Null);
+
+    let history: Value = app
+        .get_consistent(&format!("/v1/pilots/{pilot}/history"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<_> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} -> {}",
+                r["kind"].as_str().unwrap(),
+                r["from_status"].as_str().unwrap_or("-"),
+                r["to_status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "shift - -> ON_SHIFT",
+            "shift ON_SHIFT -> ON_BREAK",
+            "shift ON_BREAK -> ON_SHIFT",
+            "assignment - -> REQUESTED",
+            "assignment REQUESTED -> ACCEPTED",
+            "reservation - -> ACTIVE",
+            "assignment ACCEPTED -> FINISHED",
+            "reservation ACTIVE -> RELEASED",
+            "shift ON_SHIFT -> OFF_SHIFT",
+        ]
+    );
+    assert!(history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["actor"] == "test:runner"));
+}
+
+#[tokio::test]
+async fn the_pilot_rules_refuse_with_409_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let idle = Uuid::new_v4();
+    app.ok("pilots", idle, json!({"type": "RegisterPilot"}))
+        .await;
+    let (busy, _) = pilot_on_shift(&app).await;
+    let before = app.event_count().await;
+    let cases = [
+        (
+            idle,
+            json!({"type": "RequestAssignment", "assignment_id": Uuid::new_v4(), "task_id": Uuid::new_v4()}),
+            "pilot_not_on_shift",
+        ),
+        (busy, json!({"type": "ArchivePilot"}), "pilot_on_shift"),
+        (
+            busy,
+            json!({"type": "ReservePilot", "reservation_id": Uuid::new_v4(), "until": in_minutes(-1)}),
+            "until_not_in_future",
+        ),
+        (
+            busy,
+            json!({"type": "ChangeShiftState", "state": "OFF_SHIFT"}),
+            "use_end_shift",
+        ),
+        (
+            busy,
+            json!({"type": "AcceptAssignment", "assignment_id": Uuid::new_v4()}),
+            "assignment_not_found",
+        ),
+        (idle, json!({"type": "RegisterPilot"}), "already_exists"),
+    ];
+    for (pilot, body, code) in cases {
+        assert_problem(
+            app.command("pilots", pilot, body).await,
+            StatusCode::CONFLICT,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(app.event_count().await, before);
+
+    app.ok("pilots", idle, json!({"type": "ArchivePilot"}))
+        .await;
+    let refused = app
+        .command(
+            "pilots",
+            idle,
+            json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+        )
+        .await;
+    assert_problem(refused, StatusCode::CONFLICT, "pilot_archived").await;
+    assert_eq!(app.event_count().await, before + 1);
+}
+
+#[tokio::test]
+async fn bad_pilot_commands_are_400_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let (pilot, _) = pilot_on_shift(&app).await;
+    let before = app.event_count().await;
+    for (body, field) in [
+        (
+            json!({"type": "ChangeShiftState", "state": "NAPPING"}),
+            "state",
+        ),
+        (
+            json!({"type": "ReservePilot", "reservation_id": Uuid::new_v4(), "until": "soon"}),
+            "until",
+        ),
+        (
+            json!({"type": "RegisterPilot", "pilot_location": "MARS"}),
+            "pilot_location",
+        ),
+        (
+            json!({"type": "StartShift", "shift_id": "shift-7"}),
+            "shift_id",
+        ),
+    ] {
+        let problem = assert_problem(
+            app.command("pilots", pilot, body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        )
+        .await;
+        assert_eq!(problem["field"], field, "{body}");
+    }
+    assert_eq!(app.event_count().await, before);
+    let missing = app
+        .command("pilots", Uuid::new_v4(), json!({"type": "EndShift"}))
+        .await;
+    assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn twenty_four_parallel_requests_for_one_pilot_assign_it_once() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        let (pilot, _) = pilot_on_shift(&app).await;
+        let answers = join_all((0..24).map(|_| {
+            app.command(
+                "pilots",
+                pilot,
+                json!({"type": "RequestAssignment", "assignment_id": Uuid::new_v4(),
+                       "task_id": Uuid::new_v4()}),
+            )
+        }))
+        .await;
+        let mut won = 0;
+        for answer in answers {
+            match answer.status() {
+                StatusCode::OK => won += 1,
+                StatusCode::CONFLICT => {
+                    let problem: Value = answer.json().await.unwrap();
+                    let code = problem["code"].as_str().unwrap();
+                    assert!(
+                        ["concurrent_modification", "assignment_active"].contains(&code),
+                        "{problem}"
+                    );
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(won, 1);
+        let requested: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events
+              WHERE aggregate_id = $1 AND event_type = 'PilotAssignmentRequested'",
+        )
+        .bind(pilot.to_string())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(requested, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_pilot_loaded_from_its_snapshot_equals_one_folded_from_every_event() {
+    let app = TestApp::spawn().await;
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    // 130 shifts with a break each: 521 events, every shift id remembered by the state.
+    for _ in 0..130 {
+        let shift = Uuid::new_v4();
+        for body in [
+            json!({"type": "StartShift", "shift_id": shift}),
+            json!({"type": "ChangeShiftState", "state": "ON_BREAK"}),
+            json!({"type": "ChangeShiftState", "state": "ON_SHIFT"}),
+            json!({"type": "EndShift"}),
+        ] {
+            app.ok("pilots", pilot, body).await;
+        }
+    }
+    let snapshot: i64 = sqlx::query_scalar(
+        "SELECT last_sequence FROM snapshots WHERE aggregate_type = 'Pilot' AND aggregate_id = $1",
+    )
+    .bind(pilot.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(snapshot >= 500, "snapshot at {snapshot}");
+
+    let store = EventStore::new(app.pool.clone(), Default::default());
+    let from_snapshot = store.load::<Pilot>(&pilot.to_string()).await.unwrap();
+    let from_zero = store
+        .load_all_events::<Pilot>(&pilot.to_string())
+        .await
+        .unwrap();
+    assert_eq!(from_snapshot.snapshot_version as i64, snapshot);
+    assert_eq!(from_snapshot.version, 521);
+    assert_eq!(from_zero.version, 521);
+    assert_eq!(from_snapshot.aggregate, from_zero.aggregate);
+    assert_eq!(
+        from_zero.aggregate.state().unwrap().recent_ids.len(),
+        64,
+        "the state remembers the last 64 ids, each once"
+    );
+
+    // And the pilot still takes commands on top of its snapshot.
+    let shift = Uuid::new_v4();
+    let answer = app
+        .ok(
+            "pilots",
+            pilot,
+            json!({"type": "StartShift", "shift_id": shift}),
+        )
+        .await;
+    assert_eq!(answer["version"], 522);
+}
