@@ -76,7 +76,13 @@ pub struct ProjectionSettings {
     /// How often projectors look for new events when no notification came.
     #[arg(long = "projection-poll-interval", env = "OPERATIONS_PROJECTION_POLL_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
     pub poll_interval: Duration,
-    /// Do not run projectors in this instance (another instance runs them).
+    /// How long a REQUESTED assignment waits for its pilot before it goes STALE.
+    #[arg(long = "assignment-timeout", env = "OPERATIONS_ASSIGNMENT_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub assignment_timeout: Duration,
+    /// How often due deadlines (stale assignments, expired reservations) are looked for.
+    #[arg(long = "deadline-interval", env = "OPERATIONS_DEADLINE_INTERVAL", default_value = "250ms", value_parser = parse_duration)]
+    pub deadline_interval: Duration,
+    /// Do not run projectors, processes or deadlines in this instance (others run them).
     #[arg(long = "no-projections", env = "OPERATIONS_NO_PROJECTIONS")]
     pub disabled: bool,
 }
@@ -86,6 +92,8 @@ impl Default for ProjectionSettings {
         Self {
             batch_size: 1000,
             poll_interval: Duration::from_millis(500),
+            assignment_timeout: Duration::from_secs(60),
+            deadline_interval: Duration::from_millis(250),
             disabled: false,
         }
     }

@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 
 use projections::{Runner, RunnerHandle, RunnerSettings, Wakeup};
 
+use std::sync::Arc;
+
 use crate::http::{self, ApiContext};
+use crate::process::assignment::AssignmentProcess;
+use crate::process::deadlines::{self, DeadlineSettings};
 use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use crate::store::EventStore;
 
@@ -40,7 +44,7 @@ pub struct Application {
     router: axum::Router,
     store: EventStore,
     idempotency_ttl: Duration,
-    runner: Option<RunnerHandle>,
+    runner: Option<(RunnerHandle, AbortOnDrop)>,
 }
 
 impl Application {
@@ -52,8 +56,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         let wakeup = Wakeup::default();
-        let runner = start_projections(&pool, &settings.projections, wakeup.clone()).await?;
-        let store = EventStore::new(pool, wakeup);
+        let store = EventStore::new(pool.clone(), wakeup.clone());
+        let runner = start_projections(&store, &settings.projections, wakeup).await?;
         let router = http::router(ApiContext {
             store: store.clone(),
             consistency_timeout: settings.consistency_timeout,
@@ -88,18 +92,21 @@ impl Application {
     }
 }
 
-/// Starts the projectors' runner, unless this instance leaves them to others.
+/// Starts the projectors' runner (read models and the assignment process) and the deadline
+/// checks, unless this instance leaves them to others.
 async fn start_projections(
-    pool: &PgPool,
+    store: &EventStore,
     settings: &ProjectionSettings,
     wakeup: Wakeup,
-) -> anyhow::Result<Option<RunnerHandle>> {
+) -> anyhow::Result<Option<(RunnerHandle, AbortOnDrop)>> {
     if settings.disabled {
         return Ok(None);
     }
+    let mut projectors = projections::all();
+    projectors.push(Arc::new(AssignmentProcess::new(store.clone())));
     let runner = Runner::new(
-        pool.clone(),
-        projections::all(),
+        store.pool().clone(),
+        projectors,
         RunnerSettings {
             batch_size: settings.batch_size,
             poll_interval: settings.poll_interval,
@@ -107,12 +114,27 @@ async fn start_projections(
         },
         wakeup,
     );
-    Ok(Some(
-        runner
-            .start()
-            .await
-            .context("cannot start the projectors")?,
-    ))
+    let handle = runner
+        .start()
+        .await
+        .context("cannot start the projectors")?;
+    let deadlines = tokio::spawn(deadlines::run(
+        store.clone(),
+        DeadlineSettings {
+            assignment_timeout: settings.assignment_timeout,
+            interval: settings.deadline_interval,
+        },
+    ));
+    Ok(Some((handle, AbortOnDrop(deadlines))))
+}
+
+/// A background task that stops with its owner.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn forget_old_idempotency_keys(store: EventStore, ttl: Duration) {

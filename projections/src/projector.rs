@@ -14,6 +14,8 @@ pub enum ProjectionError {
     },
     #[error("the event at position {position} does not fit the read model: {reason}")]
     Inconsistent { position: i64, reason: String },
+    #[error("reacting to the event at position {position} failed: {reason}")]
+    Effect { position: i64, reason: String },
 }
 
 impl ProjectionError {
@@ -21,7 +23,9 @@ impl ProjectionError {
     pub fn position(&self) -> Option<i64> {
         match self {
             Self::Database(_) => None,
-            Self::Decode { position, .. } | Self::Inconsistent { position, .. } => Some(*position),
+            Self::Decode { position, .. }
+            | Self::Inconsistent { position, .. }
+            | Self::Effect { position, .. } => Some(*position),
         }
     }
 }

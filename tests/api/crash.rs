@@ -12,13 +12,13 @@ use uuid::Uuid;
 use crate::helpers::{create_task_body, wait_for_projections, TestDatabase};
 
 /// The service binary, killed when dropped.
-struct Service {
+pub struct Service {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Service {
-    async fn start(db: &TestDatabase, port: u16) -> Self {
+    pub async fn start(db: &TestDatabase, port: u16) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_operations"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .args(["--projection-batch-size", "7"])
@@ -41,7 +41,7 @@ impl Service {
         Self { child, base }
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL
         let _ = self.child.wait();
     }
@@ -53,7 +53,7 @@ impl Drop for Service {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod idempotency;
 mod pilots;
+mod process;
 mod read_side;
 mod store;
 mod tasks;

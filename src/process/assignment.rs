@@ -1,0 +1,198 @@
+//! The assignment process: keeps a task and its pilot in step.
+//!
+//! - `PilotAssignmentAccepted` -> the task records the pilot (`TaskPilotAssigned`); if the task
+//!   already has another pilot, has ended or does not exist, the pilot's assignment is revoked
+//!   with that reason.
+//! - `TaskCompleted` -> the pilot's assignment is finished; `TaskCancelled` -> canceled.
+//! - `PilotAssignmentAbandoned` / `Revoked` / `Canceled` -> the task lets the pilot go
+//!   (`TaskPilotUnassigned`).
+//!
+//! Commands carry the causing event's position as causation id and its correlation id. Each
+//! effect's idempotency key is derived from the causing event, so a batch redelivered after a
+//! crash (effects done, checkpoint not yet moved) finds its effects already done.
+
+use aggregates::pilot::{Pilot, PilotCommand, PilotEvent, PilotServices};
+use aggregates::task::{Task, TaskCommand};
+use aggregates::Note;
+use async_trait::async_trait;
+use projections::{ProjectionError, Projector, StoredEvent};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{issue, Cause};
+use crate::store::EventStore;
+
+pub const NAME: &str = "assignment_process";
+
+pub struct AssignmentProcess {
+    store: EventStore,
+}
+
+impl AssignmentProcess {
+    pub fn new(store: EventStore) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projector for AssignmentProcess {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        &[
+            "PilotAssignmentAccepted",
+            "PilotAssignmentAbandoned",
+            "PilotAssignmentRevoked",
+            "PilotAssignmentCanceled",
+            "TaskCompleted",
+            "TaskCancelled",
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        _tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.react(event)
+                .await
+                .map_err(|err| ProjectionError::Effect {
+                    position: event.at.position,
+                    reason: format!("{err:#}"),
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn pilot_services() -> PilotServices {
+    PilotServices {
+        now: chrono::Utc::now(),
+    }
+}
+
+impl AssignmentProcess {
+    async fn react(&self, event: &StoredEvent) -> anyhow::Result<()> {
+        let cause = Cause {
+            actor: "process:assignment",
+            causation_id: format!("event:{}", event.at.position),
+            correlation_id: event
+                .metadata_field("correlation_id")
+                .unwrap_or_else(|| format!("event:{}", event.at.position)),
+        };
+        let key = |step: &str| format!("{NAME}:{}:{step}", event.at.position);
+        let stream = event.stream_uuid()?;
+        if event.aggregate_type == "Task" {
+            return self
+                .task_ended(stream, &event.event_type, key("pilot"), &cause)
+                .await;
+        }
+        let payload: PilotEvent = event.decode()?;
+        let Some((assignment_id, task_id, _, _, reason)) = payload.assignment_change() else {
+            return Ok(());
+        };
+        match payload {
+            PilotEvent::PilotAssignmentAccepted { .. } => {
+                let keys = (key("task"), key("revoke"));
+                self.accepted(stream, assignment_id, task_id, keys, &cause)
+                    .await
+            }
+            _ => {
+                let command = TaskCommand::RecordPilotUnassigned {
+                    assignment_id,
+                    reason: reason.and_then(|r| Note::parse(r).ok()),
+                };
+                let refused =
+                    issue::<Task>(&self.store, &(), key("task"), task_id, command, &cause).await?;
+                if let Err(refusal) = refused {
+                    tracing::debug!(%task_id, %refusal, "task not told of an ended assignment");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn accepted(
+        &self,
+        pilot_id: Uuid,
+        assignment_id: Uuid,
+        task_id: Uuid,
+        (task_key, revoke_key): (String, String),
+        cause: &Cause,
+    ) -> anyhow::Result<()> {
+        // Revoked on an earlier delivery: the decision was taken, do not take it again.
+        if self.store.recall(&revoke_key).await?.is_some() {
+            return Ok(());
+        }
+        let assign = TaskCommand::RecordPilotAssigned {
+            pilot_id,
+            assignment_id,
+        };
+        let Err(refusal) =
+            issue::<Task>(&self.store, &(), task_key, task_id, assign, cause).await?
+        else {
+            return Ok(());
+        };
+        tracing::info!(%pilot_id, %assignment_id, %task_id, %refusal, "revoking an accepted assignment");
+        let revoke = PilotCommand::RevokeAssignment {
+            assignment_id,
+            reason: Note::parse(format!("the task refused the pilot: {refusal}")).ok(),
+        };
+        let revoked = issue::<Pilot>(
+            &self.store,
+            &pilot_services(),
+            revoke_key,
+            pilot_id,
+            revoke,
+            cause,
+        )
+        .await?;
+        if let Err(refusal) = revoked {
+            tracing::debug!(%pilot_id, %assignment_id, %refusal, "assignment already ended");
+        }
+        Ok(())
+    }
+
+    /// A task completed or was cancelled: its pilot's assignment ends with it.
+    async fn task_ended(
+        &self,
+        task_id: Uuid,
+        event_type: &str,
+        key: String,
+        cause: &Cause,
+    ) -> anyhow::Result<()> {
+        let task = self.store.load::<Task>(&task_id.to_string()).await?;
+        let Some(link) = task.aggregate.state().and_then(|t| t.pilot) else {
+            return Ok(());
+        };
+        let assignment_id = link.assignment_id;
+        let command = if event_type == "TaskCompleted" {
+            PilotCommand::FinishAssignment { assignment_id }
+        } else {
+            PilotCommand::CancelAssignment {
+                assignment_id,
+                reason: Note::parse("the task was cancelled").ok(),
+            }
+        };
+        let ended = issue::<Pilot>(
+            &self.store,
+            &pilot_services(),
+            key,
+            link.pilot_id,
+            command,
+            cause,
+        )
+        .await?;
+        if let Err(refusal) = ended {
+            tracing::debug!(%task_id, %assignment_id, %refusal, "assignment already ended");
+        }
+        Ok(())
+    }
+}

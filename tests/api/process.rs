@@ -1,0 +1,351 @@
+//! The assignment process and the deadlines, through the API.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::crash::{free_port, Service};
+use crate::helpers::{create_task_body, wait_for_projections, TestApp, TestDatabase};
+
+/// A pending task; returns its id.
+async fn pending_task(app: &TestApp) -> Uuid {
+    let task = app.create_task().await;
+    app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
+        .await;
+    task
+}
+
+/// A pilot on shift with a REQUESTED assignment to `task`; returns (pilot, assignment).
+async fn requested(app: &TestApp, task: Uuid) -> (Uuid, Uuid) {
+    let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task}),
+    )
+    .await;
+    (pilot, assignment)
+}
+
+async fn accept(app: &TestApp, pilot: Uuid, assignment: Uuid) -> Value {
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "AcceptAssignment", "assignment_id": assignment}),
+    )
+    .await
+}
+
+/// The assignment's status in the read model ("" before it is projected).
+async fn assignment_status(pool: &PgPool, assignment: Uuid) -> String {
+    sqlx::query_scalar("SELECT status FROM pilot_assignments WHERE assignment_id = $1")
+        .bind(assignment)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn count(pool: &PgPool, event_type: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn task_state(app: &TestApp, task: Uuid) -> Value {
+    app.get(&format!("/v1/tasks/{task}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_pilots_accepting_one_task_at_once_leave_it_with_one() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let (first, first_assignment) = requested(&app, task).await;
+    let (second, second_assignment) = requested(&app, task).await;
+    join_all([
+        accept(&app, first, first_assignment),
+        accept(&app, second, second_assignment),
+    ])
+    .await;
+    app.wait_for_projections().await;
+
+    let state = task_state(&app, task).await;
+    let winner = state["pilot_id"].as_str().unwrap().to_string();
+    let (loser_assignment, winner_assignment) = if winner == first.to_string() {
+        (second_assignment, first_assignment)
+    } else {
+        assert_eq!(winner, second.to_string());
+        (first_assignment, second_assignment)
+    };
+    assert_eq!(state["assignment_id"], winner_assignment.to_string());
+    assert_eq!(
+        assignment_status(&app.pool, winner_assignment).await,
+        "ACCEPTED"
+    );
+    assert_eq!(
+        assignment_status(&app.pool, loser_assignment).await,
+        "REVOKED"
+    );
+    assert_eq!(count(&app.pool, "TaskPilotAssigned").await, 1);
+    assert_eq!(count(&app.pool, "PilotAssignmentRevoked").await, 1);
+
+    let (metadata, reason): (Value, Option<String>) = sqlx::query_as(
+        "SELECT e.metadata::jsonb, h.reason FROM events e
+           JOIN pilot_assignment_status_history h ON h.global_position = e.global_position
+          WHERE e.event_type = 'PilotAssignmentRevoked'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(metadata["actor"], "process:assignment");
+    assert!(metadata["causation_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("event:"));
+    assert!(reason.unwrap().contains("already has pilot"));
+}
+
+#[tokio::test]
+async fn completing_the_task_finishes_the_pilots_assignment_and_frees_the_pilot() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let (pilot, assignment) = requested(&app, task).await;
+    accept(&app, pilot, assignment).await;
+    app.wait_for_projections().await;
+    assert_eq!(task_state(&app, task).await["pilot_id"], pilot.to_string());
+    for command in ["StartTask", "MarkTaskArrived", "CompleteTask"] {
+        app.ok("tasks", task, json!({"type": command})).await;
+    }
+    app.wait_for_projections().await;
+    assert_eq!(assignment_status(&app.pool, assignment).await, "FINISHED");
+    let pilot_state: Value = app
+        .get(&format!("/v1/pilots/{pilot}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pilot_state["active_assignment_id"], Value::Null);
+    // Free again: the pilot takes the next task.
+    let next = pending_task(&app).await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "RequestAssignment", "assignment_id": Uuid::new_v4(), "task_id": next}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_the_task_cancels_the_assignment_and_unlinks_the_pilot() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let (pilot, assignment) = requested(&app, task).await;
+    accept(&app, pilot, assignment).await;
+    app.wait_for_projections().await;
+    app.ok(
+        "tasks",
+        task,
+        json!({"type": "CancelTask", "reason": "WEATHER"}),
+    )
+    .await;
+    app.wait_for_projections().await;
+    assert_eq!(assignment_status(&app.pool, assignment).await, "CANCELED");
+    let state = task_state(&app, task).await;
+    assert_eq!(state["status"], "CANCELLED");
+    assert_eq!(state["pilot_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_pilot_abandoning_its_assignment_frees_the_task() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let (pilot, assignment) = requested(&app, task).await;
+    accept(&app, pilot, assignment).await;
+    app.wait_for_projections().await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "AbandonAssignment", "assignment_id": assignment, "reason": "video lost"}),
+    )
+    .await;
+    app.wait_for_projections().await;
+    assert_eq!(task_state(&app, task).await["pilot_id"], Value::Null);
+    assert_eq!(count(&app.pool, "TaskPilotUnassigned").await, 1);
+    // Another pilot can now take the task.
+    let (other, other_assignment) = requested(&app, task).await;
+    accept(&app, other, other_assignment).await;
+    app.wait_for_projections().await;
+    assert_eq!(task_state(&app, task).await["pilot_id"], other.to_string());
+}
+
+/// Polls `check` every 50 ms for up to `limit`; returns how long it took to become true.
+async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not within {limit:?}");
+}
+
+#[tokio::test]
+async fn an_assignment_nobody_accepts_goes_stale_on_time() {
+    let app = TestApp::spawn_with(|s| {
+        s.projections.assignment_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let task = pending_task(&app).await;
+    let (_, assignment) = requested(&app, task).await;
+    let took = within(Duration::from_secs(5), async || {
+        assignment_status(&app.pool, assignment).await == "STALE"
+    })
+    .await;
+    assert!(took >= Duration::from_millis(900), "stale after {took:?}");
+    assert!(took < Duration::from_millis(2500), "stale after {took:?}");
+    assert_eq!(count(&app.pool, "PilotAssignmentStale").await, 1);
+}
+
+#[tokio::test]
+async fn a_reservation_expires_on_time() {
+    let app = TestApp::spawn().await;
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    let until = chrono::Utc::now() + chrono::Duration::seconds(1);
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "ReservePilot", "reservation_id": Uuid::new_v4(),
+               "until": until.to_rfc3339()}),
+    )
+    .await;
+    within(Duration::from_secs(4), async || {
+        count(&app.pool, "PilotReservationExpired").await == 1
+    })
+    .await;
+    let late = chrono::Utc::now() - until;
+    assert!(
+        late < chrono::Duration::milliseconds(1500),
+        "expired {late:?} late"
+    );
+    app.wait_for_projections().await;
+    let state: Value = app
+        .get(&format!("/v1/pilots/{pilot}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["locked_until"], Value::Null);
+}
+
+#[tokio::test]
+async fn two_instances_take_each_step_once() {
+    let app = TestApp::spawn_with(|s| {
+        s.projections.assignment_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut second = TestApp::settings(&app.db);
+    second.projections.assignment_timeout = Duration::from_secs(1);
+    let _second = TestApp::spawn_instance_with(second).await;
+    let mut accepted = Vec::new();
+    for _ in 0..5 {
+        let task = pending_task(&app).await;
+        let (pilot, assignment) = requested(&app, task).await;
+        accept(&app, pilot, assignment).await;
+        accepted.push(task);
+    }
+    let stale_task = pending_task(&app).await;
+    let (_, stale) = requested(&app, stale_task).await;
+    within(Duration::from_secs(5), async || {
+        assignment_status(&app.pool, stale).await == "STALE"
+    })
+    .await;
+    app.wait_for_projections().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(count(&app.pool, "TaskPilotAssigned").await, 5);
+    assert_eq!(count(&app.pool, "PilotAssignmentStale").await, 1);
+    for task in accepted {
+        assert!(task_state(&app, task).await["pilot_id"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
+    let db = TestDatabase::create().await;
+    let port = free_port();
+    let client = reqwest::Client::new();
+    let mut pairs = Vec::new();
+    for round in 0..3 {
+        let mut service = Service::start(&db, port).await;
+        let base = service.base.clone();
+        let work = (0..8).map(|_| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let (task, pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+                let steps = [
+                    ("tasks", task, create_task_body()),
+                    ("pilots", pilot, json!({"type": "RegisterPilot"})),
+                    ("pilots", pilot, json!({"type": "StartShift", "shift_id": Uuid::new_v4()})),
+                    ("pilots", pilot, json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task})),
+                    ("pilots", pilot, json!({"type": "AcceptAssignment", "assignment_id": assignment})),
+                ];
+                for (collection, id, body) in steps {
+                    let sent = client
+                        .post(format!("{base}/v1/{collection}/{id}/commands"))
+                        .header("X-Actor", "test:crash")
+                        .json(&body)
+                        .send()
+                        .await;
+                    if !matches!(sent, Ok(ref r) if r.status().is_success()) {
+                        return None;
+                    }
+                }
+                Some(task)
+            }
+        });
+        let killer = async {
+            tokio::time::sleep(Duration::from_millis(150 + 100 * round)).await;
+        };
+        let (done, ()) = tokio::join!(join_all(work), killer);
+        service.kill();
+        pairs.extend(done.into_iter().flatten());
+    }
+    let _service = Service::start(&db, port).await;
+    let pool = PgPool::connect_with(db.options.clone()).await.unwrap();
+    wait_for_projections(&pool).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_projections(&pool).await;
+
+    let accepted = count(&pool, "PilotAssignmentAccepted").await;
+    assert!(accepted >= pairs.len() as i64);
+    // Every accepted assignment was recorded on its task exactly once, none twice.
+    let per_task: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, count(*) FROM events WHERE event_type = 'TaskPilotAssigned'
+          GROUP BY aggregate_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(per_task.len() as i64, accepted, "{per_task:?}");
+    assert!(per_task.iter().all(|(_, n)| *n == 1), "{per_task:?}");
+    assert_eq!(count(&pool, "PilotAssignmentRevoked").await, 0);
+}
