@@ -167,12 +167,36 @@ async fn the_projections_endpoint_shows_each_checkpoint_and_lag() {
         .iter()
         .map(|p| p["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["task_history", "tasks"]);
+    for expected in [
+        "tasks",
+        "task_history",
+        "pilots",
+        "pilot_history",
+        "assignment_process",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
     for projector in status["items"].as_array().unwrap() {
         assert_eq!(projector["state"], "ok");
         assert_eq!(projector["lag_events"], 0);
-        assert_eq!(projector["events_applied"], 1);
     }
+    let tasks = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "tasks")
+        .unwrap();
+    assert_eq!(tasks["events_applied"], 1);
+    let pilots = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pilots")
+        .unwrap();
+    assert_eq!(pilots["events_applied"], 0);
 }
 
 #[tokio::test]
@@ -237,7 +261,9 @@ async fn two_runners_on_one_database_never_apply_an_event_twice() {
     for status in statuses {
         assert_eq!(status.failures, 0, "{status:?}");
         assert_eq!(status.last_error, None, "{status:?}");
-        assert_eq!(status.events_applied, 20 * 7, "{status:?}");
+        if status.name.starts_with("task") {
+            assert_eq!(status.events_applied, 20 * 7, "{status:?}");
+        }
     }
 }
 
