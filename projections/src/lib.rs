@@ -4,11 +4,13 @@
 
 pub mod checkpoint;
 mod feed;
+pub mod fo_task;
 pub mod pilot;
 mod projector;
 mod replay;
 mod runner;
 pub mod task;
+pub mod trip;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
 pub use feed::{FeedPosition, StoredEvent};
@@ -25,5 +27,9 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(task::TaskHistoryProjector),
         Arc::new(pilot::PilotsProjector),
         Arc::new(pilot::PilotHistoryProjector),
+        Arc::new(trip::TripsProjector),
+        Arc::new(trip::TripHistoryProjector),
+        Arc::new(fo_task::FoTasksProjector),
+        Arc::new(fo_task::FoTaskHistoryProjector),
     ]
 }

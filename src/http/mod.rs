@@ -1,12 +1,14 @@
 //! The HTTP API: one router per resource, merged here, with the layers every route shares.
 
 mod collection;
+mod fo_tasks;
 mod headers;
 mod health;
 mod pilots;
 mod problem;
 mod status;
 mod tasks;
+mod trips;
 
 pub use collection::parse_command;
 pub use problem::ApiError;
@@ -18,8 +20,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::store::EventStore;
+use aggregates::fo_task::FoTask;
 use aggregates::pilot::Pilot;
 use aggregates::task::Task;
+use aggregates::trip::Trip;
 
 /// A command body may be at most 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -39,6 +43,8 @@ pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .merge(collection::router::<Task>())
         .merge(collection::router::<Pilot>())
+        .merge(collection::router::<Trip>())
+        .merge(collection::router::<FoTask>())
         .merge(health::router())
         .merge(status::router())
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -34,7 +34,9 @@ async fn pilot_on_shift(app: &TestApp) -> (Uuid, Uuid) {
 async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
     let app = TestApp::spawn().await;
     let (pilot, shift) = pilot_on_shift(&app).await;
-    let (assignment, task, reservation) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    // A real task: the assignment process revokes an accepted assignment to a missing one.
+    let task = app.create_task().await;
+    let (assignment, reservation) = (Uuid::new_v4(), Uuid::new_v4());
     let until = in_minutes(30);
     for body in [
         json!({"type": "ChangeShiftState", "state": "ON_BREAK"}),
@@ -344,11 +346,12 @@ async fn a_replay_rebuilds_every_pilot_table_identically() {
     let app = TestApp::spawn().await;
     for _ in 0..3 {
         let (pilot, _) = pilot_on_shift(&app).await;
+        let task = app.create_task().await;
         let (assignment, reservation) = (Uuid::new_v4(), Uuid::new_v4());
         for body in [
             json!({"type": "ChangeShiftState", "state": "ON_COOLDOWN"}),
             json!({"type": "ChangeShiftState", "state": "ON_SHIFT"}),
-            json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": Uuid::new_v4()}),
+            json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task}),
             json!({"type": "AcceptAssignment", "assignment_id": assignment}),
             json!({"type": "AbandonAssignment", "assignment_id": assignment, "reason": "lost video"}),
             json!({"type": "ReservePilot", "reservation_id": reservation, "until": in_minutes(5)}),

@@ -1,0 +1,8 @@
+//! The field-operations task read models: `fo_tasks`, `fo_subtasks`, `fo_assignments` (current
+//! state) and `fo_task_history` (the status timeline of the task and of its subtasks).
+
+mod history;
+mod state;
+
+pub use history::{FoTaskHistoryProjector, FoTaskHistoryRow};
+pub use state::{FoAssignmentView, FoSubtaskView, FoTaskView, FoTasksProjector};

@@ -1,0 +1,195 @@
+use aggregates::trip::{Trip, TripEvent, TripStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde::Serialize;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use crate::task::{enum_text, parse_enum};
+use crate::{ProjectionError, Projector, StoredEvent};
+
+/// One status change of a trip: a copy of its event and the event's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TripHistoryRow {
+    pub trip_id: Uuid,
+    pub sequence: i64,
+    pub event_type: String,
+    pub from_status: Option<TripStatus>,
+    pub to_status: TripStatus,
+    pub changed_at: DateTime<Utc>,
+    pub actor: String,
+    /// For a cancellation: its reason.
+    pub reason: Option<String>,
+    /// For a cancellation: its note.
+    pub note: Option<String>,
+    pub correlation_id: Option<String>,
+    /// The event's global position.
+    pub position: i64,
+}
+
+/// Keeps `trip_history`: one row per status-changing event, appended in one multi-row insert
+/// per batch.
+pub struct TripHistoryProjector;
+
+const STATUS_EVENTS: &[&str] = &[
+    "TripPlanned",
+    "TripReadyToDepart",
+    "TripDeparted",
+    "TripArrivedAtStop",
+    "TripCompleted",
+    "TripCancelled",
+];
+
+#[async_trait]
+impl Projector for TripHistoryProjector {
+    fn name(&self) -> &'static str {
+        "trip_history"
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        STATUS_EVENTS
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["trip_history"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events.iter().filter(|e| e.aggregate_type == Trip::TYPE) {
+            let payload = event.decode::<TripEvent>()?;
+            let Some(to_status) = payload.new_status() else {
+                continue;
+            };
+            let (from_status, reason, note) = match payload {
+                TripEvent::TripPlanned { .. } => (None, None, None),
+                TripEvent::TripCancelled {
+                    from_status,
+                    reason,
+                    note,
+                } => (Some(from_status), Some(enum_text(&reason)), note),
+                TripEvent::TripReadyToDepart { from_status }
+                | TripEvent::TripDeparted { from_status }
+                | TripEvent::TripArrivedAtStop { from_status, .. }
+                | TripEvent::TripCompleted { from_status } => (Some(from_status), None, None),
+                _ => continue,
+            };
+            rows.push(TripHistoryRow {
+                trip_id: event.stream_uuid()?,
+                sequence: event.sequence,
+                event_type: event.event_type.clone(),
+                from_status,
+                to_status,
+                changed_at: event.recorded_at,
+                actor: event.actor(),
+                reason,
+                note,
+                correlation_id: event.metadata_field("correlation_id"),
+                position: event.at.position,
+            });
+        }
+        insert(tx, rows).await?;
+        Ok(())
+    }
+}
+
+async fn insert(tx: &mut PgConnection, rows: Vec<TripHistoryRow>) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = rows.len();
+    let (mut position, mut trip_id, mut sequence, mut event_type) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut from_status, mut to_status, mut changed_at, mut actor) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut reason, mut note, mut correlation_id) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for row in rows {
+        position.push(row.position);
+        trip_id.push(row.trip_id);
+        sequence.push(row.sequence);
+        event_type.push(row.event_type);
+        from_status.push(row.from_status.map(TripStatus::as_str));
+        to_status.push(row.to_status.as_str());
+        changed_at.push(row.changed_at);
+        actor.push(row.actor);
+        reason.push(row.reason);
+        note.push(row.note);
+        correlation_id.push(row.correlation_id);
+    }
+    sqlx::query(
+        "INSERT INTO trip_history (global_position, trip_id, sequence, event_type, from_status,
+                                   to_status, changed_at, actor, reason, note, correlation_id)
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
+                              $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
+                              $11::text[])",
+    )
+    .bind(position)
+    .bind(trip_id)
+    .bind(sequence)
+    .bind(event_type)
+    .bind(from_status)
+    .bind(to_status)
+    .bind(changed_at)
+    .bind(actor)
+    .bind(reason)
+    .bind(note)
+    .bind(correlation_id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+impl TripHistoryRow {
+    /// A trip's status timeline, in order.
+    pub async fn for_trip(
+        pool: &PgPool,
+        trip_id: Uuid,
+    ) -> Result<Vec<TripHistoryRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT global_position, trip_id, sequence, event_type, from_status, to_status,
+                    changed_at, actor, reason, note, correlation_id
+               FROM trip_history WHERE trip_id = $1 ORDER BY sequence",
+        )
+        .bind(trip_id)
+        .fetch_all(pool)
+        .await?;
+        rows.iter().map(Self::from_row).collect()
+    }
+
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            trip_id: row.try_get("trip_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            from_status: row
+                .try_get::<Option<String>, _>("from_status")?
+                .map(|s| parse_enum(&s, "from_status"))
+                .transpose()?,
+            to_status: parse_enum(&row.try_get::<String, _>("to_status")?, "to_status")?,
+            changed_at: row.try_get("changed_at")?,
+            actor: row.try_get("actor")?,
+            reason: row.try_get("reason")?,
+            note: row.try_get("note")?,
+            correlation_id: row.try_get("correlation_id")?,
+            position: row.try_get("global_position")?,
+        })
+    }
+}
