@@ -3,7 +3,7 @@
 //! read model.
 
 pub mod checkpoint;
-mod feed;
+pub mod feed;
 pub mod fo_task;
 pub mod pilot;
 mod projector;
@@ -13,7 +13,7 @@ pub mod task;
 pub mod trip;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
-pub use feed::{FeedPosition, StoredEvent};
+pub use feed::{FeedFilter, FeedPosition, StoredEvent};
 pub use projector::{ProjectionError, Projector};
 pub use replay::{replay, ReplayProgress};
 pub use runner::{Runner, RunnerHandle, RunnerSettings, Wakeup};

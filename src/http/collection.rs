@@ -74,6 +74,10 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
             &format!("/v1/{}/{{id}}/history", C::PATH),
             get(history::<C>),
         )
+        .route(
+            &format!("/v1/{}/{{id}}/events", C::PATH),
+            get(stream_events::<C>),
+        )
 }
 
 async fn command<C: Collection>(
@@ -177,6 +181,34 @@ async fn history<C: Collection>(
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
     Ok(Json(json!({"id": id, "items": items})).into_response())
+}
+
+/// `?after=<sequence>&limit=<n>` on one stream's events.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn stream_events<C: Collection>(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(path)?;
+    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    let limit = super::events::page_limit(query.limit)?;
+    let after = query.after.unwrap_or(0).max(0);
+    let page =
+        projections::feed::read_stream(ctx.store.pool(), C::TYPE, &id.to_string(), after, limit)
+            .await?;
+    if page.is_empty() && after == 0 {
+        return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
+    }
+    let next = page.last().map_or(after, |e| e.sequence);
+    let items: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
+    Ok(Json(json!({"id": id, "items": items, "next": next})).into_response())
 }
 
 /// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the

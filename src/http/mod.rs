@@ -1,6 +1,7 @@
 //! The HTTP API: one router per resource, merged here, with the layers every route shares.
 
 mod collection;
+mod events;
 mod fo_tasks;
 mod headers;
 mod health;
@@ -47,6 +48,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(collection::router::<FoTask>())
         .merge(health::router())
         .merge(status::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -7,6 +7,7 @@ mod helpers;
 mod concurrency;
 mod crash;
 mod errors;
+mod feed;
 mod fo_tasks;
 mod idempotency;
 mod pilots;

@@ -1,0 +1,117 @@
+//! The raw events: one ordered, gap-safe feed for analysts, in the order the projectors read.
+
+use aggregates::fo_task::{FoTask, FoTaskEvent};
+use aggregates::pilot::{Pilot, PilotEvent};
+use aggregates::task::{Task, TaskEvent};
+use aggregates::trip::{Trip, TripEvent};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use projections::{feed, FeedFilter, FeedPosition};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiContext, ApiError};
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/v1/events", get(events))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+    aggregate_type: Option<String>,
+    /// One event type, or several separated by commas.
+    event_type: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+const AGGREGATE_TYPES: [&str; 4] = [Task::TYPE, Trip::TYPE, Pilot::TYPE, FoTask::TYPE];
+
+fn known_event_type(name: &str) -> bool {
+    [
+        TaskEvent::TYPES,
+        TripEvent::TYPES,
+        PilotEvent::TYPES,
+        FoTaskEvent::TYPES,
+    ]
+    .iter()
+    .any(|types| types.contains(&name))
+}
+
+/// `?limit=`: 1 to 1,000, default 100.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        n => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be from 1 to {MAX_LIMIT}, got {n}"),
+        )
+        .with("field", "limit")),
+    }
+}
+
+async fn events(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    let after: FeedPosition = match &query.after {
+        Some(token) => token
+            .parse()
+            .map_err(|e: String| ApiError::bad_request("invalid_token", e))?,
+        None => FeedPosition::default(),
+    };
+    let limit = page_limit(query.limit)?;
+    if let Some(kind) = &query.aggregate_type {
+        if !AGGREGATE_TYPES.contains(&kind.as_str()) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "unknown aggregate_type `{kind}`; expected one of: {}",
+                    AGGREGATE_TYPES.join(", ")
+                ),
+            )
+            .with("field", "aggregate_type"));
+        }
+    }
+    let event_types = query
+        .event_type
+        .as_deref()
+        .map(|list| {
+            list.split(',')
+                .map(|name| {
+                    let name = name.trim();
+                    if known_event_type(name) {
+                        Ok(name.to_string())
+                    } else {
+                        Err(ApiError::bad_request(
+                            "invalid_query",
+                            format!("unknown event_type `{name}`"),
+                        )
+                        .with("field", "event_type"))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let filter = FeedFilter {
+        aggregate_type: query.aggregate_type,
+        event_types,
+        since: query.since,
+        until: query.until,
+    };
+    let page = feed::read_page(ctx.store.pool(), after, &filter, limit).await?;
+    let next = page.last().map_or(after, |e| e.at);
+    let items: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
+    Ok(Json(json!({"items": items, "next": next.to_string()})))
+}

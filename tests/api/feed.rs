@@ -1,0 +1,137 @@
+//! The raw event feed and per-stream events.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, TestApp};
+
+async fn page(app: &TestApp, query: &str) -> Value {
+    let response = app.get(&format!("/v1/events?{query}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn types(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_feed_pages_through_every_event_in_order_and_resumes_from_next() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    for command in ["MarkTaskPending", "StartTask", "MarkTaskArrived"] {
+        app.ok("tasks", task, json!({"type": command})).await;
+    }
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    // The feed shows an event once every older transaction has ended (the horizon).
+    app.wait_for_projections().await;
+
+    let first = page(&app, "limit=3").await;
+    assert_eq!(
+        types(&first),
+        ["TaskCreated", "TaskMarkedPending", "TaskStarted"]
+    );
+    let event = &first["items"][1];
+    assert_eq!(event["aggregate_type"], "Task");
+    assert_eq!(event["aggregate_id"], task.to_string());
+    assert_eq!(event["sequence"], 2);
+    assert_eq!(event["event_version"], "1.0");
+    assert_eq!(event["payload"], json!({"from_status": "SCHEDULED"}));
+    assert_eq!(event["metadata"]["actor"], "test:runner");
+    assert!(event["recorded_at"].is_string());
+
+    let next = first["next"].as_str().unwrap();
+    let rest = page(&app, &format!("after={next}")).await;
+    assert_eq!(types(&rest), ["TaskArrived", "PilotRegistered"]);
+    let positions: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+
+    let end = page(&app, &format!("after={}", rest["next"].as_str().unwrap())).await;
+    assert_eq!(types(&end), Vec::<String>::new());
+    assert_eq!(end["next"], rest["next"]);
+}
+
+#[tokio::test]
+async fn the_feed_filters_by_aggregate_event_type_and_time() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
+        .await;
+    app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
+        .await;
+    app.wait_for_projections().await;
+
+    assert_eq!(
+        types(&page(&app, "aggregate_type=Pilot").await),
+        ["PilotRegistered"]
+    );
+    assert_eq!(
+        types(&page(&app, "event_type=TaskMarkedPending,PilotRegistered").await),
+        ["TaskMarkedPending", "PilotRegistered"]
+    );
+    assert_eq!(
+        types(&page(&app, "until=2000-01-01T00:00:00Z").await).len(),
+        0
+    );
+    assert_eq!(
+        types(&page(&app, "since=2000-01-01T00:00:00Z").await).len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn bad_feed_queries_are_400() {
+    let app = TestApp::spawn().await;
+    for (query, code) in [
+        ("limit=0", "invalid_query"),
+        ("limit=5000", "invalid_query"),
+        ("aggregate_type=Rocket", "invalid_query"),
+        ("event_type=TaskExploded", "invalid_query"),
+        ("since=yesterday", "invalid_query"),
+        ("after=12", "invalid_token"),
+        ("colour=blue", "invalid_query"),
+    ] {
+        let response = app.get(&format!("/v1/events?{query}")).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, code).await;
+    }
+}
+
+#[tokio::test]
+async fn a_streams_events_page_by_sequence() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    for command in ["MarkTaskPending", "StartTask"] {
+        app.ok("tasks", task, json!({"type": command})).await;
+    }
+    let response = app.get(&format!("/v1/tasks/{task}/events?limit=2")).await;
+    let first: Value = response.json().await.unwrap();
+    assert_eq!(types(&first), ["TaskCreated", "TaskMarkedPending"]);
+    assert_eq!(first["next"], 2);
+    let rest: Value = app
+        .get(&format!("/v1/tasks/{task}/events?after=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(types(&rest), ["TaskStarted"]);
+    let missing = app
+        .get(&format!("/v1/tasks/{}/events", Uuid::new_v4()))
+        .await;
+    assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+    let wrong_collection = app.get(&format!("/v1/pilots/{task}/events")).await;
+    assert_problem(wrong_collection, StatusCode::NOT_FOUND, "not_found").await;
+}
