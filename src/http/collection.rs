@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use projections::{checkpoint, FeedPosition};
 use serde::de::DeserializeOwned;
@@ -24,7 +25,7 @@ use uuid::Uuid;
 use super::headers::CommandHeaders;
 use super::{ApiContext, ApiError};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord, Stream};
+use crate::store::{EventMetadata, IdempotencyRecord, Stream, Until};
 
 /// The answer header carrying a command's consistency token.
 pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
@@ -146,9 +147,13 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
 }
 
 /// `?consistent_with=<token>`: answer only once the read models include that command.
+/// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReadQuery {
     consistent_with: Option<String>,
+    as_of: Option<DateTime<Utc>>,
+    version: Option<u64>,
 }
 
 async fn show<C: Collection>(
@@ -157,7 +162,22 @@ async fn show<C: Collection>(
     query: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
-    wait_for_token(&ctx, query, &[C::STATE_PROJECTOR]).await?;
+    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    let until = match (query.as_of, query.version) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "name either as_of or version, not both",
+            ))
+        }
+        (Some(at), None) => Some(Until::Time(at)),
+        (None, Some(version)) => Some(Until::Version(version)),
+        (None, None) => None,
+    };
+    if let Some(until) = until {
+        return time_travel::<C>(&ctx, id, until).await;
+    }
+    wait_for_token(&ctx, query.consistent_with, &[C::STATE_PROJECTOR]).await?;
     let view = C::read(ctx.store.pool(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
@@ -175,12 +195,56 @@ async fn history<C: Collection>(
     query: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
-    wait_for_token(&ctx, query, C::HISTORY_PROJECTORS).await?;
+    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    if query.as_of.is_some() || query.version.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "a history is complete: as_of and version apply to state reads",
+        ));
+    }
+    wait_for_token(&ctx, query.consistent_with, C::HISTORY_PROJECTORS).await?;
     let items = C::history(ctx.store.pool(), id).await?;
     if items.is_empty() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
     Ok(Json(json!({"id": id, "items": items})).into_response())
+}
+
+/// The state at a version or a moment, folded from the events with the aggregate itself: the
+/// aggregate's full state, which is what the commands then decided on.
+async fn time_travel<C: Collection>(
+    ctx: &ApiContext,
+    id: Uuid,
+    until: Until,
+) -> Result<Response, ApiError> {
+    let past = ctx
+        .store
+        .load_until::<C>(&id.to_string(), until)
+        .await
+        .map_err(ApiError::internal)?;
+    let missing = match until {
+        Until::Version(v) => past.version < v || v == 0,
+        Until::Time(_) => past.version == 0,
+    };
+    if missing {
+        return Err(ApiError::not_found(match until {
+            Until::Version(v) => format!("{} {id} has no version {v}", C::TYPE),
+            Until::Time(t) => format!("{} {id} did not exist at {t}", C::TYPE),
+        }));
+    }
+    let mut response = Json(json!({
+        "id": id,
+        "version": past.version,
+        "as_of": match until { Until::Time(t) => Some(t), Until::Version(_) => past.updated_at },
+        "created_at": past.created_at,
+        "updated_at": past.updated_at,
+        "state": past.aggregate,
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(past.version));
+    Ok(response)
 }
 
 /// `?after=<sequence>&limit=<n>` on one stream's events.
@@ -215,11 +279,10 @@ async fn stream_events<C: Collection>(
 /// token the query names (if it names one).
 async fn wait_for_token(
     ctx: &ApiContext,
-    query: Result<Query<ReadQuery>, QueryRejection>,
+    token: Option<String>,
     projectors: &[&str],
 ) -> Result<(), ApiError> {
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
-    let Some(token) = query.consistent_with else {
+    let Some(token) = token else {
         return Ok(());
     };
     let at: FeedPosition = token

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use sqlx::Row;
 
@@ -57,7 +58,67 @@ SELECT sequence, payload::text AS payload
 
 const PAGE: usize = 1000;
 
+/// How far into a stream to fold, for time travel.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    Version(u64),
+    Time(DateTime<Utc>),
+}
+
+/// A stream folded up to a point, with when its first and last folded events were recorded.
+pub struct Past<A: Aggregate> {
+    pub aggregate: A,
+    pub version: u64,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+const SELECT_UNTIL: &str = "
+SELECT sequence, payload::text AS payload, recorded_at
+  FROM events
+ WHERE aggregate_type = $1 AND aggregate_id = $2
+   AND ($3::bigint IS NULL OR sequence <= $3)
+   AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+ ORDER BY sequence";
+
 impl EventStore {
+    /// Folds a stream's events up to a version or a moment, ignoring snapshots.
+    pub async fn load_until<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        until: Until,
+    ) -> Result<Past<A>, LoadError> {
+        let (version, time) = match until {
+            Until::Version(v) => (Some(v as i64), None),
+            Until::Time(t) => (None, Some(t)),
+        };
+        let rows = sqlx::query(SELECT_UNTIL)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .bind(version)
+            .bind(time)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut loaded = Loaded {
+            aggregate: A::default(),
+            version: 0,
+            snapshot_version: 0,
+        };
+        let (mut created_at, mut updated_at) = (None, None);
+        for row in rows {
+            fold(&mut loaded, aggregate_id, &row)?;
+            let at: DateTime<Utc> = row.try_get("recorded_at")?;
+            created_at.get_or_insert(at);
+            updated_at = Some(at);
+        }
+        Ok(Past {
+            aggregate: loaded.aggregate,
+            version: loaded.version,
+            created_at,
+            updated_at,
+        })
+    }
+
     /// Folds a stream into its aggregate, from its snapshot when it has one.
     pub async fn load<A: Stream>(&self, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
         if A::SNAPSHOT_EVERY.is_some() {

@@ -14,7 +14,7 @@ mod load;
 mod metadata;
 
 pub use append::{AppendError, AppendedEvent, IdempotencyRecord, RememberedCommand};
-pub use load::{LoadError, Loaded};
+pub use load::{LoadError, Loaded, Past, Until};
 pub use metadata::EventMetadata;
 
 use aggregates::fo_task::FoTask;

@@ -135,3 +135,94 @@ async fn a_streams_events_page_by_sequence() {
     let wrong_collection = app.get(&format!("/v1/pilots/{task}/events")).await;
     assert_problem(wrong_collection, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_task_can_be_read_as_it_was_at_a_version_or_a_moment() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    for command in ["MarkTaskPending", "StartTask", "MarkTaskArrived"] {
+        app.ok("tasks", task, json!({"type": command})).await;
+    }
+    let at_two: Value = app
+        .get(&format!("/v1/tasks/{task}?version=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at_two["version"], 2);
+    assert_eq!(at_two["state"]["status"], "PENDING");
+
+    let events: Value = app
+        .get(&format!("/v1/tasks/{task}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let started_at = events["items"][2]["recorded_at"].as_str().unwrap();
+    let response = app
+        .get(&format!(
+            "/v1/tasks/{task}?as_of={}",
+            started_at.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(response.headers()["etag"], "\"3\"");
+    let then: Value = response.json().await.unwrap();
+    assert_eq!(then["state"]["status"], "IN_PROGRESS");
+    assert_eq!(then["version"], 3);
+    assert_eq!(then["as_of"].as_str().unwrap()[..19], started_at[..19]);
+
+    let before = app
+        .get(&format!("/v1/tasks/{task}?as_of=2000-01-01T00:00:00Z"))
+        .await;
+    assert_problem(before, StatusCode::NOT_FOUND, "not_found").await;
+    let beyond = app.get(&format!("/v1/tasks/{task}?version=9")).await;
+    assert_problem(beyond, StatusCode::NOT_FOUND, "not_found").await;
+    for query in [
+        "version=2&as_of=2026-01-01T00:00:00Z",
+        "as_of=yesterday",
+        "version=-1",
+        "colour=blue",
+    ] {
+        let bad = app.get(&format!("/v1/tasks/{task}?{query}")).await;
+        assert_problem(bad, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
+    let history = app
+        .get(&format!("/v1/tasks/{task}/history?version=2"))
+        .await;
+    assert_problem(history, StatusCode::BAD_REQUEST, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn a_pilot_can_be_read_as_it_was_at_a_version() {
+    let app = TestApp::spawn().await;
+    let pilot = Uuid::new_v4();
+    let shift = Uuid::new_v4();
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "RegisterPilot", "pilot_location": "US"}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": shift}),
+    )
+    .await;
+    app.ok("pilots", pilot, json!({"type": "EndShift"})).await;
+    let on_shift: Value = app
+        .get(&format!("/v1/pilots/{pilot}?version=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_shift["state"]["shift"]["shift_id"], shift.to_string());
+    assert_eq!(on_shift["state"]["pilot_location"], "US");
+    let now: Value = app
+        .get(&format!("/v1/pilots/{pilot}?version=3"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["state"]["shift"], Value::Null);
+}
