@@ -26,5 +26,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Replay(settings) => cli::replay(settings).await,
+        Command::Export(settings) => cli::export(settings).await,
+        Command::Timeline(settings) => cli::timeline(settings).await,
     }
 }

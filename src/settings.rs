@@ -28,6 +28,50 @@ pub enum Command {
     Migrate(DatabaseSettings),
     /// Rebuild read models from the events (safe while the service runs).
     Replay(ReplaySettings),
+    /// Write events to stdout as NDJSON or CSV, in feed order, in constant memory.
+    Export(ExportSettings),
+    /// Print an entity's status timeline as a table.
+    Timeline(TimelineSettings),
+}
+
+#[derive(Args, Clone)]
+pub struct ExportSettings {
+    /// `ndjson` (one JSON event per line) or `csv` (payload and metadata as JSON text).
+    #[arg(long, default_value = "ndjson")]
+    pub format: ExportFormat,
+    /// Only this aggregate type: Task, Trip, Pilot or FoTask.
+    #[arg(long)]
+    pub aggregate_type: Option<String>,
+    /// Only these event types (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub event_type: Option<Vec<String>>,
+    /// Only events recorded at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events recorded before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Start after this feed token (a previous export's last `token`).
+    #[arg(long)]
+    pub after: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Args, Clone)]
+pub struct TimelineSettings {
+    /// tasks, trips, pilots or fo-tasks.
+    pub collection: String,
+    /// The entity's id.
+    pub id: uuid::Uuid,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 }
 
 #[derive(Args, Clone)]

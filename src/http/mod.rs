@@ -11,7 +11,7 @@ mod status;
 mod tasks;
 mod trips;
 
-pub use collection::parse_command;
+pub use collection::{parse_command, Collection};
 pub use problem::ApiError;
 
 use axum::extract::DefaultBodyLimit;

@@ -226,3 +226,95 @@ async fn a_pilot_can_be_read_as_it_was_at_a_version() {
         .unwrap();
     assert_eq!(now["state"]["shift"], Value::Null);
 }
+
+/// Runs the `operations` binary against the test database.
+fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+        .args(args)
+        .env(
+            "DATABASE_URL",
+            sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
+        )
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn export_writes_every_event_as_ndjson_or_csv() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
+        .await;
+    app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
+        .await;
+    app.wait_for_projections().await;
+
+    let ndjson = run_cli(&app, &["export", "--format", "ndjson"]);
+    assert!(ndjson.status.success(), "{ndjson:?}");
+    let lines: Vec<Value> = String::from_utf8(ndjson.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let exported: Vec<_> = lines.iter().map(|e| e["event_type"].clone()).collect();
+    assert_eq!(
+        exported,
+        [
+            json!("TaskCreated"),
+            json!("TaskMarkedPending"),
+            json!("PilotRegistered")
+        ]
+    );
+    assert_eq!(lines[1]["payload"]["from_status"], "SCHEDULED");
+    assert!(String::from_utf8_lossy(&ndjson.stderr).contains("exported 3 events"));
+
+    let csv = run_cli(
+        &app,
+        &["export", "--format", "csv", "--aggregate-type", "Task"],
+    );
+    assert!(csv.status.success(), "{csv:?}");
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[5], "event_type");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[1][5], "TaskMarkedPending");
+    let payload: Value = serde_json::from_str(&rows[1][8]).unwrap();
+    assert_eq!(payload["from_status"], "SCHEDULED");
+
+    let resumed = run_cli(
+        &app,
+        &["export", "--after", lines[1]["token"].as_str().unwrap()],
+    );
+    assert_eq!(
+        String::from_utf8(resumed.stdout).unwrap().lines().count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_timeline_command_prints_who_changed_what_when_and_why() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    let answer = app
+        .ok(
+            "tasks",
+            task,
+            json!({"type": "CancelTask", "reason": "OTHER", "note": "street fair"}),
+        )
+        .await;
+    app.get_consistent(&format!("/v1/tasks/{task}/history"), &answer)
+        .await;
+    let output = run_cli(&app, &["timeline", "tasks", &task.to_string()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[1].contains("TaskCreated") && lines[1].contains("- -> SCHEDULED"));
+    assert!(lines[2].contains("SCHEDULED -> CANCELLED"));
+    assert!(lines[2].contains("test:runner"));
+    assert!(lines[2].contains("OTHER: street fair"));
+
+    let unknown = run_cli(&app, &["timeline", "rockets", &task.to_string()]);
+    assert!(!unknown.status.success());
+}

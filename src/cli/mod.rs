@@ -1,5 +1,11 @@
 //! The CLI's own jobs: what it prints goes to the terminal, not to the logs.
 
+mod export;
+mod timeline;
+
+pub use export::export;
+pub use timeline::timeline;
+
 use std::time::Duration;
 
 use anyhow::{bail, Context};
