@@ -33,7 +33,7 @@ pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             writer.write_record(COLUMNS)?;
-            Sink::Csv(writer)
+            Sink::Csv(Box::new(writer))
         }
         ExportFormat::Ndjson => Sink::Ndjson(out),
     };
@@ -71,7 +71,7 @@ const COLUMNS: [&str; 10] = [
 ];
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Ndjson(W),
 }
 
