@@ -154,6 +154,10 @@ struct ReadQuery {
     consistent_with: Option<String>,
     as_of: Option<DateTime<Utc>>,
     version: Option<u64>,
+    /// History only: changes at or after this time.
+    since: Option<DateTime<Utc>>,
+    /// History only: changes before this time.
+    until: Option<DateTime<Utc>>,
 }
 
 async fn show<C: Collection>(
@@ -174,6 +178,12 @@ async fn show<C: Collection>(
         (None, Some(version)) => Some(Until::Version(version)),
         (None, None) => None,
     };
+    if query.since.is_some() || query.until.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "since and until filter a history; name as_of to read the state at a moment",
+        ));
+    }
     if let Some(until) = until {
         return time_travel::<C>(&ctx, id, until).await;
     }
@@ -203,9 +213,23 @@ async fn history<C: Collection>(
         ));
     }
     wait_for_token(&ctx, query.consistent_with, C::HISTORY_PROJECTORS).await?;
-    let items = C::history(ctx.store.pool(), id).await?;
-    if items.is_empty() {
+    let rows = C::history(ctx.store.pool(), id).await?;
+    if rows.is_empty() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let row = serde_json::to_value(row).map_err(ApiError::internal)?;
+        let changed_at = row
+            .get("changed_at")
+            .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok());
+        let in_range = changed_at.is_some_and(|at| {
+            query.since.is_none_or(|since| at >= since)
+                && query.until.is_none_or(|until| at < until)
+        });
+        if in_range {
+            items.push(row);
+        }
     }
     Ok(Json(json!({"id": id, "items": items})).into_response())
 }

@@ -318,3 +318,44 @@ async fn the_timeline_command_prints_who_changed_what_when_and_why() {
     let unknown = run_cli(&app, &["timeline", "rockets", &task.to_string()]);
     assert!(!unknown.status.success());
 }
+
+#[tokio::test]
+async fn a_history_can_be_narrowed_to_a_time_range() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
+        .await;
+    let answer = app.ok("tasks", task, json!({"type": "StartTask"})).await;
+    let all: Value = app
+        .get_consistent(&format!("/v1/tasks/{task}/history"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = all["items"][1]["changed_at"]
+        .as_str()
+        .unwrap()
+        .replace('+', "%2B");
+    let from_second: Value = app
+        .get(&format!("/v1/tasks/{task}/history?since={second}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<_> = from_second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["TaskMarkedPending", "TaskStarted"]);
+    let before_second: Value = app
+        .get(&format!("/v1/tasks/{task}/history?until={second}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before_second["items"].as_array().unwrap().len(), 1);
+    let on_state = app.get(&format!("/v1/tasks/{task}?since={second}")).await;
+    assert_problem(on_state, StatusCode::BAD_REQUEST, "invalid_query").await;
+}
