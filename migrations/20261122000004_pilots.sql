@@ -22,23 +22,25 @@ CREATE INDEX pilots_locked_until ON pilots (locked_until);
 CREATE INDEX pilots_archived_at ON pilots (archived_at);
 CREATE INDEX pilots_user_id ON pilots (user_id);
 
--- Read model: shifts (seed PilotShiftModel).
+-- Read model: shifts (seed PilotShiftModel). Shift and assignment ids are the caller's and
+-- unique per pilot only, so the pilot is part of the key.
 CREATE TABLE pilot_shifts
 (
-    shift_id   uuid        NOT NULL PRIMARY KEY,
     pilot_id   uuid        NOT NULL,
+    shift_id   uuid        NOT NULL,
     state      text        NOT NULL,
     started_at timestamptz NOT NULL,
     ended_at   timestamptz,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (pilot_id, shift_id)
 );
 CREATE INDEX pilot_shifts_pilot ON pilot_shifts (pilot_id, started_at);
 
 -- Read model: assignments (seed PilotAssignmentModel).
 CREATE TABLE pilot_assignments
 (
-    assignment_id uuid        NOT NULL PRIMARY KEY,
     pilot_id      uuid        NOT NULL,
+    assignment_id uuid        NOT NULL,
     task_id       uuid        NOT NULL,
     shift_id      uuid        NOT NULL,
     status        text        NOT NULL,
@@ -46,10 +48,14 @@ CREATE TABLE pilot_assignments
     accepted_at   timestamptz,
     ended_at      timestamptz,
     end_reason    text,
-    updated_at    timestamptz NOT NULL
+    updated_at    timestamptz NOT NULL,
+    PRIMARY KEY (pilot_id, assignment_id)
 );
 CREATE INDEX pilot_assignments_pilot ON pilot_assignments (pilot_id, requested_at);
 CREATE INDEX pilot_assignments_task ON pilot_assignments (task_id);
+-- The stale-assignment deadline looks for old REQUESTED assignments every tick.
+CREATE INDEX pilot_assignments_requested ON pilot_assignments (requested_at)
+    WHERE status = 'REQUESTED';
 
 -- History (append-only, one row per change, keyed by the event's global position).
 CREATE TABLE pilot_shift_state_history

@@ -161,13 +161,14 @@ where
                 }
             }
             match envelope.precondition {
-                Some(_) => {
+                // `If-Match: *` held (the stream exists): losing the race is a plain conflict.
+                Some(Precondition::Version(_)) => {
                     let actual = store.load::<A>(&id).await.map_err(CommandError::store)?;
                     Err(CommandError::PreconditionFailed {
                         actual: actual.version,
                     })
                 }
-                None => Err(CommandError::Conflict),
+                Some(Precondition::Exists) | None => Err(CommandError::Conflict),
             }
         }
         Err(err) => Err(CommandError::store(err)),

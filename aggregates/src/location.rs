@@ -30,7 +30,7 @@ pub enum LocationError {
     Latitude(f64),
     #[error("lng must be a number from -180 to 180, got {0}")]
     Longitude(f64),
-    #[error("name must be 1 to 200 characters")]
+    #[error("name must be 1 to 200 characters, without control characters")]
     Name,
 }
 
@@ -47,10 +47,9 @@ impl Location {
         if !(-180.0..=180.0).contains(&lng) {
             return Err(LocationError::Longitude(lng));
         }
-        if name
-            .as_deref()
-            .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 200)
-        {
+        if name.as_deref().is_some_and(|n| {
+            n.trim().is_empty() || n.chars().count() > 200 || crate::text::has_control_characters(n)
+        }) {
             return Err(LocationError::Name);
         }
         Ok(Self {
@@ -82,6 +81,7 @@ mod tests {
             r#"{"lat": 91, "lng": 0}"#,
             r#"{"lat": 0, "lng": -181}"#,
             r#"{"lat": 0, "lng": 0, "name": " "}"#,
+            r#"{"lat": 0, "lng": 0, "name": "a\u0000b"}"#,
             r#"{"lat": 0, "lng": 0, "altitude": 3}"#,
             r#"{"lat": "north", "lng": 0}"#,
         ] {

@@ -8,6 +8,16 @@ pub enum TextError {
     Empty,
     #[error("must be at most {max} characters, got {len}")]
     TooLong { max: usize, len: usize },
+    #[error("must not contain control characters other than line breaks and tabs")]
+    ControlCharacter,
+}
+
+/// Control characters (NUL above all, which PostgreSQL text cannot hold) have no place in
+/// free text; line breaks and tabs do.
+pub(crate) fn has_control_characters(value: &str) -> bool {
+    value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 fn check(value: &str, max: usize) -> Result<(), TextError> {
@@ -16,6 +26,8 @@ fn check(value: &str, max: usize) -> Result<(), TextError> {
         Err(TextError::Empty)
     } else if len > max {
         Err(TextError::TooLong { max, len })
+    } else if has_control_characters(value) {
+        Err(TextError::ControlCharacter)
     } else {
         Ok(())
     }
@@ -91,6 +103,13 @@ mod tests {
             ExternalRef::parse(long),
             Err(TextError::TooLong { max: 200, len: 201 })
         );
+    }
+
+    #[test]
+    fn a_nul_or_other_control_character_is_refused_but_line_breaks_are_kept() {
+        assert_eq!(Note::parse("a\u{0}b"), Err(TextError::ControlCharacter));
+        assert_eq!(Note::parse("bell\u{7}"), Err(TextError::ControlCharacter));
+        assert!(Note::parse("line one\nline two\tend").is_ok());
     }
 
     #[test]

@@ -263,7 +263,14 @@ async fn run_projector(
         }
         let mut backoff = Duration::from_millis(250);
         while leading.borrow().contains(name) {
-            match run_batch(&pool, projector.as_ref(), settings.batch_size).await {
+            let batch = run_batch(&pool, projector.as_ref(), settings.batch_size).await;
+            if matches!(batch, Ok(read) if read > 0) {
+                // While this batch ran, its transaction held the horizon: events committed
+                // meanwhile were invisible to the other projectors, and nothing else will
+                // tell them when it ended.
+                wakeup.committed();
+            }
+            match batch {
                 Ok(read) if read as i64 == settings.batch_size => continue,
                 Ok(_) => {
                     backoff = Duration::from_millis(250);

@@ -93,9 +93,10 @@ async fn command<C: Collection>(
         ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
     })?;
     let (command, value) = parse_command::<C::Command>(&body)?;
+    // Client keys live in a namespace of their own: the processes' keys cannot be taken.
     let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
         request_hash: request_hash(C::TYPE, id, &value),
-        key,
+        key: format!("client:{key}"),
     });
     let envelope = CommandEnvelope {
         aggregate_id: id,
@@ -214,7 +215,8 @@ async fn history<C: Collection>(
     }
     wait_for_token(&ctx, query.consistent_with, C::HISTORY_PROJECTORS).await?;
     let rows = C::history(ctx.store.pool(), id).await?;
-    if rows.is_empty() {
+    // An entity with no status change yet (a registered pilot) has an empty timeline.
+    if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
     let mut items = Vec::with_capacity(rows.len());

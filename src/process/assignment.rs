@@ -106,6 +106,7 @@ impl AssignmentProcess {
             }
             _ => {
                 let command = TaskCommand::RecordPilotUnassigned {
+                    pilot_id: stream,
                     assignment_id,
                     reason: reason.and_then(|r| Note::parse(r).ok()),
                 };

@@ -53,6 +53,7 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     let expired = sqlx::query(
         "SELECT id AS pilot_id, active_reservation_id FROM pilots
           WHERE active_reservation_id IS NOT NULL AND locked_until <= now()
+            AND archived_at IS NULL
           ORDER BY locked_until LIMIT 500",
     )
     .fetch_all(store.pool())
@@ -61,30 +62,32 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     for row in stale {
         let (pilot_id, assignment_id): (Uuid, Uuid) =
             (row.try_get("pilot_id")?, row.try_get("assignment_id")?);
-        let key = format!("deadline:stale:{assignment_id}");
+        let key = format!("deadline:stale:{pilot_id}:{assignment_id}");
         let command = PilotCommand::MarkAssignmentStale { assignment_id };
-        fired += fire(store, key, pilot_id, command, assignment_id).await?;
+        fired += fire(store, key, pilot_id, command, assignment_id).await;
     }
     for row in expired {
         let (pilot_id, reservation_id): (Uuid, Uuid) = (
             row.try_get("pilot_id")?,
             row.try_get("active_reservation_id")?,
         );
-        let key = format!("deadline:expire:{reservation_id}");
+        let key = format!("deadline:expire:{pilot_id}:{reservation_id}");
         let command = PilotCommand::ExpireReservation { reservation_id };
-        fired += fire(store, key, pilot_id, command, reservation_id).await?;
+        fired += fire(store, key, pilot_id, command, reservation_id).await;
     }
     lock.commit().await?;
     Ok(fired)
 }
 
+/// Issues one deadline's command; a failure is logged and retried at the next tick, without
+/// holding up the other deadlines.
 async fn fire(
     store: &EventStore,
     key: String,
     pilot_id: Uuid,
     command: PilotCommand,
     subject: Uuid,
-) -> anyhow::Result<usize> {
+) -> usize {
     let cause = Cause {
         actor: "process:deadlines",
         causation_id: key.clone(),
@@ -93,14 +96,18 @@ async fn fire(
     let services = PilotServices {
         now: chrono::Utc::now(),
     };
-    match issue::<Pilot>(store, &services, key, pilot_id, command, &cause).await? {
-        Ok(outcome) if !outcome.replayed => Ok(1),
-        Ok(_) => Ok(0),
-        Err(refusal) => {
+    match issue::<Pilot>(store, &services, key, pilot_id, command, &cause).await {
+        Ok(Ok(outcome)) if !outcome.replayed => 1,
+        Ok(Ok(_)) => 0,
+        Ok(Err(refusal)) => {
             // The read model was a moment behind: the assignment was accepted, the reservation
             // released... Nothing is due any more.
             tracing::debug!(%pilot_id, %refusal, "deadline no longer due");
-            Ok(0)
+            0
+        }
+        Err(err) => {
+            tracing::warn!(%pilot_id, error = %format!("{err:#}"), "deadline failed; retrying");
+            0
         }
     }
 }

@@ -349,3 +349,106 @@ async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
     assert!(per_task.iter().all(|(_, n)| *n == 1), "{per_task:?}");
     assert_eq!(count(&pool, "PilotAssignmentRevoked").await, 0);
 }
+
+/// A pilot on shift with a REQUESTED assignment `assignment` to `task`.
+async fn requested_as(app: &TestApp, task: Uuid, assignment: Uuid) -> Uuid {
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task}),
+    )
+    .await;
+    pilot
+}
+
+#[tokio::test]
+async fn two_pilots_accepting_one_task_under_the_same_assignment_id_still_leave_one() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let shared = Uuid::new_v4();
+    let first = requested_as(&app, task, shared).await;
+    let second = requested_as(&app, task, shared).await;
+    accept(&app, first, shared).await;
+    app.wait_for_projections().await;
+    accept(&app, second, shared).await;
+    app.wait_for_projections().await;
+
+    assert_eq!(task_state(&app, task).await["pilot_id"], first.to_string());
+    let statuses: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT pilot_id, status FROM pilot_assignments WHERE assignment_id = $1 ORDER BY status",
+    )
+    .bind(shared)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses,
+        [
+            (first, "ACCEPTED".to_string()),
+            (second, "REVOKED".to_string())
+        ]
+    );
+    // The second pilot's revoked assignment does not unlink the first from the task.
+    assert_eq!(task_state(&app, task).await["pilot_id"], first.to_string());
+    let projectors = projections::checkpoint::statuses(&app.pool).await.unwrap();
+    assert!(projectors.iter().all(|p| p.failures == 0), "{projectors:?}");
+}
+
+#[tokio::test]
+async fn a_registered_pilot_without_changes_has_an_empty_history() {
+    let app = TestApp::spawn().await;
+    let pilot = Uuid::new_v4();
+    let answer = app
+        .ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    let response = app
+        .get_consistent(&format!("/v1/pilots/{pilot}/history"), &answer)
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let history: Value = response.json().await.unwrap();
+    assert_eq!(history["items"], json!([]));
+}
+
+#[tokio::test]
+async fn text_with_a_nul_character_is_refused_before_it_reaches_a_read_model() {
+    let app = TestApp::spawn().await;
+    let task = pending_task(&app).await;
+    let before = app.event_count().await;
+    let response = app
+        .command(
+            "tasks",
+            task,
+            json!({"type": "PauseTask", "reason": "a\u{0}b"}),
+        )
+        .await;
+    crate::helpers::assert_problem(response, reqwest::StatusCode::BAD_REQUEST, "invalid_field")
+        .await;
+    assert_eq!(app.event_count().await, before);
+}
+
+#[tokio::test]
+async fn client_idempotency_keys_live_apart_from_the_processes_keys() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_command("tasks", Uuid::new_v4())
+        .header("Idempotency-Key", "deadline:expire:x")
+        .json(&create_task_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let keys: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM idempotency_keys")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, ["client:deadline:expire:x"]);
+}

@@ -123,13 +123,23 @@ impl PilotState {
                     });
                 }
                 self.require_no_assignment()?;
-                if let Some(reservation) = self.live_reservation(now) {
-                    return Err(PilotError::AlreadyReserved {
-                        reservation_id: reservation.reservation_id,
-                        until: reservation.until,
-                    });
+                let mut events = Vec::new();
+                match self.reservation {
+                    Some(r) if r.until > now => {
+                        return Err(PilotError::AlreadyReserved {
+                            reservation_id: r.reservation_id,
+                            until: r.until,
+                        })
+                    }
+                    // A lapsed reservation is recorded as expired before the pilot goes.
+                    Some(r) => events.push(PilotEvent::PilotReservationExpired {
+                        reservation_id: r.reservation_id,
+                        until: r.until,
+                    }),
+                    None => {}
                 }
-                PilotEvent::PilotArchived { archived_at: now }
+                events.push(PilotEvent::PilotArchived { archived_at: now });
+                return Ok(events);
             }
             PilotCommand::StartShift { shift_id } => {
                 if let Some(shift) = self.shift {
@@ -406,10 +416,6 @@ impl PilotState {
         self.reservation
             .filter(|r| r.reservation_id == reservation_id)
             .ok_or(PilotError::ReservationNotFound { reservation_id })
-    }
-
-    fn live_reservation(&self, now: DateTime<Utc>) -> Option<Reservation> {
-        self.reservation.filter(|r| r.until > now)
     }
 
     fn remember(&mut self, id: Uuid) {

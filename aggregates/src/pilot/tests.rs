@@ -761,3 +761,24 @@ fn a_command_body_with_an_unknown_field_is_refused() {
     let body = serde_json::json!({"ChangeShiftState": {"state": "NAPPING"}});
     assert!(serde_json::from_value::<PilotCommand>(body).is_err());
 }
+
+#[test]
+fn archiving_a_pilot_records_its_lapsed_reservation_as_expired_first() {
+    let until = now() - Duration::minutes(5);
+    let mut events = registered();
+    events.push(PilotEvent::PilotReserved {
+        reservation_id: id(RESERVATION),
+        task_id: None,
+        until,
+    });
+    at_now()
+        .given(events)
+        .when(PilotCommand::ArchivePilot {})
+        .then_expect_events(vec![
+            PilotEvent::PilotReservationExpired {
+                reservation_id: id(RESERVATION),
+                until,
+            },
+            PilotEvent::PilotArchived { archived_at: now() },
+        ]);
+}

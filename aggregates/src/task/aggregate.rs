@@ -131,8 +131,12 @@ impl TaskState {
                 assignment_id,
             } => {
                 self.require_open()?;
+                // Assignment ids are unique per pilot only: the pair names the assignment.
+                let same = |link: PilotLink| {
+                    link.pilot_id == pilot_id && link.assignment_id == assignment_id
+                };
                 match self.pilot {
-                    Some(link) if link.assignment_id == assignment_id => return Ok(vec![]),
+                    Some(link) if same(link) => return Ok(vec![]),
                     Some(link) => {
                         return Err(TaskError::PilotAlreadyAssigned {
                             pilot_id: link.pilot_id,
@@ -148,10 +152,11 @@ impl TaskState {
             // Unlinking a pilot is bookkeeping of the assignment process and may arrive after
             // the task ended (a cancelled task cancels its pilot's assignment, which unlinks).
             TaskCommand::RecordPilotUnassigned {
+                pilot_id,
                 assignment_id,
                 reason,
             } => match self.pilot {
-                Some(link) if link.assignment_id == assignment_id => {
+                Some(link) if link.pilot_id == pilot_id && link.assignment_id == assignment_id => {
                     TaskEvent::TaskPilotUnassigned {
                         pilot_id: link.pilot_id,
                         assignment_id,

@@ -50,6 +50,7 @@ pub enum TaskCommand {
     /// Issued by the assignment process when the pilot's assignment ended first.
     #[serde(skip)]
     RecordPilotUnassigned {
+        pilot_id: Uuid,
         assignment_id: Uuid,
         reason: Option<Note>,
     },

@@ -443,6 +443,7 @@ fn an_ended_task_refuses_a_pilot_but_still_lets_its_pilot_go() {
     TaskTest::with(())
         .given(events)
         .when(TaskCommand::RecordPilotUnassigned {
+            pilot_id,
             assignment_id,
             reason: None,
         })
@@ -458,6 +459,7 @@ fn unassigning_an_assignment_the_task_does_not_hold_changes_nothing() {
     TaskTest::with(())
         .given(pending())
         .when(TaskCommand::RecordPilotUnassigned {
+            pilot_id: Uuid::from_u128(10),
             assignment_id: Uuid::from_u128(99),
             reason: None,
         })
@@ -512,4 +514,33 @@ fn enum_values_are_the_seeds_spelling() {
         serde_json::to_value(TaskStatus::InProgress).unwrap(),
         "IN_PROGRESS"
     );
+}
+
+#[test]
+fn the_same_assignment_id_from_another_pilot_is_another_assignment() {
+    let (pilot_id, assignment_id) = (Uuid::from_u128(10), Uuid::from_u128(11));
+    let other_pilot = Uuid::from_u128(12);
+    let mut assigned = pending();
+    assigned.push(TaskEvent::TaskPilotAssigned {
+        pilot_id,
+        assignment_id,
+    });
+    TaskTest::with(())
+        .given(assigned.clone())
+        .when(TaskCommand::RecordPilotAssigned {
+            pilot_id: other_pilot,
+            assignment_id,
+        })
+        .then_expect_error(TaskError::PilotAlreadyAssigned {
+            pilot_id,
+            assignment_id,
+        });
+    TaskTest::with(())
+        .given(assigned)
+        .when(TaskCommand::RecordPilotUnassigned {
+            pilot_id: other_pilot,
+            assignment_id,
+            reason: None,
+        })
+        .then_expect_events(vec![]);
 }

@@ -260,6 +260,9 @@ fn check_route(distance_m: f64, duration_s: f64, polyline: Option<&str>) -> Resu
         if polyline.trim().is_empty() {
             return invalid("polyline must not be blank".to_string());
         }
+        if crate::text::has_control_characters(polyline) {
+            return invalid("polyline must not contain control characters".to_string());
+        }
         let len = polyline.chars().count();
         if len > Route::MAX_POLYLINE_CHARS {
             return invalid(format!(

@@ -61,7 +61,9 @@ impl PilotView {
     }
 }
 
-/// Keeps `pilots`, `pilot_shifts` and `pilot_assignments`, event by event.
+/// Keeps `pilots`, `pilot_shifts` and `pilot_assignments`, event by event. A pilot refuses only
+/// its last 64 shift/assignment ids again; an older one coming back restarts its row rather than
+/// stopping the projector.
 pub struct PilotsProjector;
 
 #[async_trait]
@@ -160,7 +162,10 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
                 .await?;
             sqlx::query(
                 "INSERT INTO pilot_shifts (shift_id, pilot_id, state, started_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (pilot_id, shift_id) DO UPDATE
+                    SET state = EXCLUDED.state, started_at = EXCLUDED.started_at,
+                        ended_at = NULL, updated_at = EXCLUDED.updated_at",
             )
             .bind(shift_id)
             .bind(pilot_id)
@@ -173,12 +178,16 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
         PilotEvent::PilotShiftStateChanged {
             shift_id, to_state, ..
         } => {
-            sqlx::query("UPDATE pilot_shifts SET state = $2, updated_at = $3 WHERE shift_id = $1")
-                .bind(shift_id)
-                .bind(to_state.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE pilot_shifts SET state = $2, updated_at = $3
+                  WHERE shift_id = $1 AND pilot_id = $4",
+            )
+            .bind(shift_id)
+            .bind(to_state.as_str())
+            .bind(at)
+            .bind(pilot_id)
+            .execute(&mut *tx)
+            .await?;
         }
         PilotEvent::PilotShiftEnded {
             shift_id, ended_at, ..
@@ -188,12 +197,13 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
                 .await?;
             sqlx::query(
                 "UPDATE pilot_shifts SET state = $2, ended_at = $3, updated_at = $4
-                  WHERE shift_id = $1",
+                  WHERE shift_id = $1 AND pilot_id = $5",
             )
             .bind(shift_id)
             .bind(ShiftStatus::OffShift.as_str())
             .bind(ended_at)
             .bind(at)
+            .bind(pilot_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -210,7 +220,12 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
             sqlx::query(
                 "INSERT INTO pilot_assignments (assignment_id, pilot_id, task_id, shift_id, status,
                                                 requested_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (pilot_id, assignment_id) DO UPDATE
+                    SET task_id = EXCLUDED.task_id, shift_id = EXCLUDED.shift_id,
+                        status = EXCLUDED.status, requested_at = EXCLUDED.requested_at,
+                        accepted_at = NULL, ended_at = NULL, end_reason = NULL,
+                        updated_at = EXCLUDED.updated_at",
             )
             .bind(assignment_id)
             .bind(pilot_id)
@@ -248,11 +263,12 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
             if status.is_active() {
                 sqlx::query(
                     "UPDATE pilot_assignments SET status = $2, accepted_at = $3, updated_at = $3
-                      WHERE assignment_id = $1",
+                      WHERE assignment_id = $1 AND pilot_id = $4",
                 )
                 .bind(assignment_id)
                 .bind(status.as_str())
                 .bind(at)
+                .bind(pilot_id)
                 .execute(&mut *tx)
                 .await?;
             } else {
@@ -262,12 +278,13 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
                 sqlx::query(
                     "UPDATE pilot_assignments SET status = $2, ended_at = $3, end_reason = $4,
                             updated_at = $3
-                      WHERE assignment_id = $1",
+                      WHERE assignment_id = $1 AND pilot_id = $5",
                 )
                 .bind(assignment_id)
                 .bind(status.as_str())
                 .bind(at)
                 .bind(reason)
+                .bind(pilot_id)
                 .execute(&mut *tx)
                 .await?;
             }
