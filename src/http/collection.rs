@@ -23,6 +23,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::headers::CommandHeaders;
+use super::list::ListSpec;
 use super::{ApiContext, ApiError};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
 use crate::store::{EventMetadata, IdempotencyRecord, Stream, Until};
@@ -48,6 +49,8 @@ pub trait Collection:
     type View: Serialize + Send;
     /// One row of the status timeline.
     type HistoryRow: Serialize + Send;
+    /// How `GET /v1/{collection}` lists the read model.
+    const LIST: ListSpec;
 
     /// What the aggregate's decisions need from outside, for one command.
     fn services() -> Self::Services;
@@ -70,6 +73,7 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
             &format!("/v1/{}/{{id}}/commands", C::PATH),
             post(command::<C>),
         )
+        .route(&format!("/v1/{}", C::PATH), get(super::list::list::<C>))
         .route(&format!("/v1/{}/{{id}}", C::PATH), get(show::<C>))
         .route(
             &format!("/v1/{}/{{id}}/history", C::PATH),

@@ -1,9 +1,10 @@
-use aggregates::fo_task::FoTask;
+use aggregates::fo_task::{FoTask, FoTaskKind, FoTaskStatus};
 use projections::fo_task::{FoTaskHistoryRow, FoTaskView};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
+use super::list::{is_value, Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
@@ -11,6 +12,36 @@ impl Collection for FoTask {
     const HISTORY_PROJECTORS: &'static [&'static str] = &["fo_task_history"];
     type View = FoTaskView;
     type HistoryRow = FoTaskHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "fo_tasks",
+        filters: &[
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::Enum(is_value::<FoTaskStatus>),
+            },
+            Filter {
+                name: "kind",
+                column: "kind",
+                kind: FilterKind::Enum(is_value::<FoTaskKind>),
+            },
+            Filter {
+                name: "hub_id",
+                column: "hub_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "robot_id",
+                column: "robot_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "trip_id",
+                column: "trip_id",
+                kind: FilterKind::Uuid,
+            },
+        ],
+    };
 
     fn services() {}
 

@@ -5,6 +5,7 @@ mod events;
 mod fo_tasks;
 mod headers;
 mod health;
+mod list;
 mod pilots;
 mod problem;
 mod status;

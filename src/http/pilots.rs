@@ -1,9 +1,10 @@
-use aggregates::pilot::{Pilot, PilotServices};
+use aggregates::pilot::{Pilot, PilotLocation, PilotServices};
 use projections::pilot::{PilotHistoryRow, PilotView};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
+use super::list::{is_value, Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
@@ -11,6 +12,36 @@ impl Collection for Pilot {
     const HISTORY_PROJECTORS: &'static [&'static str] = &["pilot_history"];
     type View = PilotView;
     type HistoryRow = PilotHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "pilots",
+        filters: &[
+            Filter {
+                name: "pilot_location",
+                column: "pilot_location",
+                kind: FilterKind::Enum(is_value::<PilotLocation>),
+            },
+            Filter {
+                name: "pilot_center_id",
+                column: "pilot_center_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "archived",
+                column: "archived_at",
+                kind: FilterKind::IsSet,
+            },
+            Filter {
+                name: "on_shift",
+                column: "active_shift_id",
+                kind: FilterKind::IsSet,
+            },
+            Filter {
+                name: "assigned",
+                column: "active_assignment_id",
+                kind: FilterKind::IsSet,
+            },
+        ],
+    };
 
     fn services() -> PilotServices {
         PilotServices {

@@ -1,9 +1,10 @@
-use aggregates::task::Task;
+use aggregates::task::{Task, TaskStatus, TaskType};
 use projections::task::{TaskHistoryRow, TaskView};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
+use super::list::{is_value, Filter, FilterKind, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
@@ -11,6 +12,36 @@ impl Collection for Task {
     const HISTORY_PROJECTORS: &'static [&'static str] = &["task_history"];
     type View = TaskView;
     type HistoryRow = TaskHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "tasks",
+        filters: &[
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::Enum(is_value::<TaskStatus>),
+            },
+            Filter {
+                name: "task_type",
+                column: "task_type",
+                kind: FilterKind::Enum(is_value::<TaskType>),
+            },
+            Filter {
+                name: "hub_id",
+                column: "hub_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "robot_id",
+                column: "robot_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "pilot_id",
+                column: "pilot_id",
+                kind: FilterKind::Uuid,
+            },
+        ],
+    };
 
     fn services() {}
 

@@ -1,9 +1,10 @@
-use aggregates::trip::Trip;
+use aggregates::trip::{Trip, TripStatus, TripType};
 use projections::trip::{TripHistoryRow, TripView};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
+use super::list::{is_value, Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
@@ -11,6 +12,31 @@ impl Collection for Trip {
     const HISTORY_PROJECTORS: &'static [&'static str] = &["trip_history"];
     type View = TripView;
     type HistoryRow = TripHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "trips",
+        filters: &[
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::Enum(is_value::<TripStatus>),
+            },
+            Filter {
+                name: "trip_type",
+                column: "trip_type",
+                kind: FilterKind::Enum(is_value::<TripType>),
+            },
+            Filter {
+                name: "task_id",
+                column: "task_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "robot_id",
+                column: "robot_id",
+                kind: FilterKind::Uuid,
+            },
+        ],
+    };
 
     fn services() {}
 

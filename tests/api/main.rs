@@ -10,6 +10,7 @@ mod errors;
 mod feed;
 mod fo_tasks;
 mod idempotency;
+mod lists;
 mod pilots;
 mod process;
 mod read_side;

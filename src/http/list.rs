@@ -1,0 +1,213 @@
+//! `GET /v1/{collection}`: a read model's rows, filtered, in a stable order, keyset-paginated.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::collection::Collection;
+use super::{ApiContext, ApiError};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// How a collection is listed: its table and the filters it takes (each backed by an index).
+pub struct ListSpec {
+    pub table: &'static str,
+    pub filters: &'static [Filter],
+}
+
+pub struct Filter {
+    /// The query parameter.
+    pub name: &'static str,
+    pub column: &'static str,
+    pub kind: FilterKind,
+}
+
+pub enum FilterKind {
+    Uuid,
+    /// A value of an enumeration: the function says whether a text is one.
+    Enum(fn(&str) -> bool),
+    /// `true` or `false`: whether the (timestamp) column is set.
+    IsSet,
+}
+
+/// Whether `text` is a value of the enumeration `T` (in its JSON spelling).
+pub fn is_value<T: DeserializeOwned>(text: &str) -> bool {
+    serde_json::from_value::<T>(Value::String(text.to_string())).is_ok()
+}
+
+/// The place after which the next page starts: the last row's creation time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    created_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        format!("{}_{}", self.created_at.timestamp_micros(), self.id)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('_')?;
+        Some(Self {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+fn invalid(field: &str, detail: String) -> ApiError {
+    ApiError::bad_request("invalid_query", detail).with("field", field)
+}
+
+pub async fn list<C: Collection>(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(mut params) =
+        query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    let spec = &C::LIST;
+    let mut sql = format!(
+        "SELECT to_jsonb(t) AS item, t.created_at, t.id FROM {} t WHERE true",
+        spec.table
+    );
+    let mut binds: Vec<String> = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
+    };
+    for filter in spec.filters {
+        let Some(value) = params.remove(filter.name) else {
+            continue;
+        };
+        let column = filter.column;
+        match filter.kind {
+            FilterKind::Uuid => {
+                Uuid::parse_str(&value).map_err(|_| {
+                    invalid(
+                        filter.name,
+                        format!("{} must be a UUID, got `{value}`", filter.name),
+                    )
+                })?;
+                bind(&mut sql, &format!(" AND t.{column} = $?::uuid"), value);
+            }
+            FilterKind::Enum(valid) => {
+                if !valid(&value) {
+                    return Err(invalid(
+                        filter.name,
+                        format!("`{value}` is not a value of {}", filter.name),
+                    ));
+                }
+                bind(&mut sql, &format!(" AND t.{column} = $?"), value);
+            }
+            FilterKind::IsSet => {
+                let set: bool = value.parse().map_err(|_| {
+                    invalid(
+                        filter.name,
+                        format!("{} must be true or false", filter.name),
+                    )
+                })?;
+                let not = if set { "NOT " } else { "" };
+                sql.push_str(&format!(" AND t.{column} IS {not}NULL"));
+            }
+        }
+    }
+    for (name, op) in [("updated_since", ">="), ("updated_until", "<")] {
+        if let Some(value) = params.remove(name) {
+            DateTime::parse_from_rfc3339(&value).map_err(|_| {
+                invalid(
+                    name,
+                    format!("{name} must be an RFC 3339 time, got `{value}`"),
+                )
+            })?;
+            bind(
+                &mut sql,
+                &format!(" AND t.updated_at {op} $?::timestamptz"),
+                value,
+            );
+        }
+    }
+    if let Some(after) = params.remove("after") {
+        let cursor = Cursor::decode(&after)
+            .ok_or_else(|| invalid("after", format!("`{after}` is not a page cursor")))?;
+        binds.push(cursor.created_at.to_rfc3339());
+        binds.push(cursor.id.to_string());
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (t.created_at, t.id) > (${}::timestamptz, ${}::uuid)",
+            n - 1,
+            n
+        ));
+    }
+    let limit = match params.remove("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n @ 1..=MAX_LIMIT) => n,
+            _ => {
+                return Err(invalid(
+                    "limit",
+                    format!("limit must be from 1 to {MAX_LIMIT}, got `{text}`"),
+                ))
+            }
+        },
+    };
+    if let Some(unknown) = params.keys().next() {
+        let mut known: Vec<_> = spec.filters.iter().map(|f| f.name).collect();
+        known.extend(["updated_since", "updated_until", "after", "limit"]);
+        return Err(invalid(
+            unknown,
+            format!(
+                "unknown parameter `{unknown}`; this list takes: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY t.created_at, t.id LIMIT {limit}"));
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(ctx.store.pool()).await?;
+    let next = if rows.len() as i64 == limit {
+        rows.last()
+            .map(|row| -> Result<String, sqlx::Error> {
+                Ok(Cursor {
+                    created_at: row.try_get("created_at")?,
+                    id: row.try_get("id")?,
+                }
+                .encode())
+            })
+            .transpose()?
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|row| row.try_get::<Value, _>("item"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({"items": items, "next": next})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_and_rejects_garbage() {
+        let cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap(),
+            id: Uuid::from_u128(7),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("yesterday"), None);
+        assert_eq!(Cursor::decode("12_not-a-uuid"), None);
+    }
+}

@@ -1,0 +1,161 @@
+//! `GET /v1/{collection}`: filtered, stable, keyset-paginated lists.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, TestApp};
+
+async fn list(app: &TestApp, query: &str) -> Value {
+    let response = app.get(&format!("/v1/{query}")).await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    response.json().await.unwrap()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn tasks_page_in_creation_order_and_filter_by_status_and_hub() {
+    let app = TestApp::spawn().await;
+    let hub = Uuid::new_v4();
+    let mut created = Vec::new();
+    for n in 0..5 {
+        let id = Uuid::new_v4();
+        let hub_id = if n % 2 == 0 { hub } else { Uuid::new_v4() };
+        app.ok(
+            "tasks",
+            id,
+            json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": hub_id}),
+        )
+        .await;
+        created.push(id.to_string());
+    }
+    app.ok(
+        "tasks",
+        created[0].parse().unwrap(),
+        json!({"type": "MarkTaskPending"}),
+    )
+    .await;
+    app.wait_for_projections().await;
+
+    let first = list(&app, "tasks?limit=2").await;
+    assert_eq!(ids(&first), created[..2]);
+    let second = list(
+        &app,
+        &format!("tasks?limit=2&after={}", first["next"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&second), created[2..4]);
+    let last = list(
+        &app,
+        &format!("tasks?limit=2&after={}", second["next"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(ids(&last), created[4..]);
+    assert_eq!(last["next"], Value::Null);
+
+    let at_hub = list(&app, &format!("tasks?hub_id={hub}")).await;
+    assert_eq!(
+        ids(&at_hub),
+        [created[0].clone(), created[2].clone(), created[4].clone()]
+    );
+    let pending = list(&app, "tasks?status=PENDING").await;
+    assert_eq!(ids(&pending), [created[0].clone()]);
+    assert_eq!(pending["items"][0]["status"], "PENDING");
+    let recent = list(
+        &app,
+        "tasks?updated_since=2000-01-01T00:00:00Z&task_type=DELIVERY_TRIP",
+    )
+    .await;
+    assert_eq!(ids(&recent).len(), 5);
+}
+
+#[tokio::test]
+async fn pilots_trips_and_fo_tasks_list_with_their_filters() {
+    let app = TestApp::spawn().await;
+    let (on_shift, idle) = (Uuid::new_v4(), Uuid::new_v4());
+    for pilot in [on_shift, idle] {
+        app.ok(
+            "pilots",
+            pilot,
+            json!({"type": "RegisterPilot", "pilot_location": "US"}),
+        )
+        .await;
+    }
+    app.ok(
+        "pilots",
+        on_shift,
+        json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+    )
+    .await;
+    let trip = Uuid::new_v4();
+    app.ok(
+        "trips",
+        trip,
+        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": Uuid::new_v4(),
+               "trip_type": "DELIVERY", "origin": {"lat": 1, "lng": 1},
+               "destination": {"lat": 2, "lng": 2}}),
+    )
+    .await;
+    let fo_task = Uuid::new_v4();
+    app.ok(
+        "fo-tasks",
+        fo_task,
+        json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "INSPECTION"}),
+    )
+    .await;
+    app.wait_for_projections().await;
+
+    assert_eq!(
+        ids(&list(&app, "pilots?on_shift=true").await),
+        [on_shift.to_string()]
+    );
+    assert_eq!(
+        ids(&list(&app, "pilots?on_shift=false").await),
+        [idle.to_string()]
+    );
+    assert_eq!(
+        ids(&list(&app, "pilots?pilot_location=US&archived=false").await).len(),
+        2
+    );
+    assert_eq!(
+        ids(&list(&app, "trips?status=AT_STOP&trip_type=DELIVERY").await),
+        [trip.to_string()]
+    );
+    assert_eq!(ids(&list(&app, "trips?status=IN_TRANSIT").await).len(), 0);
+    assert_eq!(
+        ids(&list(&app, "fo-tasks?kind=INSPECTION&status=CREATED").await),
+        [fo_task.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn bad_list_queries_are_400() {
+    let app = TestApp::spawn().await;
+    for (query, field) in [
+        ("tasks?status=FLYING", "status"),
+        ("tasks?hub_id=hub-1", "hub_id"),
+        ("tasks?limit=0", "limit"),
+        ("tasks?limit=501", "limit"),
+        ("tasks?after=page-2", "after"),
+        ("tasks?updated_since=yesterday", "updated_since"),
+        ("tasks?colour=blue", "colour"),
+        ("pilots?archived=maybe", "archived"),
+        ("trips?trip_type=ROCKET", "trip_type"),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/v1/{query}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+        assert_eq!(problem["field"], field, "{query}");
+    }
+}
