@@ -62,6 +62,7 @@ impl Application {
             store: store.clone(),
             consistency_timeout: settings.consistency_timeout,
             long_transaction: settings.long_transaction,
+            metrics: http::metrics::Metrics::new().context("cannot register the metrics")?,
         });
         Ok(Self {
             listener,

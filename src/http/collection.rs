@@ -115,8 +115,49 @@ async fn command<C: Collection>(
         precondition: headers.precondition,
         idempotency,
     };
-    let outcome = commands::execute::<C>(&ctx.store, &C::services(), envelope).await?;
+    let name = envelope.metadata.command.clone();
+    let started = Instant::now();
+    let outcome = commands::execute::<C>(&ctx.store, &C::services(), envelope).await;
+    record(&ctx, C::TYPE, &name, &outcome, started);
+    let outcome = outcome?;
     Ok(command_answer::<C>(outcome))
+}
+
+fn record<E: DomainError>(
+    ctx: &ApiContext,
+    aggregate: &str,
+    command: &str,
+    outcome: &Result<CommandOutcome, commands::CommandError<E>>,
+    started: Instant,
+) {
+    use commands::CommandError as E;
+    let label = match outcome {
+        Ok(o) if o.replayed => "replayed",
+        Ok(_) => "ok",
+        Err(E::Refused(e)) if e.is_not_found() => "not_found",
+        Err(E::Refused(_)) => "refused",
+        Err(E::Conflict) => "conflict",
+        Err(E::PreconditionFailed { .. }) => "precondition_failed",
+        Err(E::KeyReused) => "key_reused",
+        Err(E::Store(_)) => "error",
+    };
+    let metrics = &ctx.metrics;
+    metrics
+        .commands
+        .with_label_values(&[aggregate, command, label])
+        .inc();
+    metrics
+        .command_seconds
+        .with_label_values(&[aggregate])
+        .observe(started.elapsed().as_secs_f64());
+    if let Ok(o) = outcome {
+        if !o.replayed {
+            metrics
+                .events_appended
+                .with_label_values(&[aggregate])
+                .inc_by(o.events.len() as u64);
+        }
+    }
 }
 
 fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {

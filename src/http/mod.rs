@@ -6,6 +6,7 @@ mod fo_tasks;
 mod headers;
 mod health;
 mod list;
+pub mod metrics;
 mod pilots;
 mod problem;
 mod status;
@@ -38,6 +39,7 @@ pub struct ApiContext {
     pub consistency_timeout: std::time::Duration,
     /// How long a transaction may stay open before /readyz reports it.
     pub long_transaction: std::time::Duration,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 pub fn router(ctx: ApiContext) -> Router {
@@ -50,6 +52,11 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(health::router())
         .merge(status::router())
         .merge(events::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            metrics::count_requests,
+        ))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

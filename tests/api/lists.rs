@@ -159,3 +159,39 @@ async fn bad_list_queries_are_400() {
         assert_eq!(problem["field"], field, "{query}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_commands_events_requests_and_projector_progress() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
+        .await;
+    let refused = app
+        .command("tasks", task, json!({"type": "CompleteTask"}))
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    app.wait_for_projections().await;
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"operations_commands_total{aggregate="Task",command="CreateTask",outcome="ok"} 1"#,
+        r#"operations_commands_total{aggregate="Task",command="MarkTaskPending",outcome="ok"} 1"#,
+        r#"operations_commands_total{aggregate="Task",command="CompleteTask",outcome="refused"} 1"#,
+        r#"operations_events_appended_total{aggregate="Task"} 2"#,
+        r#"operations_command_duration_seconds_count{aggregate="Task"} 3"#,
+        r#"operations_http_requests_total{method="POST",route="/v1/tasks/{id}/commands",status="409"} 1"#,
+        r#"operations_projector_lag_events{projector="tasks"} 0"#,
+        r#"operations_projector_checkpoint_position{projector="tasks"} 2"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+}
