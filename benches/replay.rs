@@ -7,9 +7,9 @@
 use std::time::Instant;
 
 use clap::Parser;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection};
-use uuid::Uuid;
+
+mod common;
+use common::BenchDatabase;
 
 #[derive(Parser)]
 struct Args {
@@ -24,55 +24,13 @@ struct Args {
     bench: bool,
 }
 
-/// 1,000 tasks' lives, 8 events each, interleaved by sequence as live traffic would be.
-const WRITE_TASKS: &str = r#"
-INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload,
-                    metadata)
-SELECT 'Task', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
-       '{"actor": "bench:replay", "command": "bench", "request_id": "r", "correlation_id": "c",
-         "causation_id": "r"}'
-  FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 1000)) t
- CROSS JOIN LATERAL (VALUES
-   (1, 'TaskCreated', json_build_object('TaskCreated', json_build_object(
-        'task_type', 'DELIVERY_TRIP', 'hub_id', t.id, 'robot_id', null,
-        'scheduled_at', null, 'external_ref', 'order'))::text),
-   (2, 'TaskRobotAssigned', json_build_object('TaskRobotAssigned', json_build_object(
-        'robot_id', t.id, 'previous_robot_id', null))::text),
-   (3, 'TaskMarkedPending', '{"TaskMarkedPending": {"from_status": "SCHEDULED"}}'),
-   (4, 'TaskStarted', '{"TaskStarted": {"from_status": "PENDING"}}'),
-   (5, 'TaskPaused', '{"TaskPaused": {"from_status": "IN_PROGRESS", "reason": "crossing"}}'),
-   (6, 'TaskResumed', '{"TaskResumed": {"from_status": "PAUSED"}}'),
-   (7, 'TaskArrived', '{"TaskArrived": {"from_status": "IN_PROGRESS"}}'),
-   (8, 'TaskCompleted', '{"TaskCompleted": {"from_status": "ARRIVED"}}')
- ) AS s(seq, event_type, payload)
- ORDER BY s.seq, t.id
-"#;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must name a PostgreSQL server (./dev bench-replay provides one)");
-    let admin: PgConnectOptions = url.parse()?;
-    let name = format!("ops_bench_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect_with(&admin).await?;
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(admin.clone().database(&name))
-        .await?;
-    operations::startup::migrate(&pool).await?;
-
+    let db = BenchDatabase::create().await?;
+    let pool = db.pool.clone();
     let started = Instant::now();
-    let chunks = (args.events / 8000).max(1);
-    for _ in 0..chunks {
-        sqlx::query(WRITE_TASKS).execute(&pool).await?;
-    }
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&pool)
-        .await?;
-    sqlx::query("VACUUM ANALYZE events").execute(&pool).await?;
+    let total = db.write_task_events(args.events).await?;
     eprintln!(
         "wrote {total} task events in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -97,8 +55,5 @@ async fn main() -> anyhow::Result<()> {
         "all read models",
         read as f64 / seconds
     );
-    pool.close().await;
-    conn.execute(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#).as_str())
-        .await?;
-    Ok(())
+    db.drop().await
 }
