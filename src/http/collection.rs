@@ -4,19 +4,17 @@
 use aggregates::{CommandNames, DomainError};
 use axum::body::Bytes;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use projections::{checkpoint, FeedPosition};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -24,9 +22,10 @@ use uuid::Uuid;
 
 use super::headers::CommandHeaders;
 use super::list::ListSpec;
+use super::reads;
 use super::{ApiContext, ApiError};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord, Stream, Until};
+use crate::store::{EventMetadata, IdempotencyRecord, Stream};
 
 /// The answer header carrying a command's consistency token.
 pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
@@ -74,14 +73,14 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
             post(command::<C>),
         )
         .route(&format!("/v1/{}", C::PATH), get(super::list::list::<C>))
-        .route(&format!("/v1/{}/{{id}}", C::PATH), get(show::<C>))
+        .route(&format!("/v1/{}/{{id}}", C::PATH), get(reads::show::<C>))
         .route(
             &format!("/v1/{}/{{id}}/history", C::PATH),
-            get(history::<C>),
+            get(reads::history::<C>),
         )
         .route(
             &format!("/v1/{}/{{id}}/events", C::PATH),
-            get(stream_events::<C>),
+            get(reads::stream_events::<C>),
         )
 }
 
@@ -192,201 +191,11 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     response
 }
 
-/// `?consistent_with=<token>`: answer only once the read models include that command.
-/// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReadQuery {
-    consistent_with: Option<String>,
-    as_of: Option<DateTime<Utc>>,
-    version: Option<u64>,
-    /// History only: changes at or after this time.
-    since: Option<DateTime<Utc>>,
-    /// History only: changes before this time.
-    until: Option<DateTime<Utc>>,
-}
-
-async fn show<C: Collection>(
-    State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReadQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
-    let until = match (query.as_of, query.version) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "name either as_of or version, not both",
-            ))
-        }
-        (Some(at), None) => Some(Until::Time(at)),
-        (None, Some(version)) => Some(Until::Version(version)),
-        (None, None) => None,
-    };
-    if query.since.is_some() || query.until.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "since and until filter a history; name as_of to read the state at a moment",
-        ));
-    }
-    if let Some(until) = until {
-        return time_travel::<C>(&ctx, id, until).await;
-    }
-    wait_for_token(&ctx, query.consistent_with, &[C::STATE_PROJECTOR]).await?;
-    let view = C::read(ctx.store.pool(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
-    let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
-    let mut response = Json(&value).into_response();
-    if let Some(version) = value.get("version").and_then(Value::as_u64) {
-        response.headers_mut().insert(header::ETAG, etag(version));
-    }
-    Ok(response)
-}
-
-async fn history<C: Collection>(
-    State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReadQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
-    if query.as_of.is_some() || query.version.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "a history is complete: as_of and version apply to state reads",
-        ));
-    }
-    wait_for_token(&ctx, query.consistent_with, C::HISTORY_PROJECTORS).await?;
-    let rows = C::history(ctx.store.pool(), id).await?;
-    // An entity with no status change yet (a registered pilot) has an empty timeline.
-    if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
-        return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let row = serde_json::to_value(row).map_err(ApiError::internal)?;
-        let changed_at = row
-            .get("changed_at")
-            .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok());
-        let in_range = changed_at.is_some_and(|at| {
-            query.since.is_none_or(|since| at >= since)
-                && query.until.is_none_or(|until| at < until)
-        });
-        if in_range {
-            items.push(row);
-        }
-    }
-    Ok(Json(json!({"id": id, "items": items})).into_response())
-}
-
-/// The state at a version or a moment, folded from the events with the aggregate itself: the
-/// aggregate's full state, which is what the commands then decided on.
-async fn time_travel<C: Collection>(
-    ctx: &ApiContext,
-    id: Uuid,
-    until: Until,
-) -> Result<Response, ApiError> {
-    let past = ctx
-        .store
-        .load_until::<C>(&id.to_string(), until)
-        .await
-        .map_err(ApiError::internal)?;
-    let missing = match until {
-        Until::Version(v) => past.version < v || v == 0,
-        Until::Time(_) => past.version == 0,
-    };
-    if missing {
-        return Err(ApiError::not_found(match until {
-            Until::Version(v) => format!("{} {id} has no version {v}", C::TYPE),
-            Until::Time(t) => format!("{} {id} did not exist at {t}", C::TYPE),
-        }));
-    }
-    let mut response = Json(json!({
-        "id": id,
-        "version": past.version,
-        "as_of": match until { Until::Time(t) => Some(t), Until::Version(_) => past.updated_at },
-        "created_at": past.created_at,
-        "updated_at": past.updated_at,
-        "state": past.aggregate,
-    }))
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag(past.version));
-    Ok(response)
-}
-
-/// `?after=<sequence>&limit=<n>` on one stream's events.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StreamQuery {
-    after: Option<i64>,
-    limit: Option<i64>,
-}
-
-async fn stream_events<C: Collection>(
-    State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<StreamQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
-    let limit = super::events::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0).max(0);
-    let page =
-        projections::feed::read_stream(ctx.store.pool(), C::TYPE, &id.to_string(), after, limit)
-            .await?;
-    if page.is_empty() && after == 0 {
-        return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
-    }
-    let next = page.last().map_or(after, |e| e.sequence);
-    let items: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({"id": id, "items": items, "next": next})).into_response())
-}
-
-/// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
-/// token the query names (if it names one).
-async fn wait_for_token(
-    ctx: &ApiContext,
-    token: Option<String>,
-    projectors: &[&str],
-) -> Result<(), ApiError> {
-    let Some(token) = token else {
-        return Ok(());
-    };
-    let at: FeedPosition = token
-        .parse()
-        .map_err(|e: String| ApiError::bad_request("invalid_token", e))?;
-    let deadline = Instant::now() + ctx.consistency_timeout;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
-            return Ok(());
-        }
-        if Instant::now() + pause > deadline {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_yet_consistent",
-                format!(
-                    "the read models did not include token {at} within {} ms; retry later \
-                     (GET /v1/projections shows how far each projector has got)",
-                    ctx.consistency_timeout.as_millis()
-                ),
-            )
-            .with("retry_after_seconds", 1));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
-}
-
-fn etag(version: u64) -> HeaderValue {
+pub(super) fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+pub(super) fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let Path(raw) = path.map_err(|r| ApiError::bad_request("invalid_id", r.body_text()))?;
     Uuid::parse_str(&raw).map_err(|_| {
         ApiError::bad_request("invalid_id", format!("`{raw}` is not a UUID")).with("id", raw)

@@ -9,6 +9,7 @@ mod list;
 pub mod metrics;
 mod pilots;
 mod problem;
+mod reads;
 mod status;
 mod tasks;
 mod trips;
