@@ -84,7 +84,10 @@ pub(super) async fn history<C: Collection>(
             "a history is complete: as_of and version apply to state reads",
         ));
     }
-    wait_for_token(&ctx, query.consistent_with, C::HISTORY_PROJECTORS).await?;
+    // The state read model is consulted too (does the entity exist?): wait for it as well.
+    let mut projectors = C::HISTORY_PROJECTORS.to_vec();
+    projectors.push(C::STATE_PROJECTOR);
+    wait_for_token(&ctx, query.consistent_with, &projectors).await?;
     let rows = C::history(ctx.store.pool(), id).await?;
     // An entity with no status change yet (a registered pilot) has an empty timeline.
     if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
