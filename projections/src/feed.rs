@@ -76,17 +76,31 @@ impl StoredEvent {
         })
     }
 
-    /// Who caused the event (`unknown` for events written without metadata).
-    pub fn actor(&self) -> String {
-        self.metadata_field("actor")
-            .unwrap_or_else(|| "unknown".into())
+    /// Who caused the event and in what flow, read from its metadata in one parse
+    /// (`unknown` actor for events written without metadata).
+    pub fn provenance(&self) -> Provenance {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            actor: Option<String>,
+            correlation_id: Option<String>,
+        }
+        let fields = self
+            .metadata
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Fields>(text).ok());
+        let (actor, correlation_id) = fields.map_or((None, None), |f| (f.actor, f.correlation_id));
+        Provenance {
+            actor: actor.unwrap_or_else(|| "unknown".into()),
+            correlation_id,
+        }
     }
+}
 
-    /// A field of the metadata (`actor`, `correlation_id`...).
-    pub fn metadata_field(&self, name: &str) -> Option<String> {
-        let metadata: serde_json::Value = serde_json::from_str(self.metadata.as_deref()?).ok()?;
-        metadata.get(name)?.as_str().map(str::to_string)
-    }
+/// What history rows copy from an event's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub actor: String,
+    pub correlation_id: Option<String>,
 }
 
 // Columns are qualified: the output column `transaction_id` (text to bigint, for the client)
@@ -151,6 +165,35 @@ mod tests {
         assert_eq!("812.4051".parse::<FeedPosition>(), Ok(at));
         assert!("812".parse::<FeedPosition>().is_err());
         assert!("a.b".parse::<FeedPosition>().is_err());
+    }
+
+    #[test]
+    fn provenance_reads_actor_and_correlation_and_falls_back_to_unknown() {
+        let event = |metadata: Option<&str>| StoredEvent {
+            at: FeedPosition::default(),
+            aggregate_type: "Task".into(),
+            aggregate_id: "t".into(),
+            sequence: 1,
+            event_type: "TaskCreated".into(),
+            event_version: "1.0".into(),
+            payload: None,
+            metadata: metadata.map(str::to_string),
+            recorded_at: chrono::Utc::now(),
+        };
+        let known = event(Some(
+            r#"{"actor": "ops:bo", "correlation_id": "flow-1", "x": "y"}"#,
+        ));
+        assert_eq!(
+            known.provenance(),
+            Provenance {
+                actor: "ops:bo".into(),
+                correlation_id: Some("flow-1".into())
+            }
+        );
+        for bare in [event(None), event(Some("{}")), event(Some("not json"))] {
+            assert_eq!(bare.provenance().actor, "unknown");
+            assert_eq!(bare.provenance().correlation_id, None);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod task;
 pub mod trip;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
-pub use feed::{FeedFilter, FeedPosition, StoredEvent};
+pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};
 pub use projector::{ProjectionError, Projector};
 pub use replay::{replay, ReplayProgress};
 pub use runner::{Runner, RunnerHandle, RunnerSettings, Wakeup};

@@ -84,7 +84,8 @@ impl AssignmentProcess {
             actor: "process:assignment",
             causation_id: format!("event:{}", event.at.position),
             correlation_id: event
-                .metadata_field("correlation_id")
+                .provenance()
+                .correlation_id
                 .unwrap_or_else(|| format!("event:{}", event.at.position)),
         };
         let key = |step: &str| format!("{NAME}:{}:{step}", event.at.position);

@@ -75,6 +75,7 @@ impl Projector for FoTaskHistoryProjector {
         let mut rows = Vec::with_capacity(events.len());
         for event in events.iter().filter(|e| e.aggregate_type == FoTask::TYPE) {
             let payload = event.decode::<FoTaskEvent>()?;
+            let provenance = event.provenance();
             let fo_task_id = event.stream_uuid()?;
             let reason = match &payload {
                 FoTaskEvent::FoUnassigned { reason, .. } => reason.clone(),
@@ -91,9 +92,9 @@ impl Projector for FoTaskHistoryProjector {
                 from_status: from.map(str::to_string),
                 to_status: to.to_string(),
                 changed_at: event.recorded_at,
-                actor: event.actor(),
+                actor: provenance.actor.clone(),
                 reason: reason.clone(),
-                correlation_id: event.metadata_field("correlation_id"),
+                correlation_id: provenance.correlation_id.clone(),
                 position: event.at.position,
             };
             if let Some((from, to)) = payload.task_status_change() {

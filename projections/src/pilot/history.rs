@@ -107,7 +107,8 @@ impl Projector for PilotHistoryProjector {
 async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
     let pilot_id = event.stream_uuid()?;
     let payload: PilotEvent = event.decode()?;
-    let (actor, correlation) = (event.actor(), event.metadata_field("correlation_id"));
+    let provenance = event.provenance();
+    let (actor, correlation) = (provenance.actor, provenance.correlation_id);
     let shift = |shift_id: Uuid, from: Option<ShiftStatus>, to: ShiftStatus| {
         sqlx::query(
             "INSERT INTO pilot_shift_state_history (global_position, pilot_id, shift_id, sequence,

@@ -63,6 +63,7 @@ impl Projector for TaskHistoryProjector {
         let mut rows = Vec::with_capacity(events.len());
         for event in events {
             let payload = event.decode::<TaskEvent>()?;
+            let provenance = event.provenance();
             let Some(to_status) = payload.new_status() else {
                 continue;
             };
@@ -96,12 +97,10 @@ impl Projector for TaskHistoryProjector {
                 from_status,
                 to_status,
                 changed_at: event.recorded_at,
-                actor: event
-                    .metadata_field("actor")
-                    .unwrap_or_else(|| "unknown".into()),
+                actor: provenance.actor,
                 reason,
                 note,
-                correlation_id: event.metadata_field("correlation_id"),
+                correlation_id: provenance.correlation_id,
                 position: event.at.position,
             });
         }

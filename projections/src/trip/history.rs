@@ -64,6 +64,7 @@ impl Projector for TripHistoryProjector {
         let mut rows = Vec::with_capacity(events.len());
         for event in events.iter().filter(|e| e.aggregate_type == Trip::TYPE) {
             let payload = event.decode::<TripEvent>()?;
+            let provenance = event.provenance();
             let Some(to_status) = payload.new_status() else {
                 continue;
             };
@@ -87,10 +88,10 @@ impl Projector for TripHistoryProjector {
                 from_status,
                 to_status,
                 changed_at: event.recorded_at,
-                actor: event.actor(),
+                actor: provenance.actor,
                 reason,
                 note,
-                correlation_id: event.metadata_field("correlation_id"),
+                correlation_id: provenance.correlation_id,
                 position: event.at.position,
             });
         }
