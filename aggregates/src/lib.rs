@@ -9,6 +9,7 @@ pub mod pilot;
 pub mod task;
 mod text;
 pub mod trip;
+pub mod versions;
 
 pub use location::{Location, LocationError};
 pub use text::{ExternalRef, Note, TextError};

@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use aggregates::versions::Upcasters;
+
 use crate::ProjectionError;
 
 /// A place in the ordered feed: the writing transaction and the global position.
@@ -59,13 +61,15 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The payload decoded as `E`.
+    /// The payload decoded as `E`, in its current shape (upcast if stored in an older version).
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, ProjectionError> {
         let text = self.payload.as_deref().unwrap_or("null");
-        serde_json::from_str(text).map_err(|source| ProjectionError::Decode {
-            position: self.at.position,
-            source,
-        })
+        aggregates::versions::decode(&self.event_type, &self.event_version, text).map_err(
+            |source| ProjectionError::Decode {
+                position: self.at.position,
+                source,
+            },
+        )
     }
 
     /// The stream id as a UUID (every stream of this service is named by one).
@@ -281,15 +285,20 @@ pub async fn read_stream(
 }
 
 impl StoredEvent {
-    /// The event as analysts read it: the payload without its event-type wrapper, the metadata
-    /// as an object, and the feed token to resume after it.
+    /// The event as analysts read it: the payload in its current shape (upcast if stored in an
+    /// older version, `upcast_from` then naming the stored one) without its event-type
+    /// wrapper, the metadata as an object, and the feed token to resume after it.
     pub fn to_json(&self) -> serde_json::Value {
         let parse = |text: &Option<String>| {
             text.as_deref()
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
                 .unwrap_or(serde_json::Value::Null)
         };
-        let mut payload = parse(&self.payload);
+        let (mut payload, upcast_to) = Upcasters::all().upcast_payload(
+            &self.event_type,
+            &self.event_version,
+            parse(&self.payload),
+        );
         if let Some(inner) = payload
             .as_object_mut()
             .filter(|o| o.len() == 1)
@@ -304,7 +313,8 @@ impl StoredEvent {
             "aggregate_id": self.aggregate_id,
             "sequence": self.sequence,
             "event_type": self.event_type,
-            "event_version": self.event_version,
+            "event_version": upcast_to.as_deref().unwrap_or(&self.event_version),
+            "upcast_from": upcast_to.is_some().then_some(&self.event_version),
             "payload": payload,
             "metadata": parse(&self.metadata),
             "recorded_at": self.recorded_at,

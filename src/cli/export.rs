@@ -57,7 +57,7 @@ pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "token",
     "position",
     "aggregate_type",
@@ -68,6 +68,7 @@ const COLUMNS: [&str; 10] = [
     "recorded_at",
     "payload",
     "metadata",
+    "upcast_from",
 ];
 
 enum Sink<W: Write> {

@@ -27,7 +27,7 @@ pub enum LoadError {
 }
 
 const SELECT_STREAM: &str = "
-SELECT sequence, payload::text AS payload
+SELECT sequence, event_type, event_version, payload::text AS payload
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
  ORDER BY sequence";
@@ -36,11 +36,12 @@ SELECT sequence, payload::text AS payload
 // planner on the primary key's index whatever the statistics say (without it, a stream that
 // holds most of the table's rows got a sequential scan); a longer tail is read page by page.
 const SELECT_FROM_SNAPSHOT: &str = "
-(SELECT true AS snapshot, s.last_sequence AS sequence, s.payload::text AS payload
+(SELECT true AS snapshot, s.last_sequence AS sequence, NULL::text AS event_type,
+        NULL::text AS event_version, s.payload::text AS payload
    FROM snapshots s
   WHERE s.aggregate_type = $1 AND s.aggregate_id = $2)
 UNION ALL
-(SELECT false, e.sequence, e.payload::text
+(SELECT false, e.sequence, e.event_type, e.event_version, e.payload::text
    FROM events e
   WHERE e.aggregate_type = $1 AND e.aggregate_id = $2
     AND e.sequence > COALESCE((SELECT last_sequence FROM snapshots
@@ -50,7 +51,7 @@ UNION ALL
 ORDER BY snapshot DESC, sequence";
 
 const SELECT_PAGE: &str = "
-SELECT sequence, payload::text AS payload
+SELECT sequence, event_type, event_version, payload::text AS payload
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
  ORDER BY sequence
@@ -74,7 +75,7 @@ pub struct Past<A: Aggregate> {
 }
 
 const SELECT_UNTIL: &str = "
-SELECT sequence, payload::text AS payload, recorded_at
+SELECT sequence, event_type, event_version, payload::text AS payload, recorded_at
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
    AND ($3::bigint IS NULL OR sequence <= $3)
@@ -232,13 +233,18 @@ fn fold<A: Aggregate>(
     row: &sqlx::postgres::PgRow,
 ) -> Result<(), LoadError> {
     let sequence: i64 = row.try_get("sequence")?;
+    let event_type: String = row.try_get("event_type")?;
+    let event_version: String = row.try_get("event_version")?;
     let payload: String = row.try_get("payload")?;
-    let event = serde_json::from_str(&payload).map_err(|source| LoadError::Corrupt {
-        aggregate_type: A::TYPE,
-        aggregate_id: aggregate_id.to_string(),
-        sequence,
-        source,
-    })?;
+    let event =
+        aggregates::versions::decode(&event_type, &event_version, &payload).map_err(|source| {
+            LoadError::Corrupt {
+                aggregate_type: A::TYPE,
+                aggregate_id: aggregate_id.to_string(),
+                sequence,
+                source,
+            }
+        })?;
     loaded.aggregate.apply(event);
     loaded.version = sequence as u64;
     Ok(())

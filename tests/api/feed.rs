@@ -228,7 +228,7 @@ async fn a_pilot_can_be_read_as_it_was_at_a_version() {
 }
 
 /// Runs the `operations` binary against the test database.
-fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
         .args(args)
         .env(

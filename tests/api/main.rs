@@ -17,3 +17,4 @@ mod read_side;
 mod store;
 mod tasks;
 mod trips;
+mod versions;

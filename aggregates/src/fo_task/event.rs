@@ -155,6 +155,6 @@ impl DomainEvent for FoTaskEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        crate::versions::current(self.name()).to_string()
     }
 }

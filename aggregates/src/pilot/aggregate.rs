@@ -134,6 +134,7 @@ impl PilotState {
                     // A lapsed reservation is recorded as expired before the pilot goes.
                     Some(r) => events.push(PilotEvent::PilotReservationExpired {
                         reservation_id: r.reservation_id,
+                        task_id: r.task_id,
                         until: r.until,
                     }),
                     None => {}
@@ -272,9 +273,10 @@ impl PilotState {
                 until,
             } => return self.reserve(reservation_id, task_id, until, now),
             PilotCommand::ReleaseReservation { reservation_id } => {
-                self.reservation_named(reservation_id)?;
+                let reservation = self.reservation_named(reservation_id)?;
                 PilotEvent::PilotReservationReleased {
                     reservation_id,
+                    task_id: reservation.task_id,
                     reason: None,
                 }
             }
@@ -288,6 +290,7 @@ impl PilotState {
                 }
                 PilotEvent::PilotReservationExpired {
                     reservation_id,
+                    task_id: reservation.task_id,
                     until: reservation.until,
                 }
             }
@@ -314,6 +317,7 @@ impl PilotState {
         match self.reservation {
             Some(r) if r.until <= now => events.push(PilotEvent::PilotReservationExpired {
                 reservation_id: r.reservation_id,
+                task_id: r.task_id,
                 until: r.until,
             }),
             Some(r) => match r.task_id {
@@ -326,6 +330,7 @@ impl PilotState {
                 }
                 _ => events.push(PilotEvent::PilotReservationReleased {
                     reservation_id: r.reservation_id,
+                    task_id: r.task_id,
                     reason: Some(format!("assignment {assignment_id} requested")),
                 }),
             },
@@ -355,6 +360,7 @@ impl PilotState {
         match self.reservation {
             Some(r) if r.until <= now => events.push(PilotEvent::PilotReservationExpired {
                 reservation_id: r.reservation_id,
+                task_id: r.task_id,
                 until: r.until,
             }),
             Some(r) => {

@@ -85,12 +85,17 @@ pub enum PilotEvent {
         task_id: Option<Uuid>,
         until: DateTime<Utc>,
     },
+    /// Version 1.1 added `task_id` (the task the reservation held the pilot for); version
+    /// 1.0 events read with `task_id: null`.
     PilotReservationReleased {
         reservation_id: Uuid,
+        task_id: Option<Uuid>,
         reason: Option<String>,
     },
+    /// Version 1.1 added `task_id`, as for `PilotReservationReleased`.
     PilotReservationExpired {
         reservation_id: Uuid,
+        task_id: Option<Uuid>,
         until: DateTime<Utc>,
     },
 }
@@ -242,6 +247,6 @@ impl DomainEvent for PilotEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        crate::versions::current(self.name()).to_string()
     }
 }

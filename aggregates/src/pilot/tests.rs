@@ -406,6 +406,7 @@ fn a_request_for_the_reserved_task_uses_the_reservation_up() {
         .then_expect_events(vec![
             PilotEvent::PilotReservationReleased {
                 reservation_id: id(RESERVATION),
+                task_id: Some(id(TASK)),
                 reason: Some(format!("assignment {} requested", id(ASSIGNMENT))),
             },
             PilotEvent::PilotAssignmentRequested {
@@ -426,6 +427,7 @@ fn a_lapsed_reservation_is_recorded_as_expired_before_a_request() {
         .then_expect_events(vec![
             PilotEvent::PilotReservationExpired {
                 reservation_id: id(RESERVATION),
+                task_id: Some(id(301)),
                 until,
             },
             PilotEvent::PilotAssignmentRequested {
@@ -703,6 +705,7 @@ fn a_reservation_is_released_by_its_id() {
         })
         .then_expect_events(vec![PilotEvent::PilotReservationReleased {
             reservation_id: id(RESERVATION),
+            task_id: None,
             reason: None,
         }]);
     at_now()
@@ -725,6 +728,7 @@ fn a_reservation_expires_only_once_due() {
         })
         .then_expect_events(vec![PilotEvent::PilotReservationExpired {
             reservation_id: id(RESERVATION),
+            task_id: None,
             until: due,
         }]);
     let later = now() + Duration::minutes(1);
@@ -777,6 +781,7 @@ fn archiving_a_pilot_records_its_lapsed_reservation_as_expired_first() {
         .then_expect_events(vec![
             PilotEvent::PilotReservationExpired {
                 reservation_id: id(RESERVATION),
+                task_id: None,
                 until,
             },
             PilotEvent::PilotArchived { archived_at: now() },

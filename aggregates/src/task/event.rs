@@ -116,6 +116,6 @@ impl DomainEvent for TaskEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        crate::versions::current(self.name()).to_string()
     }
 }

@@ -110,6 +110,6 @@ impl DomainEvent for TripEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        crate::versions::current(self.name()).to_string()
     }
 }

@@ -174,10 +174,11 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
         } => reservation(*reservation_id, *task_id, None, Active, Some(*until), None),
         PilotEvent::PilotReservationReleased {
             reservation_id,
+            task_id,
             reason,
         } => reservation(
             *reservation_id,
-            None,
+            *task_id,
             Some(Active),
             Released,
             None,
@@ -185,10 +186,11 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
         ),
         PilotEvent::PilotReservationExpired {
             reservation_id,
+            task_id,
             until,
         } => reservation(
             *reservation_id,
-            None,
+            *task_id,
             Some(Active),
             Expired,
             Some(*until),

@@ -1,0 +1,221 @@
+//! An event stored in an older version is read in its current shape everywhere: by the
+//! aggregate deciding the next command, by the projectors, in the feed and in the export.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::feed::run_cli;
+use crate::helpers::TestApp;
+
+fn in_minutes(minutes: i64) -> String {
+    (Utc::now() + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// A pilot on shift, reserved for a task, whose reservation was then released by a deployment
+/// that still wrote `PilotReservationReleased` 1.0 (no `task_id`): the row is inserted as
+/// that deployment stored it. Returns (pilot, reservation).
+async fn pilot_released_by_version_1_0(app: &TestApp) -> (Uuid, Uuid) {
+    let (pilot, reservation, task) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "ReservePilot", "reservation_id": reservation, "task_id": task,
+               "until": in_minutes(60)}),
+    )
+    .await;
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Pilot', $1, 4, 'PilotReservationReleased', '1.0', $2, $3)",
+    )
+    .bind(pilot.to_string())
+    .bind(json!({"PilotReservationReleased": {
+        "reservation_id": reservation, "reason": "released by 1.0"
+    }}))
+    .bind(json!({"actor": "legacy-deployment"}))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.wait_for_projections().await;
+    (pilot, reservation)
+}
+
+fn released_events(page: &Value) -> Vec<&Value> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "PilotReservationReleased")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_aggregate_and_the_projectors_read_a_version_1_0_event_in_its_new_shape() {
+    let app = TestApp::spawn().await;
+    let (pilot, reservation) = pilot_released_by_version_1_0(&app).await;
+
+    // The aggregate folded the release: the pilot is free to be reserved again (a reservation
+    // still held would refuse this with 409).
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "ReservePilot", "reservation_id": Uuid::new_v4(),
+               "until": in_minutes(30)}),
+    )
+    .await;
+    let then: Value = app
+        .get(&format!("/v1/pilots/{pilot}?version=4"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(then["state"]["reservation"], Value::Null, "{then}");
+
+    // The projectors applied it: the timeline shows the release, with the 1.0 event's reason
+    // and actor and no task (1.0 did not record one).
+    app.wait_for_projections().await;
+    let history: Value = app
+        .get(&format!("/v1/pilots/{pilot}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let release = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["event_type"] == "PilotReservationReleased")
+        .unwrap_or_else(|| panic!("no release in {history}"));
+    assert_eq!(release["subject_id"], reservation.to_string());
+    assert_eq!(release["to_status"], "RELEASED");
+    assert_eq!(release["task_id"], Value::Null);
+    assert_eq!(release["reason"], "released by 1.0");
+    assert_eq!(release["actor"], "legacy-deployment");
+
+    // A rebuild reads it the same way.
+    let replay = run_cli(&app, &["replay", "--projection", "pilot_history"]);
+    assert!(replay.status.success(), "{replay:?}");
+    let rebuilt: Value = app
+        .get(&format!("/v1/pilots/{pilot}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, history);
+}
+
+#[tokio::test]
+async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
+    let app = TestApp::spawn().await;
+    let (pilot, _) = pilot_released_by_version_1_0(&app).await;
+
+    for path in [
+        "/v1/events?event_type=PilotReservationReleased".to_string(),
+        format!("/v1/pilots/{pilot}/events"),
+    ] {
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        let released = released_events(&page);
+        assert_eq!(released.len(), 1, "{page}");
+        let event = released[0];
+        assert_eq!(event["event_version"], "1.1", "{path}: {event}");
+        assert_eq!(event["upcast_from"], "1.0", "{path}: {event}");
+        let payload = event["payload"].as_object().unwrap();
+        assert_eq!(
+            payload.get("task_id"),
+            Some(&Value::Null),
+            "{path}: {event}"
+        );
+        assert_eq!(payload["reason"], "released by 1.0");
+    }
+
+    let ndjson = run_cli(
+        &app,
+        &["export", "--event-type", "PilotReservationReleased"],
+    );
+    assert!(ndjson.status.success(), "{ndjson:?}");
+    let event: Value = serde_json::from_slice(&ndjson.stdout).unwrap();
+    assert_eq!(event["event_version"], "1.1");
+    assert_eq!(event["upcast_from"], "1.0");
+    assert_eq!(event["payload"]["task_id"], Value::Null);
+
+    let csv = run_cli(
+        &app,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--event-type",
+            "PilotReservationReleased",
+        ],
+    );
+    assert!(csv.status.success(), "{csv:?}");
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let column = |name: &str| &row[headers.iter().position(|h| h == name).unwrap()];
+    assert_eq!(column("event_version"), "1.1");
+    assert_eq!(column("upcast_from"), "1.0");
+    let payload: Value = serde_json::from_str(column("payload")).unwrap();
+    assert_eq!(payload["task_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_release_written_now_is_version_1_1_and_names_its_task() {
+    let app = TestApp::spawn().await;
+    let (pilot, reservation, task) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+    )
+    .await;
+    app.ok(
+        "pilots",
+        pilot,
+        json!({"type": "ReservePilot", "reservation_id": reservation, "task_id": task,
+               "until": in_minutes(60)}),
+    )
+    .await;
+    let answer = app
+        .ok(
+            "pilots",
+            pilot,
+            json!({"type": "ReleaseReservation", "reservation_id": reservation}),
+        )
+        .await;
+    let page: Value = app
+        .get(&format!("/v1/pilots/{pilot}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let event = released_events(&page)[0];
+    assert_eq!(event["event_version"], "1.1");
+    assert_eq!(event["upcast_from"], Value::Null);
+    assert_eq!(event["payload"]["task_id"], task.to_string());
+
+    let history: Value = app
+        .get_consistent(&format!("/v1/pilots/{pilot}/history"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let release = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["event_type"] == "PilotReservationReleased")
+        .unwrap_or_else(|| panic!("no release in {history}"));
+    assert_eq!(release["task_id"], task.to_string());
+}
