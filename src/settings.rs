@@ -32,6 +32,8 @@ pub enum Command {
     Export(ExportSettings),
     /// Print an entity's status timeline as a table.
     Timeline(TimelineSettings),
+    /// Print the OpenAPI document (as served at /openapi.json), for client generators.
+    Openapi,
 }
 
 #[derive(Args, Clone)]

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `{lat, lng, name?, location_id?}`: WGS 84 degrees, checked when parsed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "LocationFields")]
 pub struct Location {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lng: f64,
     pub name: Option<String>,
     pub location_id: Option<Uuid>,

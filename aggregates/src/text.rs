@@ -54,6 +54,24 @@ macro_rules! bounded_text {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(Self::MAX_CHARS))
+                    .description(Some(concat!(
+                        "Free text: not blank, no control characters other than line breaks ",
+                        "and tabs, at most ",
+                        stringify!($max),
+                        " characters."
+                    )))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl TryFrom<String> for $name {
             type Error = TextError;
             fn try_from(value: String) -> Result<Self, Self::Error> {

@@ -95,7 +95,7 @@ pub async fn reached(pool: &PgPool, names: &[&str], at: FeedPosition) -> Result<
 }
 
 /// What an operator sees of a projector.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectorStatus {
     pub name: String,
     /// `ok`, or `failing` while its last batch failed and it is being retried.

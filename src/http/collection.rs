@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::headers::CommandHeaders;
@@ -33,10 +34,12 @@ pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
 pub trait Collection:
     Stream
     + Aggregate<
-        Command: DeserializeOwned + CommandNames + Send,
+        Command: DeserializeOwned + CommandNames + ToSchema + Send,
+        Event: ToSchema,
         Error: DomainError + Send,
         Services: Send,
-    > + 'static
+    > + ToSchema
+    + 'static
 {
     /// The path segment: `tasks`, `trips`, `pilots`, `fo-tasks`.
     const PATH: &'static str;
@@ -45,9 +48,9 @@ pub trait Collection:
     /// The projectors keeping the history tables.
     const HISTORY_PROJECTORS: &'static [&'static str];
     /// The current state as the API shows it.
-    type View: Serialize + Send;
+    type View: Serialize + ToSchema + Send;
     /// One row of the status timeline.
-    type HistoryRow: Serialize + Send;
+    type HistoryRow: Serialize + ToSchema + Send;
     /// How `GET /v1/{collection}` lists the read model.
     const LIST: ListSpec;
 
@@ -59,6 +62,19 @@ pub trait Collection:
         pool: &PgPool,
         id: Uuid,
     ) -> impl Future<Output = sqlx::Result<Option<Self::View>>> + Send;
+    /// The current states of these entities, in no particular order (those without a row are
+    /// left out). By default one read per id, a few at a time; a read model whose view is one
+    /// row reads them in one query.
+    fn read_many(
+        pool: &PgPool,
+        ids: &[Uuid],
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::View>>> + Send {
+        use futures_util::{StreamExt, TryStreamExt};
+        futures_util::stream::iter(ids.iter().map(|id| Self::read(pool, *id)))
+            .buffered(8)
+            .try_filter_map(|view| async move { Ok(view) })
+            .try_collect()
+    }
     /// The status timeline from the history tables, in order.
     fn history(
         pool: &PgPool,

@@ -35,17 +35,23 @@ struct FeedQuery {
     until: Option<DateTime<Utc>>,
 }
 
-const AGGREGATE_TYPES: [&str; 4] = [Task::TYPE, Trip::TYPE, Pilot::TYPE, FoTask::TYPE];
+pub const AGGREGATE_TYPES: [&str; 4] = [Task::TYPE, Trip::TYPE, Pilot::TYPE, FoTask::TYPE];
 
-fn known_event_type(name: &str) -> bool {
+/// Every event type of the service.
+pub fn event_types() -> impl Iterator<Item = &'static str> {
     [
         TaskEvent::TYPES,
         TripEvent::TYPES,
         PilotEvent::TYPES,
         FoTaskEvent::TYPES,
     ]
-    .iter()
-    .any(|types| types.contains(&name))
+    .into_iter()
+    .flatten()
+    .copied()
+}
+
+fn known_event_type(name: &str) -> bool {
+    event_types().any(|known| known == name)
 }
 
 /// `?limit=`: 1 to 1,000, default 100.

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
-use super::list::{is_value, Filter, FilterKind, ListSpec};
+use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
@@ -18,12 +18,12 @@ impl Collection for FoTask {
             Filter {
                 name: "status",
                 column: "status",
-                kind: FilterKind::Enum(is_value::<FoTaskStatus>),
+                kind: FilterKind::enumeration::<FoTaskStatus>(),
             },
             Filter {
                 name: "kind",
                 column: "kind",
-                kind: FilterKind::Enum(is_value::<FoTaskKind>),
+                kind: FilterKind::enumeration::<FoTaskKind>(),
             },
             Filter {
                 name: "hub_id",

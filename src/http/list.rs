@@ -1,5 +1,6 @@
 //! `GET /v1/{collection}`: a read model's rows, filtered, in a stable order, keyset-paginated.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::Row;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::collection::Collection;
@@ -32,14 +34,28 @@ pub struct Filter {
 
 pub enum FilterKind {
     Uuid,
-    /// A value of an enumeration: the function says whether a text is one.
-    Enum(fn(&str) -> bool),
+    /// A value of an enumeration: `valid` says whether a text is one; `schema` names the
+    /// enumeration's schema in the OpenAPI document.
+    Enum {
+        valid: fn(&str) -> bool,
+        schema: fn() -> Cow<'static, str>,
+    },
     /// `true` or `false`: whether the (timestamp) column is set.
     IsSet,
 }
 
+impl FilterKind {
+    /// A filter on the values of the enumeration `T`.
+    pub const fn enumeration<T: DeserializeOwned + ToSchema>() -> Self {
+        Self::Enum {
+            valid: is_value::<T>,
+            schema: T::name,
+        }
+    }
+}
+
 /// Whether `text` is a value of the enumeration `T` (in its JSON spelling).
-pub fn is_value<T: DeserializeOwned>(text: &str) -> bool {
+fn is_value<T: DeserializeOwned>(text: &str) -> bool {
     serde_json::from_value::<T>(Value::String(text.to_string())).is_ok()
 }
 
@@ -75,10 +91,7 @@ pub async fn list<C: Collection>(
     let Query(mut params) =
         query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let spec = &C::LIST;
-    let mut sql = format!(
-        "SELECT to_jsonb(t) AS item, t.created_at, t.id FROM {} t WHERE true",
-        spec.table
-    );
+    let mut sql = format!("SELECT t.created_at, t.id FROM {} t WHERE true", spec.table);
     let mut binds: Vec<String> = Vec::new();
     let mut bind = |sql: &mut String, clause: &str, value: String| {
         binds.push(value);
@@ -99,7 +112,7 @@ pub async fn list<C: Collection>(
                 })?;
                 bind(&mut sql, &format!(" AND t.{column} = $?::uuid"), value);
             }
-            FilterKind::Enum(valid) => {
+            FilterKind::Enum { valid, .. } => {
                 if !valid(&value) {
                     return Err(invalid(
                         filter.name,
@@ -189,10 +202,18 @@ pub async fn list<C: Collection>(
     } else {
         None
     };
-    let items = rows
+    // The items are the views `GET /v1/{collection}/{id}` answers, in the page's order.
+    let ids = rows
         .iter()
-        .map(|row| row.try_get::<Value, _>("item"))
+        .map(|row| row.try_get::<Uuid, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut views: HashMap<Uuid, Value> = HashMap::with_capacity(ids.len());
+    for view in C::read_many(ctx.store.pool(), &ids).await? {
+        let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
+        let id = value["id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
+        views.extend(id.map(|id| (id, value)));
+    }
+    let items: Vec<Value> = ids.iter().filter_map(|id| views.remove(id)).collect();
     Ok(Json(json!({"items": items, "next": next})))
 }
 

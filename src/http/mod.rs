@@ -7,6 +7,7 @@ mod headers;
 mod health;
 mod list;
 pub mod metrics;
+mod openapi;
 mod pilots;
 mod problem;
 mod reads;
@@ -15,6 +16,7 @@ mod tasks;
 mod trips;
 
 pub use collection::{parse_command, Collection};
+pub use openapi::document as openapi_document;
 pub use problem::ApiError;
 
 use axum::extract::DefaultBodyLimit;
@@ -54,6 +56,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(status::router())
         .merge(events::router())
         .merge(metrics::router())
+        .merge(openapi::router())
         .route_layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
             metrics::count_requests,

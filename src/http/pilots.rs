@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
-use super::list::{is_value, Filter, FilterKind, ListSpec};
+use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
@@ -18,7 +18,7 @@ impl Collection for Pilot {
             Filter {
                 name: "pilot_location",
                 column: "pilot_location",
-                kind: FilterKind::Enum(is_value::<PilotLocation>),
+                kind: FilterKind::enumeration::<PilotLocation>(),
             },
             Filter {
                 name: "pilot_center_id",
@@ -51,6 +51,10 @@ impl Collection for Pilot {
 
     async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PilotView>> {
         PilotView::load(pool, id).await
+    }
+
+    async fn read_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<PilotView>> {
+        PilotView::load_many(pool, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotHistoryRow>> {

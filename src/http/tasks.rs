@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
-use super::list::{is_value, Filter, FilterKind, ListSpec};
+use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
@@ -18,12 +18,12 @@ impl Collection for Task {
             Filter {
                 name: "status",
                 column: "status",
-                kind: FilterKind::Enum(is_value::<TaskStatus>),
+                kind: FilterKind::enumeration::<TaskStatus>(),
             },
             Filter {
                 name: "task_type",
                 column: "task_type",
-                kind: FilterKind::Enum(is_value::<TaskType>),
+                kind: FilterKind::enumeration::<TaskType>(),
             },
             Filter {
                 name: "hub_id",
@@ -47,6 +47,10 @@ impl Collection for Task {
 
     async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<TaskView>> {
         TaskView::load(pool, id).await
+    }
+
+    async fn read_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<TaskView>> {
+        TaskView::load_many(&mut *pool.acquire().await?, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TaskHistoryRow>> {

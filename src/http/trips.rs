@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::Collection;
-use super::list::{is_value, Filter, FilterKind, ListSpec};
+use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
@@ -18,12 +18,12 @@ impl Collection for Trip {
             Filter {
                 name: "status",
                 column: "status",
-                kind: FilterKind::Enum(is_value::<TripStatus>),
+                kind: FilterKind::enumeration::<TripStatus>(),
             },
             Filter {
                 name: "trip_type",
                 column: "trip_type",
-                kind: FilterKind::Enum(is_value::<TripType>),
+                kind: FilterKind::enumeration::<TripType>(),
             },
             Filter {
                 name: "task_id",

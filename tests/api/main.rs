@@ -11,6 +11,7 @@ mod feed;
 mod fo_tasks;
 mod idempotency;
 mod lists;
+mod openapi;
 mod pilots;
 mod process;
 mod read_side;

@@ -12,10 +12,10 @@ use super::{
 use crate::CommandNames;
 
 /// A field-operations task's stream folded into its current state; `None` until `FoTaskCreated`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FoTask(pub Option<FoTaskState>);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FoTaskState {
     pub status: FoTaskStatus,
     pub hub_id: Uuid,
@@ -29,7 +29,7 @@ pub struct FoTaskState {
     pub cancellation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subtask {
     pub subtask_id: Uuid,
     pub detail: SubtaskDetail,
@@ -38,7 +38,7 @@ pub struct Subtask {
 }
 
 /// A field operator put on the task; `active` until unassigned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FoAssignment {
     pub assignment_id: Uuid,
     pub fo_id: Uuid,

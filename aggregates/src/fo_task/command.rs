@@ -7,7 +7,7 @@ use crate::{CommandNames, Note};
 /// Commands on a field-operations task, deserialized from `{"<CommandName>": {...fields}}` (the
 /// HTTP layer moves the body's `"type"` there). Unknown fields are refused, so that a misspelt
 /// optional field is an error rather than dropped.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub enum FoTaskCommand {
     CreateFoTask {

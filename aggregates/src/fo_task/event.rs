@@ -6,7 +6,7 @@ use super::{FoTaskKind, FoTaskStatus, SubtaskSpec, SubtaskStatus};
 
 /// What happened to a field-operations task. Every status change, of the task or of a subtask,
 /// carries the status it left, so that a history row is a copy of its event and needs no lookup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum FoTaskEvent {
     FoTaskCreated {
         hub_id: Uuid,

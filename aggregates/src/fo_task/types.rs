@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::Location;
 
 /// A field-operations task's status (ours: the seed does not give one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FoTaskStatus {
     Created,
@@ -47,7 +47,7 @@ impl fmt::Display for FoTaskStatus {
 }
 
 /// A subtask's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SubtaskStatus {
     Pending,
@@ -82,7 +82,7 @@ impl fmt::Display for SubtaskStatus {
 }
 
 /// What a field-operations task is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FoTaskKind {
     RobotRescue,
@@ -95,7 +95,7 @@ pub enum FoTaskKind {
 }
 
 /// What an action subtask asks the operator to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FoAction {
     SwapBattery,
@@ -108,7 +108,7 @@ pub enum FoAction {
 }
 
 /// The two kinds of subtask, as the `kind` field spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SubtaskKind {
     Travel,
@@ -118,7 +118,7 @@ pub enum SubtaskKind {
 /// A subtask as a client describes it and as events carry it:
 /// `{"subtask_id", "kind": "TRAVEL", "from", "to"}` or
 /// `{"subtask_id", "kind": "ACTION", "action", "location"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubtaskSpec {
     pub subtask_id: Uuid,
     // `deny_unknown_fields` cannot sit on a struct with a flattened field; the detail refuses
@@ -128,7 +128,7 @@ pub struct SubtaskSpec {
 }
 
 /// What a subtask is, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
 pub enum SubtaskDetail {
     /// Go from one place to another.

@@ -23,10 +23,10 @@ pub struct PilotServices {
 }
 
 /// A pilot's stream folded into its current state; `None` until `PilotRegistered`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pilot(pub Option<PilotState>);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PilotState {
     pub user_id: Option<Uuid>,
     pub pilot_location: Option<PilotLocation>,
@@ -37,17 +37,18 @@ pub struct PilotState {
     pub assignment: Option<Assignment>,
     /// The active reservation (it may have lapsed and not yet been expired).
     pub reservation: Option<Reservation>,
+    #[schema(value_type = Vec<Uuid>)]
     pub recent_ids: VecDeque<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shift {
     pub shift_id: Uuid,
     pub state: ShiftStatus,
     pub started_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Assignment {
     pub assignment_id: Uuid,
     pub task_id: Uuid,
@@ -56,7 +57,7 @@ pub struct Assignment {
     pub requested_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservation {
     pub reservation_id: Uuid,
     pub task_id: Option<Uuid>,

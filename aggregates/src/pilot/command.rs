@@ -6,7 +6,7 @@ use super::{PilotLocation, ShiftStatus};
 use crate::{CommandNames, Note};
 
 /// Commands on a pilot, deserialized from `{"<CommandName>": {...fields}}` (see `TaskCommand`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub enum PilotCommand {
     RegisterPilot {

@@ -7,7 +7,7 @@ use super::{PilotAssignmentStatus, PilotLocation, ShiftStatus};
 
 /// What happened to a pilot. Every change of a shift's state, an assignment's status or a
 /// reservation carries what it left, so that the history rows are copies of their events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum PilotEvent {
     PilotRegistered {
         user_id: Option<Uuid>,

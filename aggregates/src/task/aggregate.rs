@@ -8,10 +8,10 @@ use super::{CancellationReason, TaskCommand, TaskError, TaskEvent, TaskStatus, T
 use crate::CommandNames;
 
 /// A task's stream folded into its current state; `None` until `TaskCreated`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task(pub Option<TaskState>);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskState {
     pub status: TaskStatus,
     pub task_type: TaskType,
@@ -27,7 +27,7 @@ pub struct TaskState {
 }
 
 /// The pilot whose accepted assignment is on this task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PilotLink {
     pub pilot_id: Uuid,
     pub assignment_id: Uuid,

@@ -8,7 +8,7 @@ use crate::{CommandNames, ExternalRef, Note};
 /// Commands on a task, deserialized from `{"<CommandName>": {...fields}}` (the HTTP layer moves
 /// the body's `"type"` there, which keeps the path of a bad field in serde's errors). Unknown
 /// fields are refused, so that a misspelt optional field is an error rather than dropped.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub enum TaskCommand {
     CreateTask {

@@ -7,7 +7,7 @@ use super::{CancellationReason, TaskStatus, TaskType};
 
 /// What happened to a task. Status changes carry the status they left, so that a history row
 /// is a copy of its event and needs no lookup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum TaskEvent {
     TaskCreated {
         task_type: TaskType,

@@ -11,10 +11,10 @@ use crate::task::CancellationReason;
 use crate::{CommandNames, Location};
 
 /// A trip's stream folded into its current state; `None` until `TripPlanned`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Trip(pub Option<TripState>);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TripState {
     pub status: TripStatus,
     pub task_id: Uuid,
@@ -34,7 +34,7 @@ pub struct TripState {
 }
 
 /// A route computed for the trip, in the order recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Route {
     pub route_id: Uuid,
     pub distance_m: f64,
@@ -48,7 +48,7 @@ impl Route {
 }
 
 /// A request for a field operator's help, in the order requested.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssistanceRequest {
     pub request_id: Uuid,
     pub kind: AssistanceKind,

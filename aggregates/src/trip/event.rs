@@ -8,7 +8,7 @@ use crate::Location;
 
 /// What happened to a trip. Status changes carry the status they left, so that a history row
 /// is a copy of its event and needs no lookup; so does the resolution of an assistance request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum TripEvent {
     TripPlanned {
         task_id: Uuid,

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Seed `TripStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TripStatus {
     AtStop,
@@ -44,7 +44,7 @@ impl fmt::Display for TripStatus {
 }
 
 /// Seed `TripType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TripType {
     Jitp,
@@ -55,7 +55,7 @@ pub enum TripType {
 }
 
 /// What a robot on a trip needs a field operator for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceKind {
     Stuck,
@@ -68,7 +68,7 @@ pub enum AssistanceKind {
 
 /// How a field operator closed an assistance request. Recorded as said: `TRIP_CANCELLED` does
 /// not cancel the trip, which takes its own `CancelTrip`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceOutcome {
     Resolved,
@@ -79,7 +79,7 @@ pub enum AssistanceOutcome {
 
 /// Where an assistance request stands: REQUESTED, then ACKNOWLEDGED by a field operator, then
 /// RESOLVED (a request may also be resolved straight from REQUESTED).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceStatus {
     Requested,

@@ -11,7 +11,7 @@ use crate::{ProjectionError, Projector, StoredEvent};
 
 /// One status change of a field-operations task (`subject` TASK) or of one of its subtasks
 /// (`subject` SUBTASK): a copy of its event and the event's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FoTaskHistoryRow {
     pub fo_task_id: Uuid,
     /// `TASK` or `SUBTASK`.

@@ -15,7 +15,7 @@ use crate::{ProjectionError, Projector, StoredEvent};
 
 /// A field-operations task as the API shows it: its `fo_tasks` row, its subtasks in order and
 /// every assignment it had.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FoTaskView {
     pub id: Uuid,
     pub hub_id: Uuid,
@@ -38,7 +38,7 @@ pub struct FoTaskView {
 
 /// A subtask with its detail as a client gives it: `"kind": "TRAVEL"` with `from` and `to`, or
 /// `"kind": "ACTION"` with `action` and `location`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FoSubtaskView {
     pub subtask_id: Uuid,
     /// The subtask's 0-based place in the task's list.
@@ -50,7 +50,7 @@ pub struct FoSubtaskView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FoAssignmentView {
     pub assignment_id: Uuid,
     pub fo_id: Uuid,

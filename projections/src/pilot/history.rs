@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{ProjectionError, Projector, StoredEvent};
 
 /// One row of a pilot's merged timeline: a shift, assignment or reservation change.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PilotHistoryRow {
     /// `shift`, `assignment` or `reservation`.
     pub kind: String,

@@ -10,7 +10,7 @@ use crate::task::{enum_text, parse_enum};
 use crate::{ProjectionError, Projector, StoredEvent};
 
 /// A pilot as the API shows it: exactly the seed's `pilots` columns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PilotView {
     pub id: Uuid,
     pub user_id: Option<Uuid>,
@@ -26,18 +26,26 @@ pub struct PilotView {
     pub created_at: DateTime<Utc>,
 }
 
+const COLUMNS: &str = "id, user_id, locked_until, archived_at, version, pilot_location,
+                        pilot_center_id, active_assignment_id, active_shift_id,
+                        active_reservation_id, updated_at, created_at";
+
 impl PilotView {
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<PilotView>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT id, user_id, locked_until, archived_at, version, pilot_location,
-                    pilot_center_id, active_assignment_id, active_shift_id,
-                    active_reservation_id, updated_at, created_at
-               FROM pilots WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM pilots WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
         row.as_ref().map(Self::from_row).transpose()
+    }
+
+    /// Pilots of the read model by id, in no particular order.
+    pub async fn load_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<PilotView>, sqlx::Error> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM pilots WHERE id = ANY($1)"))
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(Self::from_row).collect()
     }
 
     fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {

@@ -10,7 +10,7 @@ use super::view::{enum_text, parse_enum};
 use crate::{ProjectionError, Projector, StoredEvent};
 
 /// One status change of a task: a copy of its event and the event's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TaskHistoryRow {
     pub task_id: Uuid,
     pub sequence: i64,

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 /// A task as the API shows it: the columns of the `tasks` read model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: Uuid,
     pub status: TaskStatus,
@@ -116,8 +116,8 @@ impl TaskView {
         row.as_ref().map(Self::from_row).transpose()
     }
 
-    /// Tasks of the read model by id.
-    pub(crate) async fn load_many(
+    /// Tasks of the read model by id, in no particular order.
+    pub async fn load_many(
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<TaskView>, sqlx::Error> {

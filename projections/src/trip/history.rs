@@ -11,7 +11,7 @@ use crate::task::{enum_text, parse_enum};
 use crate::{ProjectionError, Projector, StoredEvent};
 
 /// One status change of a trip: a copy of its event and the event's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TripHistoryRow {
     pub trip_id: Uuid,
     pub sequence: i64,

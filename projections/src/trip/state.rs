@@ -15,7 +15,7 @@ use crate::task::{enum_text, parse_enum};
 use crate::{ProjectionError, Projector, StoredEvent};
 
 /// A trip as the API shows it: its `trips` row, with its places, routes and assistance requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TripView {
     pub id: Uuid,
     pub task_id: Uuid,
@@ -46,7 +46,7 @@ pub struct TripView {
 }
 
 /// An arrival at a stop that reported where it was.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StopView {
     /// The arrival's number on the trip, from 1.
     pub stop: u32,
@@ -54,7 +54,7 @@ pub struct StopView {
     pub arrived_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RouteView {
     pub route_id: Uuid,
     pub distance_m: f64,
@@ -63,7 +63,7 @@ pub struct RouteView {
     pub recorded_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AssistanceRequestView {
     pub request_id: Uuid,
     pub kind: AssistanceKind,

@@ -1,0 +1,750 @@
+//! `GET /openapi.json` (OpenAPI 3.1) and `GET /docs` (a browsable page rendering it).
+//!
+//! The document is generated from the code: every schema is derived (utoipa's `ToSchema`) from
+//! the types the API deserializes and serializes, the command bodies from each aggregate's
+//! command enum and `CommandNames::PUBLIC`, the list parameters from each collection's
+//! `ListSpec`, the routes from the same `Collection` trait the router is built from. Only the
+//! envelopes the handlers build (pages, answers, problems) are written out here; the tests
+//! validate real answers against them.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+
+use super::collection::{Collection, CONSISTENCY_TOKEN};
+use super::list::FilterKind;
+use super::{events, ApiContext, MAX_BODY_BYTES};
+use aggregates::fo_task::FoTask;
+use aggregates::pilot::Pilot;
+use aggregates::task::Task;
+use aggregates::trip::Trip;
+use aggregates::CommandNames;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_string());
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
+
+/// Scalar's API reference, pinned and checked by hash, rendering `/openapi.json`.
+async fn docs() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>operations API</title>
+</head>
+<body>
+  <script id="api-reference" data-url="/openapi.json"></script>
+  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js"
+          integrity="sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK"
+          crossorigin="anonymous"></script>
+  <noscript>The reference needs JavaScript; the document itself is at
+    <a href="/openapi.json">/openapi.json</a>.</noscript>
+</body>
+</html>"#,
+    )
+}
+
+/// The components being gathered, by name.
+#[derive(Default)]
+struct Components {
+    schemas: Map<String, Value>,
+}
+
+impl Components {
+    /// Adds `T`'s schema and those it refers to; answers a reference to it.
+    fn add<T: ToSchema>(&mut self) -> Value {
+        let mut found = Vec::new();
+        T::schemas(&mut found);
+        for (name, schema) in found {
+            self.insert(name, to_value(schema));
+        }
+        let name = T::name().to_string();
+        self.insert(name.clone(), to_value(T::schema()));
+        reference(&name)
+    }
+
+    fn insert(&mut self, name: String, schema: Value) {
+        if let Some(known) = self.schemas.get(&name) {
+            assert_eq!(known, &schema, "two different schemas are named {name}");
+        }
+        self.schemas.insert(name, schema);
+    }
+
+    /// The variants of an externally tagged enum (`{"<Name>": {...fields}}`, as commands and
+    /// events are serialized), each added as `<prefix>.<Name>`: its fields object. Answers the
+    /// variants' names and references.
+    fn add_variants<T: ToSchema>(&mut self, prefix: &str) -> Vec<(String, Value)> {
+        let tagged = to_value(T::schema());
+        let mut found = Vec::new();
+        T::schemas(&mut found);
+        for (name, schema) in found {
+            self.insert(name, to_value(schema));
+        }
+        let variants = tagged["oneOf"].as_array().cloned().unwrap_or_default();
+        variants
+            .into_iter()
+            .filter_map(|variant| {
+                let properties = variant["properties"].as_object()?;
+                let (name, fields) = properties.iter().next()?;
+                let component = format!("{prefix}.{name}");
+                let mut fields = fields.clone();
+                if fields.get("type").is_none() {
+                    fields["type"] = json!("object");
+                }
+                self.insert(component.clone(), fields);
+                Some((name.clone(), reference(&component)))
+            })
+            .collect()
+    }
+}
+
+fn to_value(schema: impl serde::Serialize) -> Value {
+    serde_json::to_value(schema).expect("a schema serializes")
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// A command body: `{"type": "<CommandName>", ...fields}`, one schema per public command,
+/// told apart by `type`.
+fn command_body<C: Collection>(components: &mut Components) -> Value
+where
+    C::Command: ToSchema,
+{
+    let variants = components.add_variants::<C::Command>("command");
+    let mut one_of = Vec::new();
+    let mut mapping = Map::new();
+    for (name, fields_ref) in variants {
+        if !C::Command::PUBLIC.contains(&name.as_str()) {
+            continue;
+        }
+        let component = format!("{name}Body");
+        let typed = json!({
+            "type": "object",
+            "properties": {"type": {"type": "string", "const": name}},
+            "required": ["type"],
+        });
+        // Unknown fields are refused (`deny_unknown_fields`): none beyond these two parts.
+        components.insert(
+            component.clone(),
+            json!({"allOf": [typed, fields_ref], "unevaluatedProperties": false}),
+        );
+        mapping.insert(name, json!(format!("#/components/schemas/{component}")));
+        one_of.push(reference(&component));
+    }
+    let body = format!("{}CommandBody", C::TYPE);
+    components.insert(
+        body.clone(),
+        json!({
+            "oneOf": one_of,
+            "discriminator": {"propertyName": "type", "mapping": mapping},
+        }),
+    );
+    reference(&body)
+}
+
+fn parameter(name: &str, location: &str, schema: Value, description: &str) -> Value {
+    json!({
+        "name": name,
+        "in": location,
+        "required": location == "path",
+        "description": description,
+        "schema": schema,
+    })
+}
+
+fn uuid() -> Value {
+    json!({"type": "string", "format": "uuid"})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": json_content(schema)})
+}
+
+fn problem(name: &str) -> Value {
+    json!({"$ref": format!("#/components/responses/{name}")})
+}
+
+fn consistent_with() -> Value {
+    parameter(
+        "consistent_with",
+        "query",
+        json!({"type": "string"}),
+        "A command answer's `token`: answer only once the read models include it (503 \
+         `not_yet_consistent` if they do not within the consistency timeout).",
+    )
+}
+
+fn limit(default: i64, max: i64) -> Value {
+    parameter(
+        "limit",
+        "query",
+        json!({"type": "integer", "minimum": 1, "maximum": max, "default": default}),
+        "Page size.",
+    )
+}
+
+/// The five routes of one collection.
+fn collection_paths<C: Collection>(paths: &mut Map<String, Value>, components: &mut Components)
+where
+    C::Command: ToSchema,
+{
+    let tag = C::PATH;
+    let kind = C::TYPE;
+    let id = parameter("id", "path", uuid(), &format!("The {kind}'s id."));
+    let body = command_body::<C>(components);
+    let view = components.add::<C::View>();
+    let row = components.add::<C::HistoryRow>();
+    let state = components.add::<C>();
+    let commands = C::Command::PUBLIC.join("`, `");
+
+    let header = |name: &str, required: bool, description: &str| {
+        json!({"name": name, "in": "header", "required": required,
+               "description": description, "schema": {"type": "string", "maxLength": 200}})
+    };
+    paths.insert(
+        format!("/v1/{}/{{id}}/commands", C::PATH),
+        json!({"post": {
+            "tags": [tag],
+            "operationId": format!("{kind}Command"),
+            "summary": format!("Issue a command to a {kind}"),
+            "description": format!(
+                "The body names the command in `type`: `{commands}`. Answers the stream's new \
+                 version, the events appended and a consistency token. Nothing is stored when \
+                 the command fails."),
+            "parameters": [
+                id,
+                header("X-Actor", true, "Who issues the command (`dispatcher:ana`); kept in \
+                        every event's metadata."),
+                header("If-Match", false, "Run only if the stream is at this version \
+                        (`\"3\"` or `3`); `*`: only if it exists. 412 otherwise."),
+                header("Idempotency-Key", false, "A retry with the same key and body gets the \
+                        first answer and appends nothing; another body gets 422."),
+                header("X-Correlation-Id", false, "The flow the command belongs to; generated \
+                        when absent."),
+                header("X-Request-Id", false, "Kept as the events' causation id; generated \
+                        when absent and echoed in the answer."),
+            ],
+            "requestBody": {"required": true, "content": json_content(body)},
+            "responses": {
+                "200": command_answer("The command was applied (or replayed: \
+                                       `Idempotent-Replayed: true`)."),
+                "201": command_answer("The command created the stream."),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+                "409": problem("Conflict"),
+                "412": problem("PreconditionFailed"),
+                "413": problem("PayloadTooLarge"),
+                "422": problem("IdempotencyKeyReused"),
+                "500": problem("InternalError"),
+            },
+        }}),
+    );
+
+    let mut list_parameters: Vec<Value> = C::LIST
+        .filters
+        .iter()
+        .map(|filter| {
+            let (schema, description) = match filter.kind {
+                FilterKind::Uuid => (uuid(), format!("Only rows with this {}.", filter.name)),
+                FilterKind::Enum { schema, .. } => (
+                    reference(&schema()),
+                    format!("Only rows with this {}.", filter.name),
+                ),
+                FilterKind::IsSet => (
+                    json!({"type": "boolean"}),
+                    format!("Whether {} is set.", filter.column),
+                ),
+            };
+            parameter(filter.name, "query", schema, &description)
+        })
+        .collect();
+    list_parameters.extend([
+        parameter(
+            "updated_since",
+            "query",
+            time(),
+            "Only rows updated at or after this time.",
+        ),
+        parameter(
+            "updated_until",
+            "query",
+            time(),
+            "Only rows updated before this time.",
+        ),
+        parameter(
+            "after",
+            "query",
+            json!({"type": "string"}),
+            "The previous page's `next`.",
+        ),
+        limit(super::list::DEFAULT_LIMIT, super::list::MAX_LIMIT),
+    ]);
+    paths.insert(
+        format!("/v1/{}", C::PATH),
+        json!({"get": {
+            "tags": [tag],
+            "operationId": format!("list{kind}"),
+            "summary": format!("List {}, oldest first", C::PATH),
+            "description": "Keyset-paginated in creation order; `next` is null on the last page.",
+            "parameters": list_parameters,
+            "responses": {
+                "200": ok("A page of rows.", json!({
+                    "type": "object",
+                    "required": ["items", "next"],
+                    "properties": {
+                        "items": {"type": "array", "items": view},
+                        "next": {"type": ["string", "null"]},
+                    },
+                })),
+                "400": problem("BadRequest"),
+            },
+        }}),
+    );
+
+    let time_travel = json!({
+        "type": "object",
+        "required": ["id", "version", "state"],
+        "properties": {
+            "id": uuid(),
+            "version": {"type": "integer", "minimum": 1},
+            "as_of": {"type": ["string", "null"], "format": "date-time"},
+            "created_at": {"type": ["string", "null"], "format": "date-time"},
+            "updated_at": {"type": ["string", "null"], "format": "date-time"},
+            "state": state,
+        },
+    });
+    paths.insert(
+        format!("/v1/{}/{{id}}", C::PATH),
+        json!({"get": {
+            "tags": [tag],
+            "operationId": format!("get{kind}"),
+            "summary": format!("A {kind}'s current state, or its state at a moment or version"),
+            "description": "Without `as_of` or `version`: the read model's row (ETag: its \
+                            version). With one of them: the aggregate's own state then, folded \
+                            from the events.",
+            "parameters": [
+                id,
+                consistent_with(),
+                parameter("as_of", "query", time(), "The state at this moment."),
+                parameter("version", "query", json!({"type": "integer", "minimum": 1}),
+                          "The state after this many events."),
+            ],
+            "responses": {
+                "200": ok("The state.", json!({"anyOf": [view, time_travel]})),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+                "503": problem("NotYetConsistent"),
+            },
+        }}),
+    );
+
+    paths.insert(
+        format!("/v1/{}/{{id}}/history", C::PATH),
+        json!({"get": {
+            "tags": [tag],
+            "operationId": format!("history{kind}"),
+            "summary": format!("A {kind}'s status timeline: who, what, when, why"),
+            "parameters": [
+                id,
+                consistent_with(),
+                parameter("since", "query", time(), "Only changes at or after this time."),
+                parameter("until", "query", time(), "Only changes before this time."),
+            ],
+            "responses": {
+                "200": ok("The timeline, in stream order.", json!({
+                    "type": "object",
+                    "required": ["id", "items"],
+                    "properties": {"id": uuid(), "items": {"type": "array", "items": row}},
+                })),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+                "503": problem("NotYetConsistent"),
+            },
+        }}),
+    );
+
+    paths.insert(
+        format!("/v1/{}/{{id}}/events", C::PATH),
+        json!({"get": {
+            "tags": [tag],
+            "operationId": format!("events{kind}"),
+            "summary": format!("A {kind}'s events, in stream order"),
+            "parameters": [
+                id,
+                parameter("after", "query", json!({"type": "integer", "minimum": 0}),
+                          "Only events after this sequence number (the previous page's `next`)."),
+                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+            ],
+            "responses": {
+                "200": ok("A page of events.", json!({
+                    "type": "object",
+                    "required": ["id", "items", "next"],
+                    "properties": {
+                        "id": uuid(),
+                        "items": {"type": "array", "items": reference("Event")},
+                        "next": {"type": "integer"},
+                    },
+                })),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+            },
+        }}),
+    );
+}
+
+fn command_answer(description: &str) -> Value {
+    json!({
+        "description": description,
+        "headers": {
+            "ETag": {"description": "The stream's new version.", "schema": {"type": "string"}},
+            CONSISTENCY_TOKEN: {
+                "description": "The token to name in `consistent_with`.",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": json_content(reference("CommandAnswer")),
+    })
+}
+
+/// The event payloads of every aggregate: `anyOf` (several event types share a shape).
+fn event_payloads(components: &mut Components) -> Value {
+    let mut payloads = Vec::new();
+    payloads.extend(components.add_variants::<<Task as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<Trip as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<Pilot as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<FoTask as cqrs_es::Aggregate>::Event>("event"));
+    json!({
+        "description": "The event's fields; their shape is given by `event_type` \
+                        (`#/components/schemas/event.<EventType>`).",
+        "anyOf": payloads.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
+    })
+}
+
+fn envelopes(components: &mut Components, payload: Value) {
+    let nullable_text = json!({"type": ["string", "null"]});
+    components.insert(
+        "Event".into(),
+        json!({
+            "type": "object",
+            "description": "A stored event, as the feed, the per-stream events and the export \
+                            give it. An event stored in an older version is shown in its \
+                            current shape, `upcast_from` naming the version stored.",
+            "required": ["token", "position", "aggregate_type", "aggregate_id", "sequence",
+                         "event_type", "event_version", "upcast_from", "payload", "metadata",
+                         "recorded_at"],
+            "properties": {
+                "token": {"type": "string", "description": "The feed token to resume after \
+                                                             this event."},
+                "position": {"type": "integer"},
+                "aggregate_type": {"type": "string", "enum": events::AGGREGATE_TYPES},
+                "aggregate_id": {"type": "string"},
+                "sequence": {"type": "integer", "minimum": 1},
+                "event_type": {"type": "string"},
+                "event_version": {"type": "string"},
+                "upcast_from": nullable_text,
+                "payload": payload,
+                "metadata": {
+                    "type": "object",
+                    "description": "Who and in what flow: `actor`, `command`, `request_id`, \
+                                    `causation_id`, `correlation_id`.",
+                },
+                "recorded_at": time(),
+            },
+        }),
+    );
+    components.insert(
+        "CommandAnswer".into(),
+        json!({
+            "type": "object",
+            "required": ["id", "version", "events", "token"],
+            "properties": {
+                "id": uuid(),
+                "version": {"type": "integer", "minimum": 0},
+                "events": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["event_type", "sequence", "position"],
+                    "properties": {
+                        "event_type": {"type": "string"},
+                        "sequence": {"type": "integer"},
+                        "position": {"type": "integer"},
+                    },
+                }},
+                "token": {
+                    "type": ["string", "null"],
+                    "description": "Name it in `consistent_with` to read your own write.",
+                },
+            },
+        }),
+    );
+    components.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "description": "RFC 9457 problem details. `code` is stable and machine-readable; \
+                            some problems add members (`field`, `current_version`, `command`, \
+                            `header`, `retry_after_seconds`).",
+            "required": ["type", "title", "status", "detail", "code"],
+            "properties": {
+                "type": {"type": "string", "format": "uri"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+                "field": {"type": "string"},
+                "current_version": {"type": "integer"},
+            },
+        }),
+    );
+    components.add::<projections::checkpoint::ProjectorStatus>();
+}
+
+fn responses() -> Value {
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": reference("Problem")}},
+        })
+    };
+    json!({
+        "BadRequest": problem("Malformed JSON, an unknown command or enum value, a wrong type, \
+                               an invalid id, header or query (`code` says which)."),
+        "NotFound": problem("No such entity, or no such route."),
+        "Conflict": problem("A domain rule refused the command (`code`: the rule), or a \
+                             concurrent write won (`concurrent_modification`)."),
+        "PreconditionFailed": problem("`If-Match` named another version \
+                                       (`current_version`)."),
+        "PayloadTooLarge": problem(&format!("The body is over {MAX_BODY_BYTES} bytes.")),
+        "IdempotencyKeyReused": problem("The `Idempotency-Key` was used with another body."),
+        "NotYetConsistent": problem("The read models did not reach `consistent_with` in time; \
+                                     retry."),
+        "InternalError": problem("A failure of the service; `X-Request-Id` finds it in the \
+                                  logs."),
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut components = Components::default();
+    let mut paths = Map::new();
+    collection_paths::<Task>(&mut paths, &mut components);
+    collection_paths::<Trip>(&mut paths, &mut components);
+    collection_paths::<Pilot>(&mut paths, &mut components);
+    collection_paths::<FoTask>(&mut paths, &mut components);
+    let payload = event_payloads(&mut components);
+    envelopes(&mut components, payload);
+    let event_types: Vec<&str> = events::event_types().collect();
+
+    paths.insert(
+        "/v1/events".into(),
+        json!({"get": {
+            "tags": ["events"],
+            "operationId": "feed",
+            "summary": "Every event, in the order the projectors apply them",
+            "description": "Gap-safe: an event appears only once no earlier-committing \
+                            transaction can still add one before it. Resume with `next`.",
+            "parameters": [
+                parameter("after", "query", json!({"type": "string"}),
+                          "The previous page's `next` (or an event's `token`)."),
+                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+                parameter("aggregate_type", "query",
+                          json!({"type": "string", "enum": events::AGGREGATE_TYPES}),
+                          "Only this aggregate type."),
+                parameter("event_type", "query", json!({"type": "string"}),
+                          &format!("Only these event types, comma-separated: {}.",
+                                   event_types.join(", "))),
+                parameter("since", "query", time(), "Only events recorded at or after this time."),
+                parameter("until", "query", time(), "Only events recorded before this time."),
+            ],
+            "responses": {
+                "200": ok("A page of events.", json!({
+                    "type": "object",
+                    "required": ["items", "next"],
+                    "properties": {
+                        "items": {"type": "array", "items": reference("Event")},
+                        "next": {"type": "string"},
+                    },
+                })),
+                "400": problem("BadRequest"),
+            },
+        }}),
+    );
+    paths.insert(
+        "/v1/projections".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "projections",
+            "summary": "Each projector's checkpoint, lag and last error",
+            "responses": {"200": ok("The projectors.", json!({
+                "type": "object",
+                "required": ["items"],
+                "properties": {"items": {"type": "array",
+                                         "items": reference("ProjectorStatus")}},
+            }))},
+        }}),
+    );
+    paths.insert(
+        "/healthz".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "healthz",
+            "summary": "The process is up",
+            "responses": {"200": ok("Up.", json!({
+                "type": "object", "properties": {"status": {"const": "ok"}},
+            }))},
+        }}),
+    );
+    let readiness = json!({
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "degraded", "unavailable"]},
+            "checks": {"type": "object"},
+        },
+    });
+    paths.insert(
+        "/readyz".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "readyz",
+            "summary": "Ready when the database answers",
+            "description": "`degraded` (still 200) when a long transaction holds the \
+                            projectors back or a projector keeps failing.",
+            "responses": {
+                "200": ok("Ready or degraded.", readiness.clone()),
+                "503": ok("The database does not answer.", readiness),
+            },
+        }}),
+    );
+    paths.insert(
+        "/metrics".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "metrics",
+            "summary": "Prometheus metrics",
+            "responses": {"200": {
+                "description": "Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }},
+        }}),
+    );
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {"200": ok("OpenAPI 3.1.", json!({"type": "object"}))},
+        }}),
+    );
+    paths.insert(
+        "/docs".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "docs",
+            "summary": "This document, rendered for reading",
+            "responses": {"200": {
+                "description": "An HTML page.",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }},
+        }}),
+    );
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "operations",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Event-sourced operations of a robot-delivery fleet: tasks, trips, \
+                            pilots and field-operator tasks. Commands append events; reads \
+                            come from read models projected from them, or from the events \
+                            themselves. Errors are `application/problem+json`.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "tags": [
+            {"name": "tasks", "description": "Delivery tasks."},
+            {"name": "trips", "description": "Robot trips and field-operator assistance."},
+            {"name": "pilots", "description": "Remote pilots: shifts, assignments, \
+                                               reservations."},
+            {"name": "fo-tasks", "description": "Field-operator tasks and their subtasks."},
+            {"name": "events", "description": "The raw events, for analysts and auditors."},
+            {"name": "operations", "description": "Health, readiness, metrics, projectors."},
+        ],
+        "paths": paths,
+        "components": {"schemas": components.schemas, "responses": responses()},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in the document names a component that exists.
+    #[test]
+    fn every_reference_resolves() {
+        let document = document();
+        let mut missing = Vec::new();
+        fn walk(value: &Value, document: &Value, missing: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        let pointer = target.trim_start_matches('#');
+                        if document.pointer(pointer).is_none() {
+                            missing.push(target.clone());
+                        }
+                    }
+                    map.values().for_each(|v| walk(v, document, missing));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, document, missing)),
+                _ => {}
+            }
+        }
+        walk(&document, &document, &mut missing);
+        assert!(missing.is_empty(), "unresolved: {missing:?}");
+    }
+
+    #[test]
+    fn every_public_command_has_a_body_schema() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        for names in [
+            <Task as cqrs_es::Aggregate>::Command::PUBLIC,
+            <Trip as cqrs_es::Aggregate>::Command::PUBLIC,
+            <Pilot as cqrs_es::Aggregate>::Command::PUBLIC,
+            <FoTask as cqrs_es::Aggregate>::Command::PUBLIC,
+        ] {
+            for name in names {
+                assert!(schemas.get(format!("{name}Body")).is_some(), "{name}");
+            }
+        }
+        // Commands the processes issue are not part of the API.
+        assert!(schemas.get("RecordPilotAssignedBody").is_none());
+    }
+}
