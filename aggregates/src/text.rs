@@ -60,6 +60,12 @@ macro_rules! bounded_text {
                     .schema_type(utoipa::openapi::Type::String)
                     .min_length(Some(1))
                     .max_length(Some(Self::MAX_CHARS))
+                    // Not blank; no control characters but line breaks and tabs.
+                    .pattern(Some(concat!(
+                        r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*",
+                        r"[^\s\u0000-\u001F\u007F-\u009F]",
+                        r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+                    )))
                     .description(Some(concat!(
                         "Free text: not blank, no control characters other than line breaks ",
                         "and tabs, at most ",

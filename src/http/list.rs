@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -64,6 +64,14 @@ fn is_value<T: DeserializeOwned>(text: &str) -> bool {
 struct Cursor {
     created_at: DateTime<Utc>,
     id: Uuid,
+}
+
+/// A time as PostgreSQL reads it back, in UTC: `None` outside the years 1 to 9999 (PostgreSQL
+/// has no year 0 and reads a negative year only as BC).
+fn database_time(time: DateTime<Utc>) -> Option<String> {
+    (1..=9999)
+        .contains(&time.year())
+        .then(|| time.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
 impl Cursor {
@@ -135,23 +143,30 @@ pub async fn list<C: Collection>(
     }
     for (name, op) in [("updated_since", ">="), ("updated_until", "<")] {
         if let Some(value) = params.remove(name) {
-            DateTime::parse_from_rfc3339(&value).map_err(|_| {
-                invalid(
-                    name,
-                    format!("{name} must be an RFC 3339 time, got `{value}`"),
-                )
-            })?;
+            let time = DateTime::parse_from_rfc3339(&value)
+                .ok()
+                .and_then(|t| database_time(t.with_timezone(&Utc)))
+                .ok_or_else(|| {
+                    invalid(
+                        name,
+                        format!(
+                            "{name} must be an RFC 3339 time from year 1 to 9999, got `{value}`"
+                        ),
+                    )
+                })?;
             bind(
                 &mut sql,
                 &format!(" AND t.updated_at {op} $?::timestamptz"),
-                value,
+                time,
             );
         }
     }
     if let Some(after) = params.remove("after") {
         let cursor = Cursor::decode(&after)
             .ok_or_else(|| invalid("after", format!("`{after}` is not a page cursor")))?;
-        binds.push(cursor.created_at.to_rfc3339());
+        let created_at = database_time(cursor.created_at)
+            .ok_or_else(|| invalid("after", format!("`{after}` is not a page cursor")))?;
+        binds.push(created_at);
         binds.push(cursor.id.to_string());
         let n = binds.len();
         sql.push_str(&format!(

@@ -192,11 +192,21 @@ fn problem(name: &str) -> Value {
     json!({"$ref": format!("#/components/responses/{name}")})
 }
 
+/// A header's text: visible ASCII and spaces, not blank, at most 200 characters.
+fn visible_text() -> Value {
+    json!({"type": "string", "maxLength": 200, "pattern": "^[ -~]*[!-~][ -~]*$"})
+}
+
+/// A feed token: `<transaction id>.<position>`.
+fn token() -> Value {
+    json!({"type": "string", "pattern": r"^[0-9]{1,19}\.[0-9]{1,18}$"})
+}
+
 fn consistent_with() -> Value {
     parameter(
         "consistent_with",
         "query",
-        json!({"type": "string"}),
+        token(),
         "A command answer's `token`: answer only once the read models include it (503 \
          `not_yet_consistent` if they do not within the consistency timeout).",
     )
@@ -226,8 +236,13 @@ where
     let commands = C::Command::PUBLIC.join("`, `");
 
     let header = |name: &str, required: bool, description: &str| {
+        let schema = if name == "If-Match" {
+            json!({"type": "string", "pattern": r#"^(\*|(W/)?("[0-9]{1,19}"|[0-9]{1,19}))$"#})
+        } else {
+            visible_text()
+        };
         json!({"name": name, "in": "header", "required": required,
-               "description": description, "schema": {"type": "string", "maxLength": 200}})
+               "description": description, "schema": schema})
     };
     paths.insert(
         format!("/v1/{}/{{id}}/commands", C::PATH),
@@ -302,7 +317,8 @@ where
         parameter(
             "after",
             "query",
-            json!({"type": "string"}),
+            json!({"type": "string", "pattern": "^-?[0-9]{1,17}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-\
+                                                 [0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}),
             "The previous page's `next`.",
         ),
         limit(super::list::DEFAULT_LIMIT, super::list::MAX_LIMIT),
@@ -571,13 +587,15 @@ pub fn document() -> Value {
             "description": "Gap-safe: an event appears only once no earlier-committing \
                             transaction can still add one before it. Resume with `next`.",
             "parameters": [
-                parameter("after", "query", json!({"type": "string"}),
+                parameter("after", "query", token(),
                           "The previous page's `next` (or an event's `token`)."),
                 limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
                 parameter("aggregate_type", "query",
                           json!({"type": "string", "enum": events::AGGREGATE_TYPES}),
                           "Only this aggregate type."),
-                parameter("event_type", "query", json!({"type": "string"}),
+                parameter("event_type", "query",
+                          json!({"type": "string", "pattern": format!(
+                              "^ *({names}) *(, *({names}) *)*$", names = event_types.join("|"))}),
                           &format!("Only these event types, comma-separated: {}.",
                                    event_types.join(", "))),
                 parameter("since", "query", time(), "Only events recorded at or after this time."),

@@ -163,7 +163,16 @@ pub(super) async fn stream_events<C: Collection>(
     let id = parse_id(path)?;
     let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let limit = super::events::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0).max(0);
+    let after = match query.after.unwrap_or(0) {
+        n if n < 0 => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("after is a sequence number, 0 or more; got {n}"),
+            )
+            .with("field", "after"))
+        }
+        n => n,
+    };
     let page =
         projections::feed::read_stream(ctx.store.pool(), C::TYPE, &id.to_string(), after, limit)
             .await?;

@@ -108,6 +108,17 @@ async fn bad_feed_queries_are_400() {
         let response = app.get(&format!("/v1/events?{query}")).await;
         assert_problem(response, StatusCode::BAD_REQUEST, code).await;
     }
+    let task = app.create_task().await;
+    for query in [
+        "after=-1",
+        "after=one",
+        "limit=0",
+        "limit=1001",
+        "colour=blue",
+    ] {
+        let response = app.get(&format!("/v1/tasks/{task}/events?{query}")).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
 }
 
 #[tokio::test]

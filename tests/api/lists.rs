@@ -149,6 +149,12 @@ async fn bad_list_queries_are_400() {
         ("tasks?colour=blue", "colour"),
         ("pilots?archived=maybe", "archived"),
         ("trips?trip_type=ROCKET", "trip_type"),
+        // PostgreSQL has no year 0, and reads a negative year only as BC.
+        ("tasks?updated_until=0000-06-01T00:00:00Z", "updated_until"),
+        (
+            "tasks?after=-91295600000000000_a93750a0-6670-2b16-5fe0-f5f08d0ddd06",
+            "after",
+        ),
     ] {
         let problem = assert_problem(
             app.get(&format!("/v1/{query}")).await,
@@ -157,6 +163,15 @@ async fn bad_list_queries_are_400() {
         )
         .await;
         assert_eq!(problem["field"], field, "{query}");
+    }
+    // Offsets PostgreSQL would refuse (beyond 15:59) are normalized to UTC first.
+    for query in [
+        "tasks?updated_since=0039-06-20T01%3A35%3A14.959%2B18%3A54",
+        "tasks?updated_until=5879-12-01T00%3A34%3A03-20%3A13",
+        "pilots?after=-912956_a93750a0-6670-2b16-5fe0-f5f08d0ddd06",
+    ] {
+        let response = app.get(&format!("/v1/{query}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
     }
 }
 

@@ -194,6 +194,8 @@ async fn the_command_schemas_refuse_what_the_service_refuses() {
         json!({"type": "RecordPilotAssigned", "pilot_id": Uuid::new_v4(),
                "assignment_id": Uuid::new_v4()}),
         json!({"type": "PauseTask", "reason": ""}),
+        json!({"type": "PauseTask", "reason": "   "}),
+        json!({"type": "PauseTask", "reason": "bell\u{7}"}),
     ] {
         assert!(
             contract.check(&body, &bad).is_err(),
