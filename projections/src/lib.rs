@@ -11,6 +11,7 @@ mod replay;
 mod runner;
 pub mod task;
 pub mod trip;
+pub mod views;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
 pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};

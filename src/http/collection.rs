@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -63,18 +63,11 @@ pub trait Collection:
         id: Uuid,
     ) -> impl Future<Output = sqlx::Result<Option<Self::View>>> + Send;
     /// The current states of these entities, in no particular order (those without a row are
-    /// left out). By default one read per id, a few at a time; a read model whose view is one
-    /// row reads them in one query.
+    /// left out), read on `conn` (the list's snapshot) with one statement per table.
     fn read_many(
-        pool: &PgPool,
+        conn: &mut PgConnection,
         ids: &[Uuid],
-    ) -> impl Future<Output = sqlx::Result<Vec<Self::View>>> + Send {
-        use futures_util::{StreamExt, TryStreamExt};
-        futures_util::stream::iter(ids.iter().map(|id| Self::read(pool, *id)))
-            .buffered(8)
-            .try_filter_map(|view| async move { Ok(view) })
-            .try_collect()
-    }
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::View>>> + Send;
     /// The status timeline from the history tables, in order.
     fn history(
         pool: &PgPool,

@@ -1,6 +1,6 @@
 use aggregates::fo_task::{FoTask, FoTaskKind, FoTaskStatus};
 use projections::fo_task::{FoTaskHistoryRow, FoTaskView};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::collection::Collection;
@@ -47,6 +47,10 @@ impl Collection for FoTask {
 
     async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<FoTaskView>> {
         FoTaskView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<FoTaskView>> {
+        FoTaskView::load_many(conn, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<FoTaskHistoryRow>> {

@@ -99,6 +99,7 @@ pub async fn list<C: Collection>(
     let Query(mut params) =
         query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let spec = &C::LIST;
+    let token = params.remove("consistent_with");
     let mut sql = format!("SELECT t.created_at, t.id FROM {} t WHERE true", spec.table);
     let mut binds: Vec<String> = Vec::new();
     let mut bind = |sql: &mut String, clause: &str, value: String| {
@@ -189,7 +190,13 @@ pub async fn list<C: Collection>(
     };
     if let Some(unknown) = params.keys().next() {
         let mut known: Vec<_> = spec.filters.iter().map(|f| f.name).collect();
-        known.extend(["updated_since", "updated_until", "after", "limit"]);
+        known.extend([
+            "updated_since",
+            "updated_until",
+            "after",
+            "limit",
+            "consistent_with",
+        ]);
         return Err(invalid(
             unknown,
             format!(
@@ -203,7 +210,10 @@ pub async fn list<C: Collection>(
     for value in &binds {
         query = query.bind(value);
     }
-    let rows = query.fetch_all(ctx.store.pool()).await?;
+    super::reads::wait_for_token(&ctx, token, &[C::STATE_PROJECTOR]).await?;
+    // The page and its items are read in one snapshot: an item always matches the filters.
+    let mut tx = projections::views::snapshot(ctx.store.pool()).await?;
+    let rows = query.fetch_all(&mut *tx).await?;
     let next = if rows.len() as i64 == limit {
         rows.last()
             .map(|row| -> Result<String, sqlx::Error> {
@@ -223,7 +233,9 @@ pub async fn list<C: Collection>(
         .map(|row| row.try_get::<Uuid, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
     let mut views: HashMap<Uuid, Value> = HashMap::with_capacity(ids.len());
-    for view in C::read_many(ctx.store.pool(), &ids).await? {
+    let found = C::read_many(&mut tx, &ids).await?;
+    tx.rollback().await?;
+    for view in found {
         let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
         let id = value["id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
         views.extend(id.map(|id| (id, value)));

@@ -322,6 +322,7 @@ where
             "The previous page's `next`.",
         ),
         limit(super::list::DEFAULT_LIMIT, super::list::MAX_LIMIT),
+        consistent_with(),
     ]);
     paths.insert(
         format!("/v1/{}", C::PATH),
@@ -341,6 +342,7 @@ where
                     },
                 })),
                 "400": problem("BadRequest"),
+                "503": problem("NotYetConsistent"),
             },
         }}),
     );

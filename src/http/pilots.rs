@@ -1,6 +1,6 @@
 use aggregates::pilot::{Pilot, PilotLocation, PilotServices};
 use projections::pilot::{PilotHistoryRow, PilotView};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::collection::Collection;
@@ -53,8 +53,8 @@ impl Collection for Pilot {
         PilotView::load(pool, id).await
     }
 
-    async fn read_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<PilotView>> {
-        PilotView::load_many(pool, ids).await
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<PilotView>> {
+        PilotView::load_many(conn, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotHistoryRow>> {

@@ -186,7 +186,7 @@ pub(super) async fn stream_events<C: Collection>(
 
 /// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
 /// token the query names (if it names one).
-async fn wait_for_token(
+pub(super) async fn wait_for_token(
     ctx: &ApiContext,
     token: Option<String>,
     projectors: &[&str],

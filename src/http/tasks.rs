@@ -1,6 +1,6 @@
 use aggregates::task::{Task, TaskStatus, TaskType};
 use projections::task::{TaskHistoryRow, TaskView};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::collection::Collection;
@@ -49,8 +49,8 @@ impl Collection for Task {
         TaskView::load(pool, id).await
     }
 
-    async fn read_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<TaskView>> {
-        TaskView::load_many(&mut *pool.acquire().await?, ids).await
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<TaskView>> {
+        TaskView::load_many(conn, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TaskHistoryRow>> {

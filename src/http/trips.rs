@@ -1,6 +1,6 @@
 use aggregates::trip::{Trip, TripStatus, TripType};
 use projections::trip::{TripHistoryRow, TripView};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::collection::Collection;
@@ -42,6 +42,10 @@ impl Collection for Trip {
 
     async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<TripView>> {
         TripView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<TripView>> {
+        TripView::load_many(conn, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TripHistoryRow>> {

@@ -210,3 +210,54 @@ async fn metrics_count_commands_events_requests_and_projector_progress() {
         );
     }
 }
+
+/// A list's items are the entities exactly as `GET /v1/{collection}/{id}` shows them (a trip
+/// with its places, routes and requests; a field-operator task with its subtasks), and a list
+/// naming a command's token includes that command's effect.
+#[tokio::test]
+async fn list_items_are_the_entities_as_get_shows_them_and_include_your_writes() {
+    let app = TestApp::spawn().await;
+    let place = |lat: f64| json!({"lat": lat, "lng": -122.41, "name": "somewhere"});
+    let (trip, fo_task) = (Uuid::new_v4(), Uuid::new_v4());
+    app.ok(
+        "trips",
+        trip,
+        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": Uuid::new_v4(),
+               "trip_type": "DELIVERY", "origin": place(37.77), "destination": place(37.78)}),
+    )
+    .await;
+    let routed = app
+        .ok(
+            "trips",
+            trip,
+            json!({"type": "RecordRoute", "route_id": Uuid::new_v4(), "distance_m": 10,
+                   "duration_s": 60}),
+        )
+        .await;
+    let created = app
+        .ok(
+            "fo-tasks",
+            fo_task,
+            json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "ROBOT_RESCUE",
+                   "subtasks": [{"subtask_id": Uuid::new_v4(), "kind": "TRAVEL",
+                                 "from": place(37.77), "to": place(37.79)}]}),
+        )
+        .await;
+    for (collection, id, answer) in [("trips", trip, &routed), ("fo-tasks", fo_task, &created)] {
+        let token = answer["token"].as_str().unwrap();
+        let page = list(&app, &format!("{collection}?consistent_with={token}")).await;
+        let shown: Value = app
+            .get(&format!("/v1/{collection}/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["items"], json!([shown]), "{collection}");
+    }
+    assert_eq!(
+        list(&app, "trips")
+            .await
+            .pointer("/items/0/routes/0/distance_m"),
+        Some(&json!(10.0))
+    );
+}

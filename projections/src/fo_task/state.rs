@@ -63,45 +63,68 @@ pub struct FoAssignmentView {
 impl FoTaskView {
     /// One task from the read models, read in one snapshot, so that its parts agree.
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<FoTaskView>, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let Some(row) = sqlx::query(
+        let mut tx = crate::views::snapshot(pool).await?;
+        let view = Self::load_many(&mut tx, &[id]).await?.pop();
+        tx.rollback().await?;
+        Ok(view)
+    }
+
+    /// Tasks by id, in no particular order, with one statement per table (run them in one
+    /// snapshot, `views::snapshot`, for parts that agree).
+    pub async fn load_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<FoTaskView>, sqlx::Error> {
+        let rows = sqlx::query(
             "SELECT id, hub_id, kind, status, robot_id, trip_id, cancellation_reason, version,
                     created_at, updated_at
-               FROM fo_tasks WHERE id = $1",
+               FROM fo_tasks WHERE id = ANY($1)",
         )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let subtasks = sqlx::query(
-            "SELECT subtask_id, position, kind, status, from_lat, from_lng, from_name,
-                    from_location_id, to_lat, to_lng, to_name, to_location_id, action,
-                    location_lat, location_lng, location_name, location_id, skip_reason,
-                    updated_at
-               FROM fo_subtasks WHERE fo_task_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
+        .bind(ids)
+        .fetch_all(&mut *conn)
         .await?;
-        let assignments = sqlx::query(
-            "SELECT assignment_id, fo_id, active, assigned_at, unassigned_at, unassign_reason
-               FROM fo_assignments WHERE fo_task_id = $1 ORDER BY sequence",
+        let mut subtasks = crate::views::children(
+            conn,
+            "SELECT fo_task_id, subtask_id, position, kind, status, from_lat, from_lng,
+                    from_name, from_location_id, to_lat, to_lng, to_name, to_location_id,
+                    action, location_lat, location_lng, location_name, location_id,
+                    skip_reason, updated_at
+               FROM fo_subtasks WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, position",
+            ids,
+            "fo_task_id",
         )
-        .bind(id)
-        .fetch_all(&mut *tx)
         .await?;
-        tx.rollback().await?;
-        Ok(Some(FoTaskView {
+        let mut assignments = crate::views::children(
+            conn,
+            "SELECT fo_task_id, assignment_id, fo_id, active, assigned_at, unassigned_at,
+                    unassign_reason
+               FROM fo_assignments WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, sequence",
+            ids,
+            "fo_task_id",
+        )
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Uuid = row.try_get("id")?;
+                Self::assemble(
+                    row,
+                    subtasks.remove(&id).unwrap_or_default(),
+                    assignments.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn assemble(
+        row: &PgRow,
+        subtasks: Vec<PgRow>,
+        assignments: Vec<PgRow>,
+    ) -> Result<FoTaskView, sqlx::Error> {
+        Ok(FoTaskView {
             id: row.try_get("id")?,
             hub_id: row.try_get("hub_id")?,
-            kind: enum_value(&row, "kind")?,
-            status: enum_value(&row, "status")?,
+            kind: enum_value(row, "kind")?,
+            status: enum_value(row, "status")?,
             robot_id: row.try_get("robot_id")?,
             trip_id: row.try_get("trip_id")?,
             subtasks: subtasks
@@ -125,7 +148,7 @@ impl FoTaskView {
             version: row.try_get::<i64, _>("version")? as u64,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
-        }))
+        })
     }
 }
 

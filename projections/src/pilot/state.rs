@@ -40,10 +40,13 @@ impl PilotView {
     }
 
     /// Pilots of the read model by id, in no particular order.
-    pub async fn load_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<PilotView>, sqlx::Error> {
+    pub async fn load_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<PilotView>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM pilots WHERE id = ANY($1)"))
             .bind(ids)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await?;
         rows.iter().map(Self::from_row).collect()
     }

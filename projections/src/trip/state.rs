@@ -81,47 +81,73 @@ pub struct AssistanceRequestView {
 impl TripView {
     /// One trip from the read models, read in one snapshot, so that its parts agree.
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<TripView>, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let Some(row) = sqlx::query(
+        let mut tx = crate::views::snapshot(pool).await?;
+        let view = Self::load_many(&mut tx, &[id]).await?.pop();
+        tx.rollback().await?;
+        Ok(view)
+    }
+
+    /// Trips by id, in no particular order, with one statement per table (run them in one
+    /// snapshot, `views::snapshot`, for parts that agree).
+    pub async fn load_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<TripView>, sqlx::Error> {
+        let rows = sqlx::query(
             "SELECT id, task_id, robot_id, trip_type, status, stops, current_lat, current_lng,
                     current_name, current_location_id, cancellation_reason, cancellation_note,
                     version, created_at, updated_at
-               FROM trips WHERE id = $1",
+               FROM trips WHERE id = ANY($1)",
         )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let places = sqlx::query(
-            "SELECT role, ordinal, lat, lng, name, location_id, recorded_at
-               FROM trip_locations WHERE trip_id = $1 ORDER BY role, ordinal",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
+        .bind(ids)
+        .fetch_all(&mut *conn)
         .await?;
-        let routes = sqlx::query(
-            "SELECT route_id, distance_m, duration_s, polyline, recorded_at
-               FROM routes WHERE trip_id = $1 ORDER BY sequence",
+        let children = crate::views::children;
+        let mut places = children(
+            conn,
+            "SELECT trip_id, role, ordinal, lat, lng, name, location_id, recorded_at
+               FROM trip_locations WHERE trip_id = ANY($1) ORDER BY trip_id, role, ordinal",
+            ids,
+            "trip_id",
         )
-        .bind(id)
-        .fetch_all(&mut *tx)
         .await?;
-        let requests = sqlx::query(
-            "SELECT request_id, kind, status, note, fo_id, outcome, resolution_note,
+        let mut routes = children(
+            conn,
+            "SELECT trip_id, route_id, distance_m, duration_s, polyline, recorded_at
+               FROM routes WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+            ids,
+            "trip_id",
+        )
+        .await?;
+        let mut requests = children(
+            conn,
+            "SELECT trip_id, request_id, kind, status, note, fo_id, outcome, resolution_note,
                     requested_at, acknowledged_at, resolved_at, updated_at
-               FROM fo_assistance_requests WHERE trip_id = $1 ORDER BY sequence",
+               FROM fo_assistance_requests WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+            ids,
+            "trip_id",
         )
-        .bind(id)
-        .fetch_all(&mut *tx)
         .await?;
-        tx.rollback().await?;
+        rows.iter()
+            .map(|row| {
+                let id: Uuid = row.try_get("id")?;
+                Self::assemble(
+                    row,
+                    places.remove(&id).unwrap_or_default(),
+                    routes.remove(&id).unwrap_or_default(),
+                    requests.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
 
+    fn assemble(
+        row: &PgRow,
+        places: Vec<PgRow>,
+        routes: Vec<PgRow>,
+        requests: Vec<PgRow>,
+    ) -> Result<TripView, sqlx::Error> {
+        let id: Uuid = row.try_get("id")?;
         let (mut origin, mut destination, mut stop_locations) = (None, None, Vec::new());
         for place in &places {
             let location = Location {
@@ -150,12 +176,12 @@ impl TripView {
             }),
             None => None,
         };
-        Ok(Some(TripView {
-            id: row.try_get("id")?,
+        Ok(TripView {
+            id,
             task_id: row.try_get("task_id")?,
             robot_id: row.try_get("robot_id")?,
-            trip_type: enum_value(&row, "trip_type")?,
-            status: enum_value(&row, "status")?,
+            trip_type: enum_value(row, "trip_type")?,
+            status: enum_value(row, "status")?,
             origin: origin.ok_or_else(|| missing("origin"))?,
             destination: destination.ok_or_else(|| missing("destination"))?,
             stops: row.try_get::<i32, _>("stops")? as u32,
@@ -191,12 +217,12 @@ impl TripView {
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
-            cancellation_reason: optional_enum(&row, "cancellation_reason")?,
+            cancellation_reason: optional_enum(row, "cancellation_reason")?,
             cancellation_note: row.try_get("cancellation_note")?,
             version: row.try_get::<i64, _>("version")? as u64,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
-        }))
+        })
     }
 }
 

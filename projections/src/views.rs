@@ -1,0 +1,32 @@
+//! What the views' loaders share: one snapshot for a read, child rows grouped by their owner.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+/// A read-only transaction that sees one snapshot throughout, so that a view assembled from
+/// several tables (or a list and its items) agrees with itself.
+pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Rows of a child table for these owners (`$1` is the owners' ids), grouped by the `owner`
+/// column, each group in the statement's order.
+pub(crate) async fn children(
+    conn: &mut PgConnection,
+    sql: &str,
+    ids: &[Uuid],
+    owner: &str,
+) -> Result<HashMap<Uuid, Vec<PgRow>>, sqlx::Error> {
+    let mut groups: HashMap<Uuid, Vec<PgRow>> = HashMap::new();
+    for row in sqlx::query(sql).bind(ids).fetch_all(conn).await? {
+        groups.entry(row.try_get(owner)?).or_default().push(row);
+    }
+    Ok(groups)
+}
