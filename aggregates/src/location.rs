@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 /// `{lat, lng, name?, location_id?}`: WGS 84 degrees, checked when parsed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(try_from = "LocationFields")]
+#[serde(try_from = "LocationFields", deny_unknown_fields)]
 pub struct Location {
     #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,

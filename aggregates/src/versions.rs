@@ -22,7 +22,7 @@ pub struct Upcast {
     pub change: fn(&mut Map<String, Value>),
 }
 
-/// Every change of shape so far, oldest first.
+/// Every change of shape so far (in any order: each type's steps run in version order).
 pub const UPCASTS: &[Upcast] = &[
     // 1.1 names the task a reservation held the pilot for. Version 1.0 did not record it, and
     // one event alone cannot tell it: those read as `null`.
@@ -47,11 +47,16 @@ fn add_task_id(fields: &mut Map<String, Value>) {
 /// that never changed. `DomainEvent::event_version` answers this, so the version written and
 /// the upcasts cannot disagree.
 pub fn current(event_type: &str) -> &'static str {
-    UPCASTS
-        .iter()
-        .rev()
-        .find(|upcast| upcast.event_type == event_type)
-        .map_or("1.0", |upcast| upcast.to)
+    Upcasters::all().current(event_type)
+}
+
+/// The service's upcasters as cqrs-es takes them (for its own event stores and tools).
+pub fn event_upcasters() -> Vec<Box<dyn EventUpcaster>> {
+    Upcasters::new(UPCASTS)
+        .steps
+        .into_iter()
+        .map(|step| Box::new(step) as Box<dyn EventUpcaster>)
+        .collect()
 }
 
 struct Step {
@@ -81,28 +86,46 @@ impl EventUpcaster for Step {
     }
 }
 
-/// The chain of upcasters for every event type of the service.
+/// A chain of upcasters: for each event type, its steps from the oldest version up.
 pub struct Upcasters {
-    steps: Vec<Box<dyn EventUpcaster>>,
+    steps: Vec<Step>,
 }
 
-static ALL: LazyLock<Upcasters> = LazyLock::new(|| Upcasters {
-    steps: UPCASTS
-        .iter()
-        .map(|upcast| {
-            let version = upcast
-                .to
-                .parse()
-                .expect("an upcast's version is a semantic version");
-            Box::new(Step { upcast, version }) as Box<dyn EventUpcaster>
-        })
-        .collect(),
-});
+static ALL: LazyLock<Upcasters> = LazyLock::new(|| Upcasters::new(UPCASTS));
 
 impl Upcasters {
     /// The service's upcasters.
     pub fn all() -> &'static Self {
         &ALL
+    }
+
+    /// A chain of these upcasts, in version order whatever the order given.
+    pub fn new(upcasts: &'static [Upcast]) -> Self {
+        let mut steps: Vec<Step> = upcasts
+            .iter()
+            .map(|upcast| Step {
+                upcast,
+                version: upcast
+                    .to
+                    .parse()
+                    .expect("an upcast's version is a semantic version"),
+            })
+            .collect();
+        steps.sort_by(|a, b| {
+            (a.upcast.event_type, &a.version)
+                .partial_cmp(&(b.upcast.event_type, &b.version))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Self { steps }
+    }
+
+    /// The version an event type is written in: its latest upcast's, "1.0" if none.
+    pub fn current(&self, event_type: &str) -> &'static str {
+        self.steps
+            .iter()
+            .rev()
+            .find(|step| step.upcast.event_type == event_type)
+            .map_or("1.0", |step| step.upcast.to)
     }
 
     /// Whether an event stored as `event_type` in `event_version` needs upcasting: false for
@@ -153,7 +176,16 @@ pub fn decode<E: DeserializeOwned>(
     event_version: &str,
     payload: &str,
 ) -> Result<E, serde_json::Error> {
-    let upcasters = Upcasters::all();
+    decode_with(Upcasters::all(), event_type, event_version, payload)
+}
+
+/// `decode` with a chain of one's choosing.
+pub fn decode_with<E: DeserializeOwned>(
+    upcasters: &Upcasters,
+    event_type: &str,
+    event_version: &str,
+    payload: &str,
+) -> Result<E, serde_json::Error> {
     if !upcasters.applies(event_type, event_version) {
         return serde_json::from_str(payload);
     }
@@ -216,6 +248,89 @@ mod tests {
         let (payload, _) =
             Upcasters::all().upcast_payload("PilotReservationExpired", "1.0", stored);
         assert_eq!(payload["PilotReservationExpired"]["task_id"], json!(task));
+    }
+
+    /// A made-up history of one event type: 1.1 renamed `name` to `label`, 2.0 made `size` a
+    /// required number (absent in 1.x: 0). Listed out of order on purpose.
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    enum Sample {
+        Resized { label: String, size: u32 },
+    }
+
+    fn rename(fields: &mut Map<String, Value>) {
+        if let Some(name) = fields.remove("name") {
+            fields.insert("label".into(), name);
+        }
+    }
+
+    fn add_size(fields: &mut Map<String, Value>) {
+        fields.entry("size").or_insert(json!(0));
+    }
+
+    const SAMPLE_UPCASTS: &[Upcast] = &[
+        Upcast {
+            event_type: "Resized",
+            to: "2.0",
+            change: add_size,
+        },
+        Upcast {
+            event_type: "Resized",
+            to: "1.1",
+            change: rename,
+        },
+    ];
+
+    #[test]
+    fn old_versions_go_through_every_later_step_in_version_order() {
+        let upcasters = Upcasters::new(SAMPLE_UPCASTS);
+        assert_eq!(upcasters.current("Resized"), "2.0");
+        let stored = r#"{"Resized": {"name": "crate"}}"#;
+        // Without the upcasts, the old shape does not decode at all.
+        assert!(serde_json::from_str::<Sample>(stored).is_err());
+        let expected = Sample::Resized {
+            label: "crate".into(),
+            size: 0,
+        };
+        for version in ["1.0", "1"] {
+            let event: Sample = decode_with(&upcasters, "Resized", version, stored).unwrap();
+            assert_eq!(event, expected);
+        }
+        // A 1.1 event only takes the 2.0 step (a second rename would find no `name`).
+        let stored = r#"{"Resized": {"label": "box"}}"#;
+        let event: Sample = decode_with(&upcasters, "Resized", "1.1", stored).unwrap();
+        assert_eq!(
+            event,
+            Sample::Resized {
+                label: "box".into(),
+                size: 0
+            }
+        );
+        let current = r#"{"Resized": {"label": "box", "size": 3}}"#;
+        assert!(!upcasters.applies("Resized", "2.0"));
+        let event: Sample = decode_with(&upcasters, "Resized", "2.0", current).unwrap();
+        assert_eq!(
+            event,
+            Sample::Resized {
+                label: "box".into(),
+                size: 3
+            }
+        );
+        let (_, version) = upcasters.upcast_payload(
+            "Resized",
+            "1.0",
+            serde_json::from_str(r#"{"Resized": {"name": "x"}}"#).unwrap(),
+        );
+        assert_eq!(version.as_deref(), Some("2.0"));
+    }
+
+    #[test]
+    fn the_service_upcasters_are_given_to_cqrs_es_too() {
+        let upcasters = event_upcasters();
+        assert_eq!(upcasters.len(), UPCASTS.len());
+        assert!(upcasters
+            .iter()
+            .any(|u| u.can_upcast("PilotReservationReleased", "1.0")));
     }
 
     #[test]

@@ -38,6 +38,13 @@ impl FromStr for FeedPosition {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || format!("`{s}` is not a feed token (it looks like `1234.56`)");
         let (xid, position) = s.split_once('.').ok_or_else(invalid)?;
+        // Digits only: no sign (`u64`/`i64` parsing would take `+1` and `-5`).
+        if ![xid, position]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid());
+        }
         Ok(Self {
             transaction_id: xid.parse().map_err(|_| invalid())?,
             position: position.parse().map_err(|_| invalid())?,
@@ -158,6 +165,13 @@ pub async fn read_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_token_is_digits_dot_digits() {
+        for token in ["1.-5", "+1.5", "1.", ".5", "1.5.6", "a.b"] {
+            assert!(token.parse::<FeedPosition>().is_err(), "{token}");
+        }
+    }
 
     #[test]
     fn a_feed_position_reads_back_from_its_token() {

@@ -109,6 +109,16 @@ impl Components {
                 if fields.get("type").is_none() {
                     fields["type"] = json!("object");
                 }
+                if prefix == "event" {
+                    // An event holds exactly its fields, every one present (`null` when
+                    // unset): an upcast event included. Commands say so on their bodies.
+                    fields["additionalProperties"] = json!(false);
+                    let names: Vec<Value> = fields["properties"]
+                        .as_object()
+                        .map(|p| p.keys().map(|k| json!(k)).collect())
+                        .unwrap_or_default();
+                    fields["required"] = json!(names);
+                }
                 self.insert(component.clone(), fields);
                 Some((name.clone(), reference(&component)))
             })
@@ -376,7 +386,12 @@ where
                           "The state after this many events."),
             ],
             "responses": {
-                "200": ok("The state.", json!({"anyOf": [view, time_travel]})),
+                "200": {
+                    "description": "The state.",
+                    "headers": {"ETag": {"description": "The version shown.",
+                                         "schema": {"type": "string"}}},
+                    "content": json_content(json!({"anyOf": [view, time_travel]})),
+                },
                 "400": problem("BadRequest"),
                 "404": problem("NotFound"),
                 "503": problem("NotYetConsistent"),
@@ -439,31 +454,48 @@ where
 }
 
 fn command_answer(description: &str) -> Value {
+    let text = json!({"type": "string"});
     json!({
         "description": description,
         "headers": {
-            "ETag": {"description": "The stream's new version.", "schema": {"type": "string"}},
+            "ETag": {"description": "The stream's new version.", "schema": text},
             CONSISTENCY_TOKEN: {
                 "description": "The token to name in `consistent_with`.",
-                "schema": {"type": "string"},
+                "schema": text,
+            },
+            "Location": {"description": "On 201: the new entity's path.", "schema": text},
+            "Idempotent-Replayed": {
+                "description": "`true` when the answer is the first one of a retried \
+                                `Idempotency-Key`; nothing was appended.",
+                "schema": {"type": "string", "const": "true"},
+            },
+            "X-Request-Id": {
+                "description": "The request's id (the caller's, or generated).",
+                "schema": text,
             },
         },
         "content": json_content(reference("CommandAnswer")),
     })
 }
 
-/// The event payloads of every aggregate: `anyOf` (several event types share a shape).
+/// The event payloads of every aggregate: each tied to its `event_type` (`if`/`then`).
 fn event_payloads(components: &mut Components) -> Value {
     let mut payloads = Vec::new();
     payloads.extend(components.add_variants::<<Task as cqrs_es::Aggregate>::Event>("event"));
     payloads.extend(components.add_variants::<<Trip as cqrs_es::Aggregate>::Event>("event"));
     payloads.extend(components.add_variants::<<Pilot as cqrs_es::Aggregate>::Event>("event"));
     payloads.extend(components.add_variants::<<FoTask as cqrs_es::Aggregate>::Event>("event"));
-    json!({
-        "description": "The event's fields; their shape is given by `event_type` \
-                        (`#/components/schemas/event.<EventType>`).",
-        "anyOf": payloads.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
-    })
+    let by_type: Vec<Value> = payloads
+        .into_iter()
+        .map(|(name, payload)| {
+            json!({
+                "if": {"properties": {"event_type": {"const": name}},
+                       "required": ["event_type"]},
+                "then": {"properties": {"payload": payload}},
+            })
+        })
+        .collect();
+    json!(by_type)
 }
 
 fn envelopes(components: &mut Components, payload: Value) {
@@ -475,6 +507,7 @@ fn envelopes(components: &mut Components, payload: Value) {
             "description": "A stored event, as the feed, the per-stream events and the export \
                             give it. An event stored in an older version is shown in its \
                             current shape, `upcast_from` naming the version stored.",
+            "allOf": payload,
             "required": ["token", "position", "aggregate_type", "aggregate_id", "sequence",
                          "event_type", "event_version", "upcast_from", "payload", "metadata",
                          "recorded_at"],
@@ -488,7 +521,11 @@ fn envelopes(components: &mut Components, payload: Value) {
                 "event_type": {"type": "string"},
                 "event_version": {"type": "string"},
                 "upcast_from": nullable_text,
-                "payload": payload,
+                "payload": {
+                    "type": "object",
+                    "description": "The event's fields, in its current shape: \
+                                    `#/components/schemas/event.<event_type>`.",
+                },
                 "metadata": {
                     "type": "object",
                     "description": "Who and in what flow: `actor`, `command`, `request_id`, \
@@ -748,6 +785,26 @@ mod tests {
         }
         walk(&document, &document, &mut missing);
         assert!(missing.is_empty(), "unresolved: {missing:?}");
+    }
+
+    #[test]
+    fn an_events_payload_must_have_the_shape_of_its_type() {
+        let mut root = document();
+        root["$ref"] = json!("#/components/schemas/Event");
+        let validator = jsonschema::validator_for(&root).unwrap();
+        let event = |event_type: &str, payload: Value| {
+            json!({"token": "1.1", "position": 1, "aggregate_type": "Task",
+                   "aggregate_id": "x", "sequence": 1, "event_type": event_type,
+                   "event_version": "1.0", "upcast_from": null, "payload": payload,
+                   "metadata": {}, "recorded_at": "2026-11-22T00:00:00Z"})
+        };
+        assert!(validator.is_valid(&event("TaskStarted", json!({"from_status": "PENDING"}))));
+        assert!(!validator.is_valid(&event("TaskStarted", json!({"from_status": "FLYING"}))));
+        assert!(!validator.is_valid(&event("TaskStarted", json!({"bogus": 1}))));
+        assert!(!validator.is_valid(&event(
+            "PilotReservationReleased",
+            json!({"reservation_id": uuid::Uuid::nil(), "reason": null})
+        )));
     }
 
     #[test]

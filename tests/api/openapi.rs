@@ -214,8 +214,31 @@ async fn send(contract: &Contract, app: &TestApp, collection: &str, id: Uuid, bo
     for body in bodies {
         contract.check(&schema, body).unwrap();
         let response = app.command(collection, id, body.clone()).await;
+        let headers = response.headers().clone();
         let (status, answer) = contract.answer(&template, "post", response).await;
         assert!(status.is_success(), "{body}: {answer}");
+        // The headers documented for this answer are sent (but the retry marker).
+        let documented = contract
+            .document
+            .pointer(&format!(
+                "{}/responses/{}/headers",
+                contract.operation(&template, "post"),
+                status.as_u16()
+            ))
+            .and_then(Value::as_object)
+            .unwrap();
+        for name in documented.keys() {
+            let expected = match name.as_str() {
+                "Idempotent-Replayed" => false,
+                "Location" => status == StatusCode::CREATED,
+                _ => true,
+            };
+            assert_eq!(
+                headers.contains_key(name.as_str()),
+                expected,
+                "{name} on {status}"
+            );
+        }
     }
 }
 
