@@ -70,6 +70,14 @@ pub enum CommandError<E: std::error::Error> {
     PreconditionFailed { actual: u64 },
     #[error("this idempotency key was already used for a different request")]
     KeyReused,
+    /// A value unique among the streams of a type (the seed's unique columns) is held by
+    /// another stream.
+    #[error("{field} {value} already belongs to {holder}")]
+    Taken {
+        field: &'static str,
+        value: String,
+        holder: String,
+    },
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -153,12 +161,24 @@ where
                 replayed: false,
             })
         }
-        Err(AppendError::Conflict | AppendError::KeyTaken) => {
+        Err(err @ (AppendError::Conflict | AppendError::KeyTaken | AppendError::Taken { .. })) => {
             // A concurrent request with the same key may be the one that won: answer as it did.
             if let Some(record) = &envelope.idempotency {
                 if let Some(outcome) = recall::<A>(store, record, envelope.aggregate_id).await? {
                     return Ok(outcome);
                 }
+            }
+            if let AppendError::Taken {
+                field,
+                value,
+                holder,
+            } = err
+            {
+                return Err(CommandError::Taken {
+                    field,
+                    value,
+                    holder,
+                });
             }
             match envelope.precondition {
                 // `If-Match: *` held (the stream exists): losing the race is a plain conflict.

@@ -565,7 +565,7 @@ fn envelopes(components: &mut Components, payload: Value) {
             "type": "object",
             "description": "RFC 9457 problem details. `code` is stable and machine-readable; \
                             some problems add members (`field`, `current_version`, `command`, \
-                            `header`, `retry_after_seconds`).",
+                            `header`, `retry_after_seconds`, `value`, `held_by`).",
             "required": ["type", "title", "status", "detail", "code"],
             "properties": {
                 "type": {"type": "string", "format": "uri"},
@@ -575,6 +575,9 @@ fn envelopes(components: &mut Components, payload: Value) {
                 "code": {"type": "string"},
                 "field": {"type": "string"},
                 "current_version": {"type": "integer"},
+                "value": {"type": "string"},
+                "held_by": {"type": "string", "description": "The id of the entity that \
+                                                            holds `value` (`value_taken`)."},
             },
         }),
     );
@@ -592,8 +595,10 @@ fn responses() -> Value {
         "BadRequest": problem("Malformed JSON, an unknown command or enum value, a wrong type, \
                                an invalid id, header or query (`code` says which)."),
         "NotFound": problem("No such entity, or no such route."),
-        "Conflict": problem("A domain rule refused the command (`code`: the rule), or a \
-                             concurrent write won (`concurrent_modification`)."),
+        "Conflict": problem("A domain rule refused the command (`code`: the rule), a value \
+                             unique among the entities is another's (`value_taken`, with \
+                             `field`, `value` and `held_by`), or a concurrent write won \
+                             (`concurrent_modification`)."),
         "PreconditionFailed": problem("`If-Match` named another version \
                                        (`current_version`)."),
         "PayloadTooLarge": problem(&format!("The body is over {MAX_BODY_BYTES} bytes.")),

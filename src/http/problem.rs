@@ -78,6 +78,14 @@ impl<E: DomainError> From<CommandError<E>> for ApiError {
                 "idempotency_key_reused",
                 detail,
             ),
+            CommandError::Taken {
+                field,
+                value,
+                holder,
+            } => Self::new(StatusCode::CONFLICT, "value_taken", detail)
+                .with("field", field)
+                .with("value", value)
+                .with("held_by", holder),
             CommandError::Store(cause) => Self::internal(cause),
         }
     }

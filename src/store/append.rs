@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::DomainEvent;
 use projections::FeedPosition;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Row;
 
-use super::{EventMetadata, EventStore};
+use super::{Claim, EventMetadata, EventStore, Stream};
 
 /// An event as stored: where it landed in its stream and in the global order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -52,6 +52,18 @@ pub enum AppendError {
     /// A concurrent command with the same idempotency key was stored first.
     #[error("the idempotency key was used by a concurrent command")]
     KeyTaken,
+    /// A value the events claim (see `Stream::claims`) belongs to another stream.
+    #[error("{field} {value} already belongs to {holder}")]
+    Taken {
+        field: &'static str,
+        value: String,
+        /// The id of the stream that holds it.
+        holder: String,
+    },
+    /// A claim was refused; `append` answers `Taken` instead once it knows the holder (a
+    /// claim is never removed, so it always does).
+    #[error("a value the events claim is taken")]
+    Claimed,
     #[error(transparent)]
     Database(sqlx::Error),
     #[error("an event could not be serialized: {0}")]
@@ -68,6 +80,7 @@ impl From<sqlx::Error> for AppendError {
         match constraint {
             Some("events_pkey") => Self::Conflict,
             Some("idempotency_keys_pkey") => Self::KeyTaken,
+            Some("unique_claims_pkey") => Self::Claimed,
             _ => Self::Database(err),
         }
     }
@@ -89,6 +102,12 @@ WITH appended AS (
     SELECT $8, $9, $1, $2, min(sequence), max(sequence)
       FROM appended
     HAVING $8::text IS NOT NULL
+), claimed AS (
+    -- After the events (a stream conflict is reported as such), in the same statement.
+    INSERT INTO unique_claims (aggregate_type, field, value, aggregate_id)
+    SELECT $1, c.field, c.value, $2
+      FROM UNNEST($10::text[], $11::text[]) AS c(field, value)
+     WHERE EXISTS (SELECT FROM appended)
 )
 SELECT sequence, event_type, global_position, transaction_id::text::bigint AS transaction_id,
        recorded_at
@@ -117,8 +136,9 @@ fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Er
 
 impl EventStore {
     /// Appends `events` to a stream that is at `version`, atomically with the idempotency
-    /// record if one is given. Fails with `Conflict` if the stream moved on meanwhile.
-    pub async fn append<A: Aggregate>(
+    /// record if one is given and the values the events claim. Fails with `Conflict` if the
+    /// stream moved on meanwhile, with `Taken` if another stream holds a claimed value.
+    pub async fn append<A: Stream>(
         &self,
         aggregate_id: &str,
         version: u64,
@@ -135,7 +155,10 @@ impl EventStore {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
-        let rows = sqlx::query(APPEND)
+        let claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
+        let fields: Vec<&str> = claims.iter().map(|c| c.field).collect();
+        let values: Vec<&str> = claims.iter().map(|c| c.value.as_str()).collect();
+        let appended = sqlx::query(APPEND)
             .bind(A::TYPE)
             .bind(aggregate_id)
             .bind(&sequences)
@@ -145,10 +168,48 @@ impl EventStore {
             .bind(serde_json::to_string(metadata)?)
             .bind(remember.map(|r| r.key.as_str()))
             .bind(remember.map(|r| r.request_hash.as_slice()))
+            .bind(&fields)
+            .bind(&values)
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(AppendError::from);
+        let rows = match appended {
+            Err(AppendError::Claimed) => {
+                return Err(self.holder_of::<A>(aggregate_id, claims).await)
+            }
+            other => other?,
+        };
         self.wakeup.committed();
         Ok(rows.iter().map(appended_event).collect::<Result<_, _>>()?)
+    }
+
+    /// Who holds the first of `claims` taken by another stream than `aggregate_id`'s.
+    async fn holder_of<A: Stream>(&self, aggregate_id: &str, claims: Vec<Claim>) -> AppendError {
+        for claim in claims {
+            let holder: Result<Option<String>, _> = sqlx::query_scalar(
+                "SELECT aggregate_id FROM unique_claims
+                  WHERE aggregate_type = $1 AND field = $2 AND value = $3",
+            )
+            .bind(A::TYPE)
+            .bind(claim.field)
+            .bind(&claim.value)
+            .fetch_optional(&self.pool)
+            .await;
+            match holder {
+                // A concurrent command on this very stream: its events conflict with ours.
+                Ok(Some(holder)) if holder == aggregate_id => return AppendError::Conflict,
+                Ok(Some(holder)) => {
+                    return AppendError::Taken {
+                        field: claim.field,
+                        value: claim.value,
+                        holder,
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => return AppendError::Database(err),
+            }
+        }
+        AppendError::Claimed
     }
 
     /// The command remembered under an idempotency key, if any.

@@ -18,7 +18,7 @@ pub use load::{LoadError, Loaded, Past, Until};
 pub use metadata::EventMetadata;
 
 use aggregates::fo_task::FoTask;
-use aggregates::pilot::Pilot;
+use aggregates::pilot::{Pilot, PilotEvent};
 use aggregates::task::Task;
 use aggregates::trip::Trip;
 use cqrs_es::Aggregate;
@@ -36,6 +36,21 @@ pub trait Stream: Aggregate {
     /// deserializes is ignored; after a change of what a state's fields mean, delete the
     /// aggregate's snapshots (`DELETE FROM snapshots WHERE aggregate_type = ...`).
     const SNAPSHOT_EVERY: Option<u64> = None;
+
+    /// The values `event` claims for its stream, unique among all streams of this type for
+    /// good: the seed's unique columns, which one stream cannot check alone. The append that
+    /// stores the event claims them in the same statement, or fails with `AppendError::Taken`.
+    fn claims(_event: &Self::Event) -> Vec<Claim> {
+        Vec::new()
+    }
+}
+
+/// A value an event claims for its stream alone (see `Stream::claims`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The field that holds it, as the API names it.
+    pub field: &'static str,
+    pub value: String,
 }
 
 impl Stream for Task {}
@@ -44,6 +59,20 @@ impl Stream for FoTask {}
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);
+
+    /// `user_id` is unique in the seed's `pilots` table: one user account, one pilot.
+    fn claims(event: &PilotEvent) -> Vec<Claim> {
+        match event {
+            PilotEvent::PilotRegistered {
+                user_id: Some(user),
+                ..
+            } => vec![Claim {
+                field: "user_id",
+                value: user.to_string(),
+            }],
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use sqlx::postgres::PgPoolOptions;
+
+use crate::helpers::{assert_problem, TestApp, TestDatabase};
 
 fn in_minutes(minutes: i64) -> String {
     (Utc::now() + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -389,4 +391,158 @@ async fn a_replay_rebuilds_every_pilot_table_identically() {
             "{table}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_user_account_belongs_to_one_pilot_even_after_it_is_archived() {
+    let app = TestApp::spawn().await;
+    let (first, second, user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let register = json!({"type": "RegisterPilot", "user_id": user});
+    app.ok("pilots", first, register.clone()).await;
+    let before = app.event_count().await;
+    let problem = assert_problem(
+        app.command("pilots", second, register.clone()).await,
+        StatusCode::CONFLICT,
+        "value_taken",
+    )
+    .await;
+    assert_eq!(problem["field"], "user_id");
+    assert_eq!(problem["value"], user.to_string());
+    assert_eq!(problem["held_by"], first.to_string());
+    assert_eq!(
+        app.event_count().await,
+        before,
+        "the refused pilot stored nothing"
+    );
+    let missing = app.get(&format!("/v1/pilots/{second}")).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // An archived pilot keeps its user, as in the seed's table.
+    app.ok("pilots", first, json!({"type": "ArchivePilot"}))
+        .await;
+    let again = app.command("pilots", second, register).await;
+    assert_problem(again, StatusCode::CONFLICT, "value_taken").await;
+
+    // Another user, or none, registers; pilots without a user are not limited.
+    app.ok(
+        "pilots",
+        second,
+        json!({"type": "RegisterPilot", "user_id": Uuid::new_v4()}),
+    )
+    .await;
+    for _ in 0..2 {
+        app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_retried_registration_with_its_key_is_replayed_not_refused_as_taken() {
+    let app = TestApp::spawn().await;
+    let (pilot, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let send = || {
+        app.post_command("pilots", pilot)
+            .header("Idempotency-Key", format!("register-{pilot}"))
+            .json(&json!({"type": "RegisterPilot", "user_id": user}))
+            .send()
+    };
+    assert_eq!(send().await.unwrap().status(), StatusCode::CREATED);
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.event_types(pilot).await, ["PilotRegistered"]);
+}
+
+#[tokio::test]
+async fn pilots_racing_for_one_user_account_on_two_instances_register_once() {
+    let app = TestApp::spawn().await;
+    let second = TestApp::spawn_instance(&app.db).await;
+    let instances = [app.address.clone(), second];
+    for _ in 0..3 {
+        let user = Uuid::new_v4();
+        let pilots: Vec<Uuid> = (0..16).map(|_| Uuid::new_v4()).collect();
+        let answers = join_all(pilots.iter().enumerate().map(|(n, pilot)| {
+            app.client
+                .post(format!(
+                    "{}/v1/pilots/{pilot}/commands",
+                    instances[n % instances.len()]
+                ))
+                .header("X-Actor", "test:runner")
+                .json(&json!({"type": "RegisterPilot", "user_id": user}))
+                .send()
+        }))
+        .await;
+        let mut winners = Vec::new();
+        let mut holders = Vec::new();
+        for (pilot, answer) in pilots.iter().zip(answers) {
+            let answer = answer.unwrap();
+            if answer.status() == StatusCode::CREATED {
+                winners.push(pilot.to_string());
+            } else {
+                let problem = assert_problem(answer, StatusCode::CONFLICT, "value_taken").await;
+                assert_eq!(problem["field"], "user_id");
+                holders.push(problem["held_by"].as_str().unwrap().to_string());
+            }
+        }
+        assert_eq!(winners.len(), 1, "one pilot gets the user");
+        assert!(holders.iter().all(|h| *h == winners[0]), "{holders:?}");
+        let registered: Vec<String> = sqlx::query_scalar(
+            "SELECT aggregate_id FROM events
+              WHERE event_type = 'PilotRegistered'
+                AND payload -> 'PilotRegistered' ->> 'user_id' = $1",
+        )
+        .bind(user.to_string())
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(registered, winners);
+    }
+}
+
+/// The migration that brought `unique_claims` claims the users of pilots stored before it.
+#[tokio::test]
+async fn the_claims_migration_gives_each_user_to_the_first_pilot_registered_with_it() {
+    let db = TestDatabase::create().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.options.clone())
+        .await
+        .unwrap();
+    let mut files: Vec<_> = std::fs::read_dir("migrations")
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let (claims, earlier): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|path| path.to_string_lossy().ends_with("_unique_claims.sql"));
+    for path in earlier.iter().chain(&claims) {
+        if claims.contains(path) {
+            // What an older deployment stored: two pilots with one user, one with none.
+            let (user, first, second, third) = (Uuid::new_v4(), "p-1", "p-2", "p-3");
+            for (pilot, user) in [(first, Some(user)), (second, Some(user)), (third, None)] {
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                         event_version, payload, metadata)
+                     VALUES ('Pilot', $1, 1, 'PilotRegistered', '1.0', $2, '{}')",
+                )
+                .bind(pilot)
+                .bind(
+                    json!({"PilotRegistered": {"user_id": user, "pilot_location": null,
+                                                 "pilot_center_id": null}}),
+                )
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        }
+        let sql = std::fs::read_to_string(path).unwrap();
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+    }
+    let claimed: Vec<(String, String)> =
+        sqlx::query_as("SELECT field, aggregate_id FROM unique_claims ORDER BY aggregate_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(claimed, [("user_id".to_string(), "p-1".to_string())]);
 }
