@@ -36,11 +36,22 @@ pub const UPCASTS: &[Upcast] = &[
         to: "1.1",
         change: add_task_id,
     },
+    // 1.1 says why a pilot was archived; 1.0 could not be told.
+    Upcast {
+        event_type: "PilotArchived",
+        to: "1.1",
+        change: add_reason,
+    },
 ];
 
 /// 1.0 to 1.1 of the reservation's end: the task was not recorded.
 fn add_task_id(fields: &mut Map<String, Value>) {
     fields.entry("task_id").or_insert(Value::Null);
+}
+
+/// 1.0 to 1.1 of `PilotArchived`: no reason was given.
+fn add_reason(fields: &mut Map<String, Value>) {
+    fields.entry("reason").or_insert(Value::Null);
 }
 
 /// The version the code writes an event type in: where its upcasts lead, "1.0" for a type
@@ -341,10 +352,13 @@ mod tests {
             reason: None,
         };
         assert_eq!(released.event_version(), "1.1");
-        let archived = PilotEvent::PilotArchived {
-            archived_at: chrono::DateTime::UNIX_EPOCH,
+        let ended = PilotEvent::PilotShiftEnded {
+            shift_id: Uuid::nil(),
+            from_state: crate::pilot::ShiftStatus::OnShift,
+            ended_at: chrono::DateTime::UNIX_EPOCH,
         };
-        assert_eq!(archived.event_version(), "1.0");
+        assert_eq!(ended.event_version(), "1.0");
+        assert_eq!(current("PilotArchived"), "1.1");
         assert_eq!(current("PilotReservationExpired"), "1.1");
     }
 }

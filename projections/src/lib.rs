@@ -28,6 +28,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(task::TaskHistoryProjector),
         Arc::new(pilot::PilotsProjector),
         Arc::new(pilot::PilotHistoryProjector),
+        Arc::new(pilot::PilotStatusHistoryProjector),
         Arc::new(trip::TripsProjector),
         Arc::new(trip::TripHistoryProjector),
         Arc::new(fo_task::FoTasksProjector),

@@ -9,7 +9,7 @@ use super::list::{Filter, FilterKind, ListSpec};
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
     const STATE_PROJECTOR: &'static str = "pilots";
-    const HISTORY_PROJECTORS: &'static [&'static str] = &["pilot_history"];
+    const HISTORY_PROJECTORS: &'static [&'static str] = &["pilot_history", "pilot_status_history"];
     type View = PilotView;
     type HistoryRow = PilotHistoryRow;
     const LIST: ListSpec = ListSpec {

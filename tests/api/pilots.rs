@@ -100,7 +100,11 @@ async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
         app.ok("pilots", pilot, body).await;
     }
     let answer = app
-        .ok("pilots", pilot, json!({"type": "ArchivePilot"}))
+        .ok(
+            "pilots",
+            pilot,
+            json!({"type": "ArchivePilot", "reason": "left the company"}),
+        )
         .await;
     let state: Value = app
         .get_consistent(&format!("/v1/pilots/{pilot}"), &answer)
@@ -135,6 +139,7 @@ async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
     assert_eq!(
         rows,
         [
+            "pilot - -> ACTIVE",
             "shift - -> ON_SHIFT",
             "shift ON_SHIFT -> ON_BREAK",
             "shift ON_BREAK -> ON_SHIFT",
@@ -144,8 +149,13 @@ async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
             "assignment ACCEPTED -> FINISHED",
             "reservation ACTIVE -> RELEASED",
             "shift ON_SHIFT -> OFF_SHIFT",
+            "pilot ACTIVE -> ARCHIVED",
         ]
     );
+    let archived = history["items"].as_array().unwrap().last().unwrap();
+    assert_eq!(archived["subject_id"], pilot.to_string());
+    assert_eq!(archived["event_type"], "PilotArchived");
+    assert_eq!(archived["reason"], "left the company");
     assert!(history["items"]
         .as_array()
         .unwrap()
@@ -230,6 +240,8 @@ async fn bad_pilot_commands_are_400_and_store_nothing() {
             json!({"type": "StartShift", "shift_id": "shift-7"}),
             "shift_id",
         ),
+        (json!({"type": "ArchivePilot", "reason": "  "}), "reason"),
+        (json!({"type": "ArchivePilot", "reason": 7}), "reason"),
     ] {
         let problem = assert_problem(
             app.command("pilots", pilot, body.clone()).await,
@@ -370,6 +382,7 @@ async fn a_replay_rebuilds_every_pilot_table_identically() {
         ("pilot_shift_state_history", "global_position"),
         ("pilot_assignment_status_history", "global_position"),
         ("pilot_reservation_history", "global_position"),
+        ("pilot_status_history", "global_position"),
     ];
     let mut before = Vec::new();
     for (table, order) in tables {

@@ -404,7 +404,7 @@ async fn two_pilots_accepting_one_task_under_the_same_assignment_id_still_leave_
 }
 
 #[tokio::test]
-async fn a_registered_pilot_without_changes_has_an_empty_history() {
+async fn a_just_registered_pilot_has_its_registration_in_its_history() {
     let app = TestApp::spawn().await;
     let pilot = Uuid::new_v4();
     let answer = app
@@ -415,7 +415,14 @@ async fn a_registered_pilot_without_changes_has_an_empty_history() {
         .await;
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     let history: Value = response.json().await.unwrap();
-    assert_eq!(history["items"], json!([]));
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{history}");
+    assert_eq!(items[0]["kind"], "pilot");
+    assert_eq!(items[0]["subject_id"], pilot.to_string());
+    assert_eq!(items[0]["event_type"], "PilotRegistered");
+    assert_eq!(items[0]["from_status"], Value::Null);
+    assert_eq!(items[0]["to_status"], "ACTIVE");
+    assert_eq!(items[0]["actor"], "test:runner");
 }
 
 #[tokio::test]

@@ -219,3 +219,71 @@ async fn a_release_written_now_is_version_1_1_and_names_its_task() {
         .unwrap_or_else(|| panic!("no release in {history}"));
     assert_eq!(release["task_id"], task.to_string());
 }
+
+/// `PilotArchived` 1.0 had no reason: an archive stored by that version still archives the
+/// pilot everywhere, and reads with `reason: null`.
+#[tokio::test]
+async fn a_pilot_archived_by_version_1_0_is_archived_without_a_reason_everywhere() {
+    let app = TestApp::spawn().await;
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Pilot', $1, 2, 'PilotArchived', '1.0', $2, $3)",
+    )
+    .bind(pilot.to_string())
+    .bind(json!({"PilotArchived": {"archived_at": "2026-11-01T09:00:00Z"}}))
+    .bind(json!({"actor": "legacy-deployment"}))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.wait_for_projections().await;
+
+    // The aggregate knows it is archived: it refuses every command.
+    let refused = app
+        .command(
+            "pilots",
+            pilot,
+            json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+        )
+        .await;
+    crate::helpers::assert_problem(refused, reqwest::StatusCode::CONFLICT, "pilot_archived").await;
+    let state: Value = app
+        .get(&format!("/v1/pilots/{pilot}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["archived_at"], "2026-11-01T09:00:00Z");
+
+    let history: Value = app
+        .get(&format!("/v1/pilots/{pilot}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let archived = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["event_type"] == "PilotArchived")
+        .unwrap_or_else(|| panic!("no archive in {history}"));
+    assert_eq!(archived["kind"], "pilot");
+    assert_eq!(archived["to_status"], "ARCHIVED");
+    assert_eq!(archived["reason"], Value::Null);
+    assert_eq!(archived["actor"], "legacy-deployment");
+
+    let page: Value = app
+        .get(&format!("/v1/pilots/{pilot}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let event = &page["items"][1];
+    assert_eq!(event["event_version"], "1.1", "{event}");
+    assert_eq!(event["upcast_from"], "1.0", "{event}");
+    assert_eq!(event["payload"]["reason"], Value::Null, "{event}");
+    assert!(event["payload"].as_object().unwrap().contains_key("reason"));
+}

@@ -116,7 +116,7 @@ impl PilotState {
                     pilot_center_id,
                 }
             }
-            PilotCommand::ArchivePilot {} => {
+            PilotCommand::ArchivePilot { reason } => {
                 if let Some(shift) = self.shift {
                     return Err(PilotError::OnShift {
                         shift_id: shift.shift_id,
@@ -140,7 +140,10 @@ impl PilotState {
                     }),
                     None => {}
                 }
-                events.push(PilotEvent::PilotArchived { archived_at: now });
+                events.push(PilotEvent::PilotArchived {
+                    archived_at: now,
+                    reason: text(reason),
+                });
                 return Ok(events);
             }
             PilotCommand::StartShift { shift_id } => {
@@ -491,7 +494,7 @@ impl Aggregate for Pilot {
                     pilot.pilot_center_id = pilot_center_id;
                 }
             }
-            PilotEvent::PilotArchived { archived_at } => pilot.archived_at = Some(archived_at),
+            PilotEvent::PilotArchived { archived_at, .. } => pilot.archived_at = Some(archived_at),
             PilotEvent::PilotShiftStarted {
                 shift_id,
                 started_at,

@@ -23,7 +23,11 @@ pub enum PilotCommand {
         #[serde(default)]
         pilot_center_id: Option<Uuid>,
     },
-    ArchivePilot {},
+    /// `reason`: why the pilot goes (left the company, account merged...), for the audit.
+    ArchivePilot {
+        #[serde(default)]
+        reason: Option<Note>,
+    },
     StartShift {
         shift_id: Uuid,
     },
@@ -103,7 +107,7 @@ impl CommandNames for PilotCommand {
         match self {
             Self::RegisterPilot { .. } => "RegisterPilot",
             Self::UpdatePilotProfile { .. } => "UpdatePilotProfile",
-            Self::ArchivePilot {} => "ArchivePilot",
+            Self::ArchivePilot { .. } => "ArchivePilot",
             Self::StartShift { .. } => "StartShift",
             Self::ChangeShiftState { .. } => "ChangeShiftState",
             Self::EndShift {} => "EndShift",

@@ -18,8 +18,10 @@ pub enum PilotEvent {
         pilot_location: Option<PilotLocation>,
         pilot_center_id: Option<Uuid>,
     },
+    /// Version 1.1 added `reason`; version 1.0 events read with `reason: null`.
     PilotArchived {
         archived_at: DateTime<Utc>,
+        reason: Option<String>,
     },
     PilotShiftStarted {
         shift_id: Uuid,

@@ -66,6 +66,7 @@ fn archived() -> Vec<PilotEvent> {
     let mut events = registered();
     events.push(PilotEvent::PilotArchived {
         archived_at: now() - Duration::days(1),
+        reason: None,
     });
     events
 }
@@ -90,7 +91,7 @@ fn every_command() -> Vec<PilotCommand> {
             pilot_location: Some(PilotLocation::Us),
             pilot_center_id: None,
         },
-        PilotCommand::ArchivePilot {},
+        PilotCommand::ArchivePilot { reason: None },
         PilotCommand::StartShift { shift_id: id(900) },
         PilotCommand::ChangeShiftState {
             state: ShiftStatus::OnBreak,
@@ -207,15 +208,31 @@ fn a_profile_update_needs_something_to_update() {
 fn an_idle_pilot_is_archived_at_the_current_time() {
     at_now()
         .given(registered())
-        .when(PilotCommand::ArchivePilot {})
-        .then_expect_events(vec![PilotEvent::PilotArchived { archived_at: now() }]);
+        .when(PilotCommand::ArchivePilot { reason: None })
+        .then_expect_events(vec![PilotEvent::PilotArchived {
+            archived_at: now(),
+            reason: None,
+        }]);
+}
+
+#[test]
+fn archiving_records_why() {
+    at_now()
+        .given(registered())
+        .when(PilotCommand::ArchivePilot {
+            reason: Some(Note::parse("left the company").unwrap()),
+        })
+        .then_expect_events(vec![PilotEvent::PilotArchived {
+            archived_at: now(),
+            reason: Some("left the company".to_string()),
+        }]);
 }
 
 #[test]
 fn a_pilot_on_shift_cannot_be_archived() {
     at_now()
         .given(on_shift())
-        .when(PilotCommand::ArchivePilot {})
+        .when(PilotCommand::ArchivePilot { reason: None })
         .then_expect_error(PilotError::OnShift {
             shift_id: id(SHIFT),
             action: "archiving the pilot",
@@ -232,7 +249,7 @@ fn a_pilot_with_a_live_reservation_cannot_be_archived() {
     });
     at_now()
         .given(events)
-        .when(PilotCommand::ArchivePilot {})
+        .when(PilotCommand::ArchivePilot { reason: None })
         .then_expect_error(PilotError::AlreadyReserved {
             reservation_id: id(RESERVATION),
             until: now() + Duration::hours(1),
@@ -777,13 +794,16 @@ fn archiving_a_pilot_records_its_lapsed_reservation_as_expired_first() {
     });
     at_now()
         .given(events)
-        .when(PilotCommand::ArchivePilot {})
+        .when(PilotCommand::ArchivePilot { reason: None })
         .then_expect_events(vec![
             PilotEvent::PilotReservationExpired {
                 reservation_id: id(RESERVATION),
                 task_id: None,
                 until,
             },
-            PilotEvent::PilotArchived { archived_at: now() },
+            PilotEvent::PilotArchived {
+                archived_at: now(),
+                reason: None,
+            },
         ]);
 }

@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use crate::{ProjectionError, Projector, StoredEvent};
 
-/// One row of a pilot's merged timeline: a shift, assignment or reservation change.
+/// One row of a pilot's merged timeline: a change of the pilot's own status, or of a shift,
+/// assignment or reservation.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PilotHistoryRow {
-    /// `shift`, `assignment` or `reservation`.
+    /// `pilot` (its own status: ACTIVE, ARCHIVED), `shift`, `assignment` or `reservation`.
     pub kind: String,
-    /// The shift, assignment or reservation id.
+    /// The pilot's id (`pilot`), or the shift, assignment or reservation id.
     pub subject_id: Uuid,
     pub task_id: Option<Uuid>,
     pub sequence: i64,
@@ -29,13 +30,16 @@ pub struct PilotHistoryRow {
 }
 
 impl PilotHistoryRow {
-    /// A pilot's shift, assignment and reservation history merged in stream order.
+    /// A pilot's status, shift, assignment and reservation history merged in stream order.
     pub async fn for_pilot(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT 'shift' AS kind, shift_id AS subject_id, NULL::uuid AS task_id, sequence,
-                    event_type, from_state AS from_status, to_state AS to_status,
-                    NULL::timestamptz AS until, changed_at, actor, NULL::text AS reason,
-                    correlation_id, global_position AS position
+            "SELECT 'pilot' AS kind, pilot_id AS subject_id, NULL::uuid AS task_id, sequence,
+                    event_type, from_status, to_status, NULL::timestamptz AS until, changed_at,
+                    actor, reason, correlation_id, global_position AS position
+               FROM pilot_status_history WHERE pilot_id = $1
+             UNION ALL
+             SELECT 'shift', shift_id, NULL, sequence, event_type, from_state, to_state, NULL,
+                    changed_at, actor, NULL, correlation_id, global_position
                FROM pilot_shift_state_history WHERE pilot_id = $1
              UNION ALL
              SELECT 'assignment', assignment_id, task_id, sequence, event_type, from_status,
@@ -222,4 +226,62 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
     };
     query.execute(&mut *tx).await?;
     Ok(())
+}
+
+/// A pilot's own status in `pilot_status_history`.
+pub const ACTIVE: &str = "ACTIVE";
+pub const ARCHIVED: &str = "ARCHIVED";
+
+/// Keeps `pilot_status_history`: a row when a pilot is registered (ACTIVE) and when it is
+/// archived (ARCHIVED). A projector of its own, so that deployments from before it project their
+/// pilots from the events on its first run rather than needing a replay.
+pub struct PilotStatusHistoryProjector;
+
+#[async_trait]
+impl Projector for PilotStatusHistoryProjector {
+    fn name(&self) -> &'static str {
+        "pilot_status_history"
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        &["PilotRegistered", "PilotArchived"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["pilot_status_history"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            let (from, to, reason) = match event.decode()? {
+                PilotEvent::PilotRegistered { .. } => (None, ACTIVE, None),
+                PilotEvent::PilotArchived { reason, .. } => (Some(ACTIVE), ARCHIVED, reason),
+                _ => continue,
+            };
+            let provenance = event.provenance();
+            sqlx::query(
+                "INSERT INTO pilot_status_history (global_position, pilot_id, sequence,
+                            event_type, from_status, to_status, changed_at, actor, reason,
+                            correlation_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(event.at.position)
+            .bind(event.stream_uuid()?)
+            .bind(event.sequence)
+            .bind(&event.event_type)
+            .bind(from)
+            .bind(to)
+            .bind(event.recorded_at)
+            .bind(provenance.actor)
+            .bind(reason)
+            .bind(provenance.correlation_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,8 @@
 //! The pilot read models: `pilots`, `pilot_shifts`, `pilot_assignments` (current state) and the
-//! shift, assignment and reservation histories.
+//! pilot's status, shift, assignment and reservation histories.
 
 mod history;
 mod state;
 
-pub use history::{PilotHistoryProjector, PilotHistoryRow};
+pub use history::{PilotHistoryProjector, PilotHistoryRow, PilotStatusHistoryProjector};
 pub use state::{PilotView, PilotsProjector};

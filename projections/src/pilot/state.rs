@@ -157,7 +157,7 @@ async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), Pro
             .execute(&mut *tx)
             .await?;
         }
-        PilotEvent::PilotArchived { archived_at } => {
+        PilotEvent::PilotArchived { archived_at, .. } => {
             pilot("UPDATE pilots SET archived_at = $2 WHERE id = $1")
                 .bind(archived_at)
                 .execute(&mut *tx)
