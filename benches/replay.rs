@@ -42,16 +42,17 @@ async fn main() -> anyhow::Result<()> {
         let done = projections::replay(&pool, projector.as_ref(), args.batch_size, |_| {}).await?;
         read += done.events_read;
         println!(
-            "{:>14}: {} events in {:.2} s = {:.0} events/s",
+            "{:>20}: {} events in {:.2} s = {:.0} events/s (switched in {:.2} s)",
             projector.name(),
             done.events_read,
             done.elapsed.as_secs_f64(),
-            done.events_read as f64 / done.elapsed.as_secs_f64()
+            done.events_read as f64 / done.elapsed.as_secs_f64(),
+            done.switched_in.as_secs_f64()
         );
     }
     let seconds = all.elapsed().as_secs_f64();
     println!(
-        "{:>14}: {read} events in {seconds:.2} s = {:.0} events/s",
+        "{:>20}: {read} events in {seconds:.2} s = {:.0} events/s",
         "all read models",
         read as f64 / seconds
     );

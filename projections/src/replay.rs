@@ -1,13 +1,24 @@
-//! Rebuilding a read model from the events alone.
+//! Rebuilding a read model from the events alone, while the service runs.
 //!
-//! The rebuild runs in one transaction: it locks the projector's checkpoint (the live runner
-//! waits), empties the projector's tables with DELETE (readers keep seeing the old rows, never a
-//! half-built table, and are not blocked), replays every event and moves the checkpoint. On
-//! commit readers switch to the new rows at once and the live runner carries on from there.
+//! A replay builds the projector's tables anew in temporary tables of its own session (same
+//! columns, indexes and constraints; temporary tables come first in PostgreSQL's name lookup,
+//! so the projector's unqualified SQL writes to them unchanged), in short transactions of
+//! `batch_size` events. Nothing of the live read model is touched meanwhile, and no transaction
+//! stays open for long, so the visibility horizon keeps moving: the other projectors, and the
+//! reads that wait for them (`consistent_with`), go on as usual.
+//!
+//! Once the rebuild has caught up, one transaction locks the projector's checkpoint (its live
+//! runner waits), applies the events committed since, replaces the live tables' rows with the
+//! rebuilt ones (`DELETE`, `INSERT ... SELECT`) and moves the checkpoint. Readers keep seeing
+//! the old rows, unblocked, until that commit switches them to the new ones at once; no one sees
+//! a half-built table. Only this last copy holds the horizon.
+//!
+//! The session is a connection of its own, closed at the end: a replay that fails or is killed
+//! leaves nothing behind (its temporary tables go with the session) and changes nothing.
 
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::{checkpoint, runner, Checkpoint, FeedPosition, ProjectionError, Projector};
 
@@ -18,6 +29,9 @@ pub struct ReplayProgress {
     /// Events the projector applied (the ones it wants).
     pub events_applied: i64,
     pub elapsed: Duration,
+    /// How long the switch to the rebuilt rows took: the one step that holds the horizon (and
+    /// so the other projectors) back. Zero until then.
+    pub switched_in: Duration,
 }
 
 pub async fn replay(
@@ -28,35 +42,101 @@ pub async fn replay(
 ) -> Result<ReplayProgress, ProjectionError> {
     let started = Instant::now();
     checkpoint::ensure(pool, &[projector.name()]).await?;
-    let mut tx = pool.begin().await?;
-    checkpoint::lock(&mut tx, projector.name()).await?;
-    for table in projector.tables() {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *tx)
-            .await?;
-    }
+    // A session of its own, closed when dropped: the temporary tables live and die with it.
+    let mut session = pool.acquire().await?.detach();
+    let live = shadow_tables(&mut session, projector).await?;
+
     let mut at = Checkpoint {
         at: FeedPosition::default(),
         events_applied: 0,
     };
     let mut events_read = 0u64;
-    loop {
-        let (read, next) = runner::apply_next(&mut tx, projector, at, batch_size).await?;
-        if read == 0 {
-            break;
-        }
+    let mut report = |read: usize, at: Checkpoint| {
         events_read += read as u64;
-        at = next;
         progress(ReplayProgress {
             events_read,
             events_applied: at.events_applied,
             elapsed: started.elapsed(),
+            switched_in: Duration::ZERO,
         });
+    };
+    // The rebuild, batch by batch, each in its own short transaction.
+    for batch in 1u64.. {
+        let mut tx = session.begin().await?;
+        let (read, next) = runner::apply_batch(&mut tx, projector, at, batch_size).await?;
+        tx.commit().await?;
+        if read == 0 {
+            break;
+        }
+        at = next;
+        report(read, at);
+        // Autovacuum never sees temporary tables: give the planner their statistics as they
+        // grow (after batches 1, 2, 4, 8...), or it plans the projector's reads for empty ones.
+        if batch.is_power_of_two() {
+            for table in projector.tables() {
+                sqlx::query(&format!("ANALYZE pg_temp.{table}"))
+                    .execute(&mut session)
+                    .await?;
+            }
+        }
     }
+
+    // The switch: the events committed since, then the rows, then the checkpoint.
+    let switch = Instant::now();
+    let mut tx = session.begin().await?;
+    checkpoint::lock(&mut tx, projector.name()).await?;
+    loop {
+        let (read, next) = runner::apply_batch(&mut tx, projector, at, batch_size).await?;
+        if read == 0 {
+            break;
+        }
+        at = next;
+        report(read, at);
+    }
+    for (table, qualified) in projector.tables().iter().zip(&live) {
+        sqlx::query(&format!("DELETE FROM {qualified}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO {qualified} SELECT * FROM pg_temp.{table}"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    checkpoint::advance(&mut tx, projector.name(), at).await?;
     tx.commit().await?;
+    let switched_in = switch.elapsed();
+    session.close().await?;
     Ok(ReplayProgress {
         events_read,
         events_applied: at.events_applied,
         elapsed: started.elapsed(),
+        switched_in,
     })
+}
+
+/// Creates an empty temporary twin of each of the projector's tables (columns, defaults,
+/// constraints, indexes); returns the live tables' schema-qualified names, in the same order.
+async fn shadow_tables(
+    session: &mut PgConnection,
+    projector: &dyn Projector,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut live = Vec::new();
+    for table in projector.tables() {
+        let qualified: String = sqlx::query_scalar(
+            "SELECT format('%I.%I', n.nspname, c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = $1::text::regclass",
+        )
+        .bind(table)
+        .fetch_one(&mut *session)
+        .await?;
+        sqlx::query(&format!(
+            "CREATE TEMPORARY TABLE {table} (LIKE {qualified} INCLUDING ALL)"
+        ))
+        .execute(&mut *session)
+        .await?;
+        live.push(qualified);
+    }
+    Ok(live)
 }

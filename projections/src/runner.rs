@@ -324,6 +324,21 @@ pub(crate) async fn apply_next(
     from: Checkpoint,
     batch_size: i64,
 ) -> Result<(usize, Checkpoint), ProjectionError> {
+    let (read, to) = apply_batch(tx, projector, from, batch_size).await?;
+    if read > 0 {
+        checkpoint::advance(tx, projector.name(), to).await?;
+    }
+    Ok((read, to))
+}
+
+/// Reads past `from` and applies what the projector wants, leaving its checkpoint alone;
+/// returns the number of events read and where they end.
+pub(crate) async fn apply_batch(
+    tx: &mut PgConnection,
+    projector: &dyn Projector,
+    from: Checkpoint,
+    batch_size: i64,
+) -> Result<(usize, Checkpoint), ProjectionError> {
     let events = feed::read_after(tx, from.at, projector.event_types(), batch_size).await?;
     let Some(last) = events.last().map(|e| e.at) else {
         return Ok((0, from));
@@ -333,10 +348,11 @@ pub(crate) async fn apply_next(
     if !wanted.is_empty() {
         projector.apply(tx, &wanted).await?;
     }
-    let to = Checkpoint {
-        at: last,
-        events_applied: from.events_applied + wanted.len() as i64,
-    };
-    checkpoint::advance(tx, projector.name(), to).await?;
-    Ok((read, to))
+    Ok((
+        read,
+        Checkpoint {
+            at: last,
+            events_applied: from.events_applied + wanted.len() as i64,
+        },
+    ))
 }

@@ -53,12 +53,13 @@ pub async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let seconds = done.elapsed.as_secs_f64();
         println!(
-            "{:>16}: rebuilt from {} events ({} applied) in {:.1} s, {:.0} events/s",
+            "{:>16}: rebuilt from {} events ({} applied) in {:.1} s, {:.0} events/s; switched in {:.2} s",
             projector.name(),
             done.events_read,
             done.events_applied,
             seconds,
-            done.events_read as f64 / seconds.max(1e-9)
+            done.events_read as f64 / seconds.max(1e-9),
+            done.switched_in.as_secs_f64()
         );
     }
     Ok(())

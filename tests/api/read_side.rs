@@ -421,3 +421,94 @@ async fn the_replay_command_rebuilds_and_reports_its_count() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no projection named `rockets`"));
 }
+
+/// A replay rebuilds aside, in short transactions: while it runs, commands are projected and
+/// reads naming their token answer at once; when it ends, the damaged rows are repaired and the
+/// rows of events committed meanwhile are there once.
+#[tokio::test]
+async fn a_replay_repairs_a_damaged_read_model_while_reads_of_new_writes_go_on() {
+    let app = TestApp::spawn().await;
+    load(&app, &app.address, 100).await;
+    app.wait_for_projections().await;
+    let history = snapshot(&app.pool, "task_history", "global_position").await;
+    assert_eq!(history.len(), 100 * 7);
+    sqlx::raw_sql(
+        "DELETE FROM task_history WHERE global_position IN
+             (SELECT global_position FROM task_history ORDER BY global_position LIMIT 5);
+         UPDATE task_history SET actor = 'forged' WHERE event_type = 'TaskCompleted';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let projector = projections::all()
+        .into_iter()
+        .find(|p| p.name() == "task_history")
+        .unwrap();
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let replay = tokio::spawn({
+        let (pool, started) = (app.pool.clone(), started.clone());
+        async move {
+            // One event per transaction: slow enough to work beside.
+            projections::replay(&pool, projector.as_ref(), 1, |_| started.notify_one()).await
+        }
+    });
+    started.notified().await;
+    let id = Uuid::new_v4();
+    let answer = app.ok("tasks", id, create_task_body()).await;
+    let read = app
+        .get_consistent(&format!("/v1/tasks/{id}/history"), &answer)
+        .await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert!(
+        !replay.is_finished(),
+        "the read of a new write waited for the replay to end"
+    );
+
+    let done = replay.await.unwrap().unwrap();
+    assert!(done.events_read > 100 * 7, "{done:?}");
+    app.wait_for_projections().await;
+    let after = snapshot(&app.pool, "task_history", "global_position").await;
+    let (new, old): (Vec<_>, Vec<_>) = after
+        .into_iter()
+        .partition(|row| row["task_id"] == id.to_string());
+    assert_eq!(old, history, "the replay repaired the damaged rows");
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["event_type"], "TaskCreated");
+}
+
+#[tokio::test]
+async fn a_replay_that_fails_changes_nothing() {
+    let app = TestApp::spawn().await;
+    load(&app, &app.address, 5).await;
+    app.wait_for_projections().await;
+    let tasks = snapshot(&app.pool, "tasks", "id").await;
+    let checkpoint = |pool: PgPool| async move {
+        projections::checkpoint::statuses(&pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name == "tasks")
+            .map(|p| (p.position, p.events_applied))
+            .unwrap()
+    };
+    let before = checkpoint(app.pool.clone()).await;
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Task', $1, 1, 'TaskCreated', '1.0', '{\"TaskCreated\": {\"nonsense\": 1}}', '{}')",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let projector = projections::all()
+        .into_iter()
+        .find(|p| p.name() == "tasks")
+        .unwrap();
+    let failed = projections::replay(&app.pool, projector.as_ref(), 2, |_| {}).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(snapshot(&app.pool, "tasks", "id").await, tasks);
+    assert_eq!(checkpoint(app.pool.clone()).await, before);
+}
