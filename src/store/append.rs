@@ -86,9 +86,14 @@ impl From<sqlx::Error> for AppendError {
     }
 }
 
-// One statement: the events, and the idempotency record when there is a key. The record keeps
-// the range of sequences the command appended, from which the answer is rebuilt on a retry.
-const APPEND: &str = "
+// One statement: the events, the idempotency record when there is a key, and (the claiming
+// variant) the values the events claim. The record keeps the range of sequences the command
+// appended, from which the answer is rebuilt on a retry. Commands that claim nothing (almost
+// all) use the statement without the claims.
+macro_rules! append_statement {
+    ($claims:literal) => {
+        concat!(
+            "
 WITH appended AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                         payload, metadata)
@@ -102,17 +107,28 @@ WITH appended AS (
     SELECT $8, $9, $1, $2, min(sequence), max(sequence)
       FROM appended
     HAVING $8::text IS NOT NULL
-), claimed AS (
+)",
+            $claims,
+            "
+SELECT sequence, event_type, global_position, transaction_id::text::bigint AS transaction_id,
+       recorded_at
+  FROM appended
+ ORDER BY sequence"
+        )
+    };
+}
+
+const APPEND: &str = append_statement!("");
+
+const APPEND_CLAIMING: &str = append_statement!(
+    ", claimed AS (
     -- After the events (a stream conflict is reported as such), in the same statement.
     INSERT INTO unique_claims (aggregate_type, field, value, aggregate_id)
     SELECT $1, c.field, c.value, $2
       FROM UNNEST($10::text[], $11::text[]) AS c(field, value)
      WHERE EXISTS (SELECT FROM appended)
-)
-SELECT sequence, event_type, global_position, transaction_id::text::bigint AS transaction_id,
-       recorded_at
-  FROM appended
- ORDER BY sequence";
+)"
+);
 
 const RECALL: &str = "
 SELECT k.request_hash, k.aggregate_type, k.aggregate_id, e.sequence, e.event_type,
@@ -158,21 +174,28 @@ impl EventStore {
         let claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
         let fields: Vec<&str> = claims.iter().map(|c| c.field).collect();
         let values: Vec<&str> = claims.iter().map(|c| c.value.as_str()).collect();
-        let appended = sqlx::query(APPEND)
-            .bind(A::TYPE)
-            .bind(aggregate_id)
-            .bind(&sequences)
-            .bind(&types)
-            .bind(&versions)
-            .bind(&payloads)
-            .bind(serde_json::to_string(metadata)?)
-            .bind(remember.map(|r| r.key.as_str()))
-            .bind(remember.map(|r| r.request_hash.as_slice()))
-            .bind(&fields)
-            .bind(&values)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(AppendError::from);
+        let statement = sqlx::query(if claims.is_empty() {
+            APPEND
+        } else {
+            APPEND_CLAIMING
+        })
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(&sequences)
+        .bind(&types)
+        .bind(&versions)
+        .bind(&payloads)
+        .bind(serde_json::to_string(metadata)?)
+        .bind(remember.map(|r| r.key.as_str()))
+        .bind(remember.map(|r| r.request_hash.as_slice()));
+        let appended = if claims.is_empty() {
+            statement
+        } else {
+            statement.bind(&fields).bind(&values)
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(AppendError::from);
         let rows = match appended {
             Err(AppendError::Claimed) => {
                 return Err(self.holder_of::<A>(aggregate_id, claims).await)
