@@ -13,8 +13,11 @@
 //! the old rows, unblocked, until that commit switches them to the new ones at once; no one sees
 //! a half-built table. Only this last copy holds the horizon.
 //!
-//! The session is a connection of its own, closed at the end: a replay that fails or is killed
-//! leaves nothing behind (its temporary tables go with the session) and changes nothing.
+//! The session is a new connection, not one of the pool's, closed at the end: a replay that
+//! fails or is killed leaves nothing behind (its temporary tables go with the session) and
+//! changes nothing. (Not a pooled one: a connection that ever had a temporary schema keeps
+//! statements it prepared bound to the tables they first named, so a pooled connection could
+//! write a replay's rows to the live tables, or later a live batch's rows to a replay's.)
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +46,7 @@ pub async fn replay(
     let started = Instant::now();
     checkpoint::ensure(pool, &[projector.name()]).await?;
     // A session of its own, closed when dropped: the temporary tables live and die with it.
-    let mut session = pool.acquire().await?.detach();
+    let mut session = PgConnection::connect_with(&pool.connect_options()).await?;
     let live = shadow_tables(&mut session, projector).await?;
 
     let mut at = Checkpoint {
@@ -60,16 +63,19 @@ pub async fn replay(
             switched_in: Duration::ZERO,
         });
     };
-    // The rebuild, batch by batch, each in its own short transaction.
+    // The rebuild, batch by batch, each in its own short transaction, until a batch comes back
+    // short: caught up as of then. (Under steady writes a batch rarely comes back empty.)
     for batch in 1u64.. {
         let mut tx = session.begin().await?;
         let (read, next) = runner::apply_batch(&mut tx, projector, at, batch_size).await?;
         tx.commit().await?;
-        if read == 0 {
+        at = next;
+        if read > 0 {
+            report(read, at);
+        }
+        if (read as i64) < batch_size {
             break;
         }
-        at = next;
-        report(read, at);
         // Autovacuum never sees temporary tables: give the planner their statistics as they
         // grow (after batches 1, 2, 4, 8...), or it plans the projector's reads for empty ones.
         if batch.is_power_of_two() {
@@ -106,7 +112,10 @@ pub async fn replay(
     checkpoint::advance(&mut tx, projector.name(), at).await?;
     tx.commit().await?;
     let switched_in = switch.elapsed();
-    session.close().await?;
+    // The switch is done; a failure to say goodbye changes nothing.
+    if let Err(err) = session.close().await {
+        tracing::warn!(projector = projector.name(), error = %err, "cannot close the replay session");
+    }
     Ok(ReplayProgress {
         events_read,
         events_applied: at.events_applied,

@@ -61,7 +61,7 @@ pub enum AppendError {
         holder: String,
     },
     /// A claim was refused; `append` answers `Taken` instead once it knows the holder (a
-    /// claim is never removed, so it always does).
+    /// claim is never removed, so it always does), or `Conflict` if this stream holds it.
     #[error("a value the events claim is taken")]
     Claimed,
     #[error(transparent)]
@@ -122,7 +122,9 @@ const APPEND: &str = append_statement!("");
 
 const APPEND_CLAIMING: &str = append_statement!(
     ", claimed AS (
-    -- After the events (a stream conflict is reported as such), in the same statement.
+    -- Only when the events were written. PostgreSQL does not promise the order in which the
+    -- CTEs hit a conflict: whichever is reported, the executor first asks whether a request
+    -- with the same idempotency key won, so a retry is answered as such either way.
     INSERT INTO unique_claims (aggregate_type, field, value, aggregate_id)
     SELECT $1, c.field, c.value, $2
       FROM UNNEST($10::text[], $11::text[]) AS c(field, value)
@@ -171,7 +173,9 @@ impl EventStore {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
-        let claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
+        let mut claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
+        claims.sort_by(|a, b| (a.field, &a.value).cmp(&(b.field, &b.value)));
+        claims.dedup();
         let fields: Vec<&str> = claims.iter().map(|c| c.field).collect();
         let values: Vec<&str> = claims.iter().map(|c| c.value.as_str()).collect();
         let statement = sqlx::query(if claims.is_empty() {
@@ -232,7 +236,8 @@ impl EventStore {
                 Err(err) => return AppendError::Database(err),
             }
         }
-        AppendError::Claimed
+        // Refused, yet held by no one else: a concurrent command of this stream's.
+        AppendError::Conflict
     }
 
     /// The command remembered under an idempotency key, if any.

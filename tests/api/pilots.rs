@@ -450,20 +450,35 @@ async fn a_user_account_belongs_to_one_pilot_even_after_it_is_archived() {
 }
 
 #[tokio::test]
-async fn a_retried_registration_with_its_key_is_replayed_not_refused_as_taken() {
+async fn a_registration_sent_twice_at_once_with_its_key_is_answered_once_not_refused_as_taken() {
     let app = TestApp::spawn().await;
-    let (pilot, user) = (Uuid::new_v4(), Uuid::new_v4());
-    let send = || {
-        app.post_command("pilots", pilot)
-            .header("Idempotency-Key", format!("register-{pilot}"))
-            .json(&json!({"type": "RegisterPilot", "user_id": user}))
-            .send()
-    };
-    assert_eq!(send().await.unwrap().status(), StatusCode::CREATED);
-    let retry = send().await.unwrap();
-    assert_eq!(retry.status(), StatusCode::CREATED);
-    assert_eq!(retry.headers()["idempotent-replayed"], "true");
-    assert_eq!(app.event_types(pilot).await, ["PilotRegistered"]);
+    for _ in 0..5 {
+        let (pilot, user) = (Uuid::new_v4(), Uuid::new_v4());
+        let send = || {
+            app.post_command("pilots", pilot)
+                .header("Idempotency-Key", format!("register-{pilot}"))
+                .json(&json!({"type": "RegisterPilot", "user_id": user}))
+                .send()
+        };
+        let (first, second) = tokio::join!(send(), send());
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first.status(), StatusCode::CREATED);
+        assert_eq!(second.status(), StatusCode::CREATED);
+        let replayed = [&first, &second]
+            .iter()
+            .filter(|r| {
+                r.headers()
+                    .get("idempotent-replayed")
+                    .is_some_and(|v| v == "true")
+            })
+            .count();
+        assert_eq!(replayed, 1, "one request stored, the other got its answer");
+        assert_eq!(app.event_types(pilot).await, ["PilotRegistered"]);
+        // And later, as a plain retry.
+        let retry = send().await.unwrap();
+        assert_eq!(retry.status(), StatusCode::CREATED);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    }
 }
 
 #[tokio::test]
