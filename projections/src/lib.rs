@@ -31,6 +31,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(pilot::PilotStatusHistoryProjector),
         Arc::new(trip::TripsProjector),
         Arc::new(trip::TripHistoryProjector),
+        Arc::new(trip::TripAssistanceHistoryProjector),
         Arc::new(fo_task::FoTasksProjector),
         Arc::new(fo_task::FoTaskHistoryProjector),
     ]

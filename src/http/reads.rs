@@ -89,7 +89,8 @@ pub(super) async fn history<C: Collection>(
     projectors.push(C::STATE_PROJECTOR);
     wait_for_token(&ctx, query.consistent_with, &projectors).await?;
     let rows = C::history(ctx.store.pool(), id).await?;
-    // An entity with no status change yet (a registered pilot) has an empty timeline.
+    // An entity whose rows are not projected yet (no consistent_with) may have none: 404 only
+    // if its state is unknown too.
     if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }

@@ -9,7 +9,8 @@ use super::list::{Filter, FilterKind, ListSpec};
 impl Collection for Trip {
     const PATH: &'static str = "trips";
     const STATE_PROJECTOR: &'static str = "trips";
-    const HISTORY_PROJECTORS: &'static [&'static str] = &["trip_history"];
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &["trip_history", "trip_assistance_history"];
     type View = TripView;
     type HistoryRow = TripHistoryRow;
     const LIST: ListSpec = ListSpec {

@@ -219,6 +219,7 @@ async fn an_open_assistance_request_shows_who_acknowledged_it_before_it_is_resol
 async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
     let app = TestApp::spawn().await;
     let id = plan(&app).await;
+    let request = Uuid::new_v4();
     run(
         &app,
         id,
@@ -228,12 +229,12 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
             json!({"type": "RecordRoute", "route_id": Uuid::new_v4(), "distance_m": 10,
                    "duration_s": 5}),
             json!({"type": "ArriveAtStop"}),
-            json!({"type": "RequestFoAssistance", "request_id": Uuid::new_v4(),
-                   "kind": "BLOCKED_PATH"}),
+            json!({"type": "RequestFoAssistance", "request_id": request,
+                   "kind": "BLOCKED_PATH", "note": "scaffolding"}),
         ],
     )
     .await;
-    let answer: Value = app
+    let cancel: Value = app
         .client
         .post(app.url(&format!("/v1/trips/{id}/commands")))
         .header("X-Actor", "dispatcher:ana")
@@ -245,7 +246,23 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
         .json()
         .await
         .unwrap();
-    assert_eq!(answer["version"], 7);
+    assert_eq!(cancel["version"], 7);
+    // After the trip ends, the field operator still closes the request.
+    app.ok(
+        "trips",
+        id,
+        json!({"type": "AcknowledgeFoAssistance", "request_id": request}),
+    )
+    .await;
+    let answer = app
+        .ok(
+            "trips",
+            id,
+            json!({"type": "ResolveFoAssistance", "request_id": request,
+                   "outcome": "TRIP_CANCELLED", "note": "trip cancelled first"}),
+        )
+        .await;
+    assert_eq!(answer["version"], 9);
 
     let history = read(&app, &format!("/v1/trips/{id}/history"), &answer).await;
     assert_eq!(history["id"], id.to_string());
@@ -254,6 +271,7 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
         .iter()
         .map(|i| {
             (
+                i["subject"].as_str().unwrap(),
                 i["event_type"].as_str().unwrap(),
                 i["from_status"].clone(),
                 i["to_status"].clone(),
@@ -264,39 +282,83 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
     assert_eq!(
         changes,
         [
-            ("TripPlanned", Value::Null, json!("AT_STOP"), 1),
+            ("TRIP", "TripPlanned", Value::Null, json!("AT_STOP"), 1),
             (
+                "TRIP",
                 "TripReadyToDepart",
                 json!("AT_STOP"),
                 json!("READY_TO_DEPART"),
                 2
             ),
             (
+                "TRIP",
                 "TripDeparted",
                 json!("READY_TO_DEPART"),
                 json!("IN_TRANSIT"),
                 3
             ),
             (
+                "TRIP",
                 "TripArrivedAtStop",
                 json!("IN_TRANSIT"),
                 json!("AT_STOP"),
                 5
             ),
-            ("TripCancelled", json!("AT_STOP"), json!("CANCELLED"), 7),
+            (
+                "ASSISTANCE_REQUEST",
+                "FoAssistanceRequested",
+                Value::Null,
+                json!("REQUESTED"),
+                6
+            ),
+            (
+                "TRIP",
+                "TripCancelled",
+                json!("AT_STOP"),
+                json!("CANCELLED"),
+                7
+            ),
+            (
+                "ASSISTANCE_REQUEST",
+                "FoAssistanceAcknowledged",
+                json!("REQUESTED"),
+                json!("ACKNOWLEDGED"),
+                8
+            ),
+            (
+                "ASSISTANCE_REQUEST",
+                "FoAssistanceResolved",
+                json!("ACKNOWLEDGED"),
+                json!("RESOLVED"),
+                9
+            ),
         ]
     );
+    for item in &items[4..] {
+        let expected = if item["subject"] == "TRIP" {
+            id
+        } else {
+            request
+        };
+        assert_eq!(item["subject_id"], expected.to_string(), "{item}");
+    }
+    let requested = &items[4];
+    assert_eq!(requested["reason"], "BLOCKED_PATH");
+    assert_eq!(requested["note"], "scaffolding");
+    let resolved = &items[7];
+    assert_eq!(resolved["reason"], "TRIP_CANCELLED");
+    assert_eq!(resolved["note"], "trip cancelled first");
     for item in &items[..4] {
         assert_eq!(item["actor"], "test:runner");
         assert_eq!(item["trip_id"], id.to_string());
         assert_eq!(item["reason"], Value::Null);
     }
-    let cancelled = &items[4];
+    let cancelled = &items[5];
     assert_eq!(cancelled["actor"], "dispatcher:ana");
     assert_eq!(cancelled["reason"], "OTHER");
     assert_eq!(cancelled["note"], "street festival");
     assert_eq!(cancelled["correlation_id"], "festival-77");
-    assert_eq!(cancelled["position"], answer["events"][0]["position"]);
+    assert_eq!(cancelled["position"], cancel["events"][0]["position"]);
     assert!(cancelled["changed_at"].as_str().unwrap() > items[0]["changed_at"].as_str().unwrap());
 
     let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
@@ -571,12 +633,13 @@ async fn route_and_request_ids_used_on_another_trip_are_kept_on_each() {
     }
 }
 
-const TRIP_TABLES: [(&str, &str); 5] = [
+const TRIP_TABLES: [(&str, &str); 6] = [
     ("trips", "id"),
     ("trip_locations", "trip_id, role, ordinal"),
     ("routes", "trip_id, route_id"),
     ("fo_assistance_requests", "trip_id, request_id"),
     ("trip_history", "global_position"),
+    ("fo_assistance_request_history", "global_position"),
 ];
 
 #[tokio::test]
@@ -616,12 +679,17 @@ async fn replaying_the_trip_projectors_rebuilds_the_same_rows() {
     assert_eq!(before[0].len(), 3);
     assert_eq!(before[1].len(), 3 * 3);
     assert_eq!(before[4].len(), 3 * 4 + 2);
+    assert_eq!(
+        before[5].len(),
+        3 * 2 + 2,
+        "requested, acknowledged, two resolved"
+    );
 
     let replayed: Vec<_> = projections::all()
         .into_iter()
-        .filter(|p| ["trips", "trip_history"].contains(&p.name()))
+        .filter(|p| p.name().starts_with("trip"))
         .collect();
-    assert_eq!(replayed.len(), 2);
+    assert_eq!(replayed.len(), 3);
     for projector in replayed {
         let done = projections::replay(&app.pool, projector.as_ref(), 5, |_| {})
             .await

@@ -1,4 +1,4 @@
-use aggregates::trip::{Trip, TripEvent, TripStatus};
+use aggregates::trip::{AssistanceStatus, Trip, TripEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -7,22 +7,29 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use crate::task::{enum_text, parse_enum};
+use crate::task::enum_text;
 use crate::{ProjectionError, Projector, StoredEvent};
 
-/// One status change of a trip: a copy of its event and the event's metadata.
+/// One status change of a trip (`subject` TRIP) or of one of its field-operator assistance
+/// requests (`subject` ASSISTANCE_REQUEST): a copy of its event and the event's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TripHistoryRow {
     pub trip_id: Uuid,
+    /// `TRIP` or `ASSISTANCE_REQUEST`.
+    pub subject: String,
+    /// The trip's id for a TRIP row, the request's for an ASSISTANCE_REQUEST row.
+    pub subject_id: Uuid,
     pub sequence: i64,
     pub event_type: String,
-    pub from_status: Option<TripStatus>,
-    pub to_status: TripStatus,
+    /// A trip status (PLANNED...) for TRIP rows, an assistance status (REQUESTED,
+    /// ACKNOWLEDGED, RESOLVED) for ASSISTANCE_REQUEST rows; `null` for a creation.
+    pub from_status: Option<String>,
+    pub to_status: String,
     pub changed_at: DateTime<Utc>,
     pub actor: String,
-    /// For a cancellation: its reason.
+    /// A cancellation's reason; an assistance request's kind (STUCK...) or outcome.
     pub reason: Option<String>,
-    /// For a cancellation: its note.
+    /// A cancellation's note; an assistance request's or resolution's note.
     pub note: Option<String>,
     pub correlation_id: Option<String>,
     /// The event's global position.
@@ -81,12 +88,15 @@ impl Projector for TripHistoryProjector {
                 | TripEvent::TripCompleted { from_status } => (Some(from_status), None, None),
                 _ => continue,
             };
+            let trip_id = event.stream_uuid()?;
             rows.push(TripHistoryRow {
-                trip_id: event.stream_uuid()?,
+                trip_id,
+                subject: TRIP.to_string(),
+                subject_id: trip_id,
                 sequence: event.sequence,
                 event_type: event.event_type.clone(),
-                from_status,
-                to_status,
+                from_status: from_status.map(|s| s.as_str().to_string()),
+                to_status: to_status.as_str().to_string(),
                 changed_at: event.recorded_at,
                 actor: provenance.actor,
                 reason,
@@ -127,8 +137,8 @@ async fn insert(tx: &mut PgConnection, rows: Vec<TripHistoryRow>) -> Result<(), 
         trip_id.push(row.trip_id);
         sequence.push(row.sequence);
         event_type.push(row.event_type);
-        from_status.push(row.from_status.map(TripStatus::as_str));
-        to_status.push(row.to_status.as_str());
+        from_status.push(row.from_status);
+        to_status.push(row.to_status);
         changed_at.push(row.changed_at);
         actor.push(row.actor);
         reason.push(row.reason);
@@ -159,15 +169,22 @@ async fn insert(tx: &mut PgConnection, rows: Vec<TripHistoryRow>) -> Result<(), 
 }
 
 impl TripHistoryRow {
-    /// A trip's status timeline, in order.
+    /// A trip's status timeline merged with its assistance requests', in stream order.
     pub async fn for_trip(
         pool: &PgPool,
         trip_id: Uuid,
     ) -> Result<Vec<TripHistoryRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT global_position, trip_id, sequence, event_type, from_status, to_status,
-                    changed_at, actor, reason, note, correlation_id
-               FROM trip_history WHERE trip_id = $1 ORDER BY sequence",
+            "SELECT global_position, trip_id, 'TRIP' AS subject, trip_id AS subject_id, sequence,
+                    event_type, from_status, to_status, changed_at, actor, reason, note,
+                    correlation_id
+               FROM trip_history WHERE trip_id = $1
+             UNION ALL
+             SELECT global_position, trip_id, 'ASSISTANCE_REQUEST', request_id, sequence,
+                    event_type, from_status, to_status, changed_at, actor, reason, note,
+                    correlation_id
+               FROM fo_assistance_request_history WHERE trip_id = $1
+             ORDER BY sequence",
         )
         .bind(trip_id)
         .fetch_all(pool)
@@ -178,13 +195,12 @@ impl TripHistoryRow {
     fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             trip_id: row.try_get("trip_id")?,
+            subject: row.try_get("subject")?,
+            subject_id: row.try_get("subject_id")?,
             sequence: row.try_get("sequence")?,
             event_type: row.try_get("event_type")?,
-            from_status: row
-                .try_get::<Option<String>, _>("from_status")?
-                .map(|s| parse_enum(&s, "from_status"))
-                .transpose()?,
-            to_status: parse_enum(&row.try_get::<String, _>("to_status")?, "to_status")?,
+            from_status: row.try_get("from_status")?,
+            to_status: row.try_get("to_status")?,
             changed_at: row.try_get("changed_at")?,
             actor: row.try_get("actor")?,
             reason: row.try_get("reason")?,
@@ -192,5 +208,86 @@ impl TripHistoryRow {
             correlation_id: row.try_get("correlation_id")?,
             position: row.try_get("global_position")?,
         })
+    }
+}
+
+const TRIP: &str = "TRIP";
+
+/// Keeps `fo_assistance_request_history`: one row per status change of a trip's assistance
+/// request (requested, acknowledged, resolved). A projector of its own, so that a deployment
+/// from before it projects the requests already stored on its first run.
+pub struct TripAssistanceHistoryProjector;
+
+#[async_trait]
+impl Projector for TripAssistanceHistoryProjector {
+    fn name(&self) -> &'static str {
+        "trip_assistance_history"
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        &[
+            "FoAssistanceRequested",
+            "FoAssistanceAcknowledged",
+            "FoAssistanceResolved",
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["fo_assistance_request_history"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        use AssistanceStatus::{Acknowledged, Requested, Resolved};
+        for event in events.iter().filter(|e| e.aggregate_type == Trip::TYPE) {
+            let (request_id, from, to, reason, note) = match event.decode::<TripEvent>()? {
+                TripEvent::FoAssistanceRequested {
+                    request_id,
+                    kind,
+                    note,
+                } => (request_id, None, Requested, Some(enum_text(&kind)), note),
+                TripEvent::FoAssistanceAcknowledged { request_id, .. } => {
+                    (request_id, Some(Requested), Acknowledged, None, None)
+                }
+                TripEvent::FoAssistanceResolved {
+                    request_id,
+                    outcome,
+                    note,
+                    from_status,
+                } => (
+                    request_id,
+                    Some(from_status),
+                    Resolved,
+                    Some(enum_text(&outcome)),
+                    note,
+                ),
+                _ => continue,
+            };
+            let provenance = event.provenance();
+            sqlx::query(
+                "INSERT INTO fo_assistance_request_history (global_position, trip_id,
+                            request_id, sequence, event_type, from_status, to_status, changed_at,
+                            actor, reason, note, correlation_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(event.at.position)
+            .bind(event.stream_uuid()?)
+            .bind(request_id)
+            .bind(event.sequence)
+            .bind(&event.event_type)
+            .bind(from.map(AssistanceStatus::as_str))
+            .bind(to.as_str())
+            .bind(event.recorded_at)
+            .bind(provenance.actor)
+            .bind(reason)
+            .bind(note)
+            .bind(provenance.correlation_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
 }
