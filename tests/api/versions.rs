@@ -12,6 +12,43 @@ fn in_minutes(minutes: i64) -> String {
     (Utc::now() + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Stores an event of a pilot's as a deployment writing `event_type` in version 1.0 did.
+async fn store_as_1_0(app: &TestApp, pilot: Uuid, sequence: i64, event_type: &str, fields: Value) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Pilot', $1, $2, $3, '1.0', $4, $5)",
+    )
+    .bind(pilot.to_string())
+    .bind(sequence)
+    .bind(event_type)
+    .bind(json!({ event_type: fields }))
+    .bind(json!({"actor": "legacy-deployment"}))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+async fn history(app: &TestApp, pilot: Uuid) -> Value {
+    app.get(&format!("/v1/pilots/{pilot}/history"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The row of the pilot's timeline that `event_type` wrote.
+async fn history_row(app: &TestApp, pilot: Uuid, event_type: &str) -> Value {
+    let history = history(app, pilot).await;
+    history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["event_type"] == event_type)
+        .unwrap_or_else(|| panic!("no {event_type} in {history}"))
+        .clone()
+}
+
 /// A pilot on shift, reserved for a task, whose reservation was then released by a deployment
 /// that still wrote `PilotReservationReleased` 1.0 (no `task_id`): the row is inserted as
 /// that deployment stored it. Returns (pilot, reservation).
@@ -32,19 +69,14 @@ async fn pilot_released_by_version_1_0(app: &TestApp) -> (Uuid, Uuid) {
                "until": in_minutes(60)}),
     )
     .await;
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                             payload, metadata)
-         VALUES ('Pilot', $1, 4, 'PilotReservationReleased', '1.0', $2, $3)",
+    store_as_1_0(
+        app,
+        pilot,
+        4,
+        "PilotReservationReleased",
+        json!({"reservation_id": reservation, "reason": "released by 1.0"}),
     )
-    .bind(pilot.to_string())
-    .bind(json!({"PilotReservationReleased": {
-        "reservation_id": reservation, "reason": "released by 1.0"
-    }}))
-    .bind(json!({"actor": "legacy-deployment"}))
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     app.wait_for_projections().await;
     (pilot, reservation)
 }
@@ -83,18 +115,8 @@ async fn the_aggregate_and_the_projectors_read_a_version_1_0_event_in_its_new_sh
     // The projectors applied it: the timeline shows the release, with the 1.0 event's reason
     // and actor and no task (1.0 did not record one).
     app.wait_for_projections().await;
-    let history: Value = app
-        .get(&format!("/v1/pilots/{pilot}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let release = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["event_type"] == "PilotReservationReleased")
-        .unwrap_or_else(|| panic!("no release in {history}"));
+    let release = history_row(&app, pilot, "PilotReservationReleased").await;
+    let before = history(&app, pilot).await;
     assert_eq!(release["subject_id"], reservation.to_string());
     assert_eq!(release["to_status"], "RELEASED");
     assert_eq!(release["task_id"], Value::Null);
@@ -104,13 +126,7 @@ async fn the_aggregate_and_the_projectors_read_a_version_1_0_event_in_its_new_sh
     // A rebuild reads it the same way.
     let replay = run_cli(&app, &["replay", "--projection", "pilot_history"]);
     assert!(replay.status.success(), "{replay:?}");
-    let rebuilt: Value = app
-        .get(&format!("/v1/pilots/{pilot}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(rebuilt, history);
+    assert_eq!(history(&app, pilot).await, before);
 }
 
 #[tokio::test]
@@ -228,17 +244,14 @@ async fn a_pilot_archived_by_version_1_0_is_archived_without_a_reason_everywhere
     let pilot = Uuid::new_v4();
     app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
         .await;
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                             payload, metadata)
-         VALUES ('Pilot', $1, 2, 'PilotArchived', '1.0', $2, $3)",
+    store_as_1_0(
+        &app,
+        pilot,
+        2,
+        "PilotArchived",
+        json!({"archived_at": "2026-11-01T09:00:00Z"}),
     )
-    .bind(pilot.to_string())
-    .bind(json!({"PilotArchived": {"archived_at": "2026-11-01T09:00:00Z"}}))
-    .bind(json!({"actor": "legacy-deployment"}))
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     app.wait_for_projections().await;
 
     // The aggregate knows it is archived: it refuses every command.
@@ -258,18 +271,7 @@ async fn a_pilot_archived_by_version_1_0_is_archived_without_a_reason_everywhere
         .unwrap();
     assert_eq!(state["archived_at"], "2026-11-01T09:00:00Z");
 
-    let history: Value = app
-        .get(&format!("/v1/pilots/{pilot}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let archived = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["event_type"] == "PilotArchived")
-        .unwrap_or_else(|| panic!("no archive in {history}"));
+    let archived = history_row(&app, pilot, "PilotArchived").await;
     assert_eq!(archived["kind"], "pilot");
     assert_eq!(archived["to_status"], "ARCHIVED");
     assert_eq!(archived["reason"], Value::Null);
