@@ -1,8 +1,9 @@
-//! Replay benchmark: writes N task events into a fresh database, then rebuilds every read model
-//! from them and prints the rate in events/s.
+//! Replay benchmark: writes N task (or pilot) events into a fresh database, then rebuilds every
+//! read model from them and prints the rate in events/s.
 //!
-//!     ./dev bench-replay                         # 1,000,000 events
+//!     ./dev bench-replay                         # 1,000,000 task events
 //!     ./dev bench-replay -- --events 200000 --batch-size 5000
+//!     ./dev bench-replay -- --streams pilots     # pilot events instead
 
 use std::time::Instant;
 
@@ -13,9 +14,12 @@ use common::BenchDatabase;
 
 #[derive(Parser)]
 struct Args {
-    /// Task events to write (8 per task).
+    /// Events to write (8 per task or pilot).
     #[arg(long, default_value_t = 1_000_000)]
     events: i64,
+    /// Which streams to write: `tasks` or `pilots`.
+    #[arg(long, default_value = "tasks", value_parser = ["tasks", "pilots"])]
+    streams: String,
     /// Events per replay batch.
     #[arg(long, default_value_t = 5000)]
     batch_size: i64,
@@ -30,9 +34,13 @@ async fn main() -> anyhow::Result<()> {
     let db = BenchDatabase::create().await?;
     let pool = db.pool.clone();
     let started = Instant::now();
-    let total = db.write_task_events(args.events).await?;
+    let total = match args.streams.as_str() {
+        "pilots" => db.write_pilot_events(args.events).await?,
+        _ => db.write_task_events(args.events).await?,
+    };
     eprintln!(
-        "wrote {total} task events in {:.1} s",
+        "wrote {total} {} events in {:.1} s",
+        args.streams.trim_end_matches('s'),
         started.elapsed().as_secs_f64()
     );
 

@@ -39,8 +39,18 @@ impl BenchDatabase {
 
     /// Writes about `events` task events (8 per task, 8,000 per transaction); returns how many.
     pub async fn write_task_events(&self, events: i64) -> anyhow::Result<i64> {
+        self.write(WRITE_TASKS, events).await
+    }
+
+    /// Writes about `events` pilot events (a day of 8 per pilot: registration, a shift with a
+    /// break, an assignment requested, accepted and finished; 8,000 per transaction).
+    pub async fn write_pilot_events(&self, events: i64) -> anyhow::Result<i64> {
+        self.write(WRITE_PILOTS, events).await
+    }
+
+    async fn write(&self, statement: &str, events: i64) -> anyhow::Result<i64> {
         for _ in 0..(events / 8000).max(1) {
-            sqlx::query(WRITE_TASKS).execute(&self.pool).await?;
+            sqlx::query(statement).execute(&self.pool).await?;
         }
         sqlx::query("VACUUM ANALYZE events")
             .execute(&self.pool)
@@ -73,4 +83,36 @@ SELECT 'Task', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
    (8, 'TaskCompleted', '{"TaskCompleted": {"from_status": "ARRIVED"}}')
  ) AS s(seq, event_type, payload)
  ORDER BY s.seq, t.id
+"#;
+
+/// 1,000 pilots' days, 8 events each, interleaved by sequence as live traffic would be.
+const WRITE_PILOTS: &str = r#"
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload,
+                    metadata)
+SELECT 'Pilot', p.id::text, s.seq, s.event_type, '1.0', s.payload::json,
+       '{"actor": "bench:replay", "command": "bench", "request_id": "r", "correlation_id": "c",
+         "causation_id": "r"}'
+  FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS shift,
+               gen_random_uuid() AS assignment, gen_random_uuid() AS task
+          FROM generate_series(1, 1000)) p
+ CROSS JOIN LATERAL (VALUES
+   (1, 'PilotRegistered', json_build_object('PilotRegistered', json_build_object(
+        'user_id', null, 'pilot_location', 'US', 'pilot_center_id', null))::text),
+   (2, 'PilotShiftStarted', json_build_object('PilotShiftStarted', json_build_object(
+        'shift_id', p.shift, 'started_at', '2026-11-29T08:00:00Z'))::text),
+   (3, 'PilotShiftStateChanged', json_build_object('PilotShiftStateChanged', json_build_object(
+        'shift_id', p.shift, 'from_state', 'ON_SHIFT', 'to_state', 'ON_BREAK'))::text),
+   (4, 'PilotShiftStateChanged', json_build_object('PilotShiftStateChanged', json_build_object(
+        'shift_id', p.shift, 'from_state', 'ON_BREAK', 'to_state', 'ON_SHIFT'))::text),
+   (5, 'PilotAssignmentRequested', json_build_object('PilotAssignmentRequested',
+        json_build_object('assignment_id', p.assignment, 'task_id', p.task,
+                          'shift_id', p.shift, 'requested_at', '2026-11-29T09:00:00Z'))::text),
+   (6, 'PilotAssignmentAccepted', json_build_object('PilotAssignmentAccepted', json_build_object(
+        'assignment_id', p.assignment, 'task_id', p.task, 'from_status', 'REQUESTED'))::text),
+   (7, 'PilotAssignmentFinished', json_build_object('PilotAssignmentFinished', json_build_object(
+        'assignment_id', p.assignment, 'task_id', p.task, 'from_status', 'ACCEPTED'))::text),
+   (8, 'PilotShiftEnded', json_build_object('PilotShiftEnded', json_build_object(
+        'shift_id', p.shift, 'from_state', 'ON_SHIFT', 'ended_at', '2026-11-29T16:00:00Z'))::text)
+ ) AS s(seq, event_type, payload)
+ ORDER BY s.seq, p.id
 "#;

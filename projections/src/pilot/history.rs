@@ -58,7 +58,7 @@ impl PilotHistoryRow {
 }
 
 /// Keeps the three pilot history tables: one row per shift-state, assignment-status or
-/// reservation change.
+/// reservation change, appended in one multi-row insert per table and batch.
 pub struct PilotHistoryProjector;
 
 const HISTORY_EVENTS: &[&str] = &[
@@ -101,130 +101,238 @@ impl Projector for PilotHistoryProjector {
         tx: &mut PgConnection,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
+        let (mut shifts, mut assignments, mut reservations) = (vec![], vec![], vec![]);
         for event in events {
-            apply_one(tx, event).await?;
+            let Some((kind, change)) = change(event)? else {
+                continue;
+            };
+            match kind {
+                Kind::Shift => shifts.push(change),
+                Kind::Assignment => assignments.push(change),
+                Kind::Reservation => reservations.push(change),
+            }
         }
+        insert(tx, INSERT_SHIFTS, shifts).await?;
+        insert(tx, INSERT_ASSIGNMENTS, assignments).await?;
+        insert(tx, INSERT_RESERVATIONS, reservations).await?;
         Ok(())
     }
 }
 
-async fn apply_one(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
-    let pilot_id = event.stream_uuid()?;
+enum Kind {
+    Shift,
+    Assignment,
+    Reservation,
+}
+
+/// One row of any pilot history table; each table takes the columns it has.
+struct Change {
+    position: i64,
+    pilot_id: Uuid,
+    subject_id: Uuid,
+    task_id: Option<Uuid>,
+    sequence: i64,
+    event_type: String,
+    from: Option<&'static str>,
+    to: &'static str,
+    until: Option<DateTime<Utc>>,
+    changed_at: DateTime<Utc>,
+    actor: String,
+    reason: Option<String>,
+    correlation_id: Option<String>,
+}
+
+/// The history row `event` makes, and its table; `None` for an event that changes no status.
+fn change(event: &StoredEvent) -> Result<Option<(Kind, Change)>, ProjectionError> {
     let payload: PilotEvent = event.decode()?;
     let provenance = event.provenance();
-    let (actor, correlation) = (provenance.actor, provenance.correlation_id);
-    let shift = |shift_id: Uuid, from: Option<ShiftStatus>, to: ShiftStatus| {
-        sqlx::query(
-            "INSERT INTO pilot_shift_state_history (global_position, pilot_id, shift_id, sequence,
-                        event_type, from_state, to_state, changed_at, actor, correlation_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(event.at.position)
-        .bind(pilot_id)
-        .bind(shift_id)
-        .bind(event.sequence)
-        .bind(&event.event_type)
-        .bind(from.map(ShiftStatus::as_str))
-        .bind(to.as_str())
-        .bind(event.recorded_at)
-        .bind(actor.clone())
-        .bind(correlation.clone())
-    };
-    let reservation = |reservation_id: Uuid,
-                       task_id: Option<Uuid>,
-                       from: Option<ReservationStatus>,
-                       to: ReservationStatus,
-                       until: Option<DateTime<Utc>>,
-                       reason: Option<String>| {
-        sqlx::query(
-            "INSERT INTO pilot_reservation_history (global_position, pilot_id, reservation_id,
-                        task_id, sequence, event_type, from_status, to_status, until, changed_at,
-                        actor, reason, correlation_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(event.at.position)
-        .bind(pilot_id)
-        .bind(reservation_id)
-        .bind(task_id)
-        .bind(event.sequence)
-        .bind(&event.event_type)
-        .bind(from.map(ReservationStatus::as_str))
-        .bind(to.as_str())
-        .bind(until)
-        .bind(event.recorded_at)
-        .bind(actor.clone())
-        .bind(reason)
-        .bind(correlation.clone())
+    let row = |subject_id, task_id, from: Option<&'static str>, to, until, reason| Change {
+        position: event.at.position,
+        pilot_id: Uuid::nil(),
+        subject_id,
+        task_id,
+        sequence: event.sequence,
+        event_type: event.event_type.clone(),
+        from,
+        to,
+        until,
+        changed_at: event.recorded_at,
+        actor: provenance.actor.clone(),
+        reason,
+        correlation_id: provenance.correlation_id.clone(),
     };
     use ReservationStatus::{Active, Expired, Released};
-    let query = match &payload {
-        PilotEvent::PilotShiftStarted { shift_id, .. } => {
-            shift(*shift_id, None, ShiftStatus::OnShift)
-        }
+    let (kind, mut change) = match payload {
+        PilotEvent::PilotShiftStarted { shift_id, .. } => (
+            Kind::Shift,
+            row(
+                shift_id,
+                None,
+                None,
+                ShiftStatus::OnShift.as_str(),
+                None,
+                None,
+            ),
+        ),
         PilotEvent::PilotShiftStateChanged {
             shift_id,
             from_state,
             to_state,
-        } => shift(*shift_id, Some(*from_state), *to_state),
+        } => (
+            Kind::Shift,
+            row(
+                shift_id,
+                None,
+                Some(from_state.as_str()),
+                to_state.as_str(),
+                None,
+                None,
+            ),
+        ),
         PilotEvent::PilotShiftEnded {
             shift_id,
             from_state,
             ..
-        } => shift(*shift_id, Some(*from_state), ShiftStatus::OffShift),
+        } => (
+            Kind::Shift,
+            row(
+                shift_id,
+                None,
+                Some(from_state.as_str()),
+                ShiftStatus::OffShift.as_str(),
+                None,
+                None,
+            ),
+        ),
         PilotEvent::PilotReserved {
             reservation_id,
             task_id,
             until,
-        } => reservation(*reservation_id, *task_id, None, Active, Some(*until), None),
+        } => (
+            Kind::Reservation,
+            row(
+                reservation_id,
+                task_id,
+                None,
+                Active.as_str(),
+                Some(until),
+                None,
+            ),
+        ),
         PilotEvent::PilotReservationReleased {
             reservation_id,
             task_id,
             reason,
-        } => reservation(
-            *reservation_id,
-            *task_id,
-            Some(Active),
-            Released,
-            None,
-            reason.clone(),
+        } => (
+            Kind::Reservation,
+            row(
+                reservation_id,
+                task_id,
+                Some(Active.as_str()),
+                Released.as_str(),
+                None,
+                reason,
+            ),
         ),
         PilotEvent::PilotReservationExpired {
             reservation_id,
             task_id,
             until,
-        } => reservation(
-            *reservation_id,
-            *task_id,
-            Some(Active),
-            Expired,
-            Some(*until),
-            None,
+        } => (
+            Kind::Reservation,
+            row(
+                reservation_id,
+                task_id,
+                Some(Active.as_str()),
+                Expired.as_str(),
+                Some(until),
+                None,
+            ),
         ),
         other => {
             let Some((assignment_id, task_id, from, to, reason)) = other.assignment_change() else {
-                return Ok(());
+                return Ok(None);
             };
-            sqlx::query(
-                "INSERT INTO pilot_assignment_status_history (global_position, pilot_id,
-                            assignment_id, task_id, sequence, event_type, from_status, to_status,
-                            changed_at, actor, reason, correlation_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            (
+                Kind::Assignment,
+                row(
+                    assignment_id,
+                    Some(task_id),
+                    from.map(|s| s.as_str()),
+                    to.as_str(),
+                    None,
+                    reason.map(str::to_string),
+                ),
             )
-            .bind(event.at.position)
-            .bind(pilot_id)
-            .bind(assignment_id)
-            .bind(task_id)
-            .bind(event.sequence)
-            .bind(&event.event_type)
-            .bind(from.map(|s| s.as_str()))
-            .bind(to.as_str())
-            .bind(event.recorded_at)
-            .bind(actor.clone())
-            .bind(reason.map(str::to_string))
-            .bind(correlation.clone())
         }
     };
-    query.execute(&mut *tx).await?;
+    change.pilot_id = event.stream_uuid()?;
+    Ok(Some((kind, change)))
+}
+
+// Each table's insert reads the columns it has from the same thirteen arrays.
+const CHANGES: &str = "UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[],
+                             $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                             $10::timestamptz[], $11::text[], $12::text[], $13::text[])
+                      AS c(position, pilot_id, subject_id, task_id, sequence, event_type,
+                           from_status, to_status, until, changed_at, actor, reason,
+                           correlation_id)";
+
+const INSERT_SHIFTS: &str = "
+INSERT INTO pilot_shift_state_history (global_position, pilot_id, shift_id, sequence, event_type,
+                                       from_state, to_state, changed_at, actor, correlation_id)
+SELECT position, pilot_id, subject_id, sequence, event_type, from_status, to_status, changed_at,
+       actor, correlation_id FROM ";
+
+const INSERT_ASSIGNMENTS: &str = "
+INSERT INTO pilot_assignment_status_history (global_position, pilot_id, assignment_id, task_id,
+                                             sequence, event_type, from_status, to_status,
+                                             changed_at, actor, reason, correlation_id)
+SELECT position, pilot_id, subject_id, task_id, sequence, event_type, from_status, to_status,
+       changed_at, actor, reason, correlation_id FROM ";
+
+const INSERT_RESERVATIONS: &str = "
+INSERT INTO pilot_reservation_history (global_position, pilot_id, reservation_id, task_id,
+                                       sequence, event_type, from_status, to_status, until,
+                                       changed_at, actor, reason, correlation_id)
+SELECT position, pilot_id, subject_id, task_id, sequence, event_type, from_status, to_status,
+       until, changed_at, actor, reason, correlation_id FROM ";
+
+const INSERT_STATUSES: &str = "
+INSERT INTO pilot_status_history (global_position, pilot_id, sequence, event_type, from_status,
+                                  to_status, changed_at, actor, reason, correlation_id)
+SELECT position, pilot_id, sequence, event_type, from_status, to_status, changed_at, actor,
+       reason, correlation_id FROM ";
+
+/// Appends `rows` to one of the pilot history tables in one statement.
+async fn insert(tx: &mut PgConnection, insert: &str, rows: Vec<Change>) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!("{insert}{CHANGES}"))
+        .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.pilot_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.subject_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.task_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.sequence).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.from).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.to).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.until).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.changed_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.correlation_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -256,6 +364,7 @@ impl Projector for PilotStatusHistoryProjector {
         tx: &mut PgConnection,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
+        let mut rows = Vec::new();
         for event in events {
             let (from, to, reason) = match event.decode()? {
                 PilotEvent::PilotRegistered { .. } => (None, ACTIVE, None),
@@ -263,25 +372,23 @@ impl Projector for PilotStatusHistoryProjector {
                 _ => continue,
             };
             let provenance = event.provenance();
-            sqlx::query(
-                "INSERT INTO pilot_status_history (global_position, pilot_id, sequence,
-                            event_type, from_status, to_status, changed_at, actor, reason,
-                            correlation_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(event.at.position)
-            .bind(event.stream_uuid()?)
-            .bind(event.sequence)
-            .bind(&event.event_type)
-            .bind(from)
-            .bind(to)
-            .bind(event.recorded_at)
-            .bind(provenance.actor)
-            .bind(reason)
-            .bind(provenance.correlation_id)
-            .execute(&mut *tx)
-            .await?;
+            rows.push(Change {
+                position: event.at.position,
+                pilot_id: event.stream_uuid()?,
+                subject_id: event.stream_uuid()?,
+                task_id: None,
+                sequence: event.sequence,
+                event_type: event.event_type.clone(),
+                from,
+                to,
+                until: None,
+                changed_at: event.recorded_at,
+                actor: provenance.actor,
+                reason,
+                correlation_id: provenance.correlation_id,
+            });
         }
+        insert(tx, INSERT_STATUSES, rows).await?;
         Ok(())
     }
 }
