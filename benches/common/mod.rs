@@ -48,6 +48,12 @@ impl BenchDatabase {
         self.write(WRITE_PILOTS, events).await
     }
 
+    /// Writes about `events` trip events (8 per trip: planned, a route, departure, an assistance
+    /// request acknowledged and resolved, an arrival, completion; 8,000 per transaction).
+    pub async fn write_trip_events(&self, events: i64) -> anyhow::Result<i64> {
+        self.write(WRITE_TRIPS, events).await
+    }
+
     async fn write(&self, statement: &str, events: i64) -> anyhow::Result<i64> {
         for _ in 0..(events / 8000).max(1) {
             sqlx::query(statement).execute(&self.pool).await?;
@@ -115,4 +121,39 @@ SELECT 'Pilot', p.id::text, s.seq, s.event_type, '1.0', s.payload::json,
         'shift_id', p.shift, 'from_state', 'ON_SHIFT', 'ended_at', '2026-11-29T16:00:00Z'))::text)
  ) AS s(seq, event_type, payload)
  ORDER BY s.seq, p.id
+"#;
+
+/// 1,000 trips, 8 events each, interleaved by sequence as live traffic would be.
+const WRITE_TRIPS: &str = r#"
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload,
+                    metadata)
+SELECT 'Trip', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
+       '{"actor": "bench:replay", "command": "bench", "request_id": "r", "correlation_id": "c",
+         "causation_id": "r"}'
+  FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS request
+          FROM generate_series(1, 1000)) t
+ CROSS JOIN LATERAL (VALUES
+   (1, 'TripPlanned', json_build_object('TripPlanned', json_build_object(
+        'task_id', t.id, 'robot_id', t.id, 'trip_type', 'DELIVERY',
+        'origin', json_build_object('lat', 37.77, 'lng', -122.41, 'name', 'Hub',
+                                    'location_id', null),
+        'destination', json_build_object('lat', 37.78, 'lng', -122.40, 'name', null,
+                                         'location_id', null)))::text),
+   (2, 'TripRouteRecorded', json_build_object('TripRouteRecorded', json_build_object(
+        'route_id', t.request, 'distance_m', 1200.5, 'duration_s', 600,
+        'polyline', 'abc'))::text),
+   (3, 'TripReadyToDepart', '{"TripReadyToDepart": {"from_status": "AT_STOP"}}'),
+   (4, 'TripDeparted', '{"TripDeparted": {"from_status": "READY_TO_DEPART"}}'),
+   (5, 'FoAssistanceRequested', json_build_object('FoAssistanceRequested', json_build_object(
+        'request_id', t.request, 'kind', 'STUCK', 'note', null))::text),
+   (6, 'FoAssistanceAcknowledged', json_build_object('FoAssistanceAcknowledged',
+        json_build_object('request_id', t.request, 'fo_id', null))::text),
+   (7, 'FoAssistanceResolved', json_build_object('FoAssistanceResolved', json_build_object(
+        'request_id', t.request, 'outcome', 'RESOLVED', 'note', null,
+        'from_status', 'ACKNOWLEDGED'))::text),
+   (8, 'TripArrivedAtStop', json_build_object('TripArrivedAtStop', json_build_object(
+        'from_status', 'IN_TRANSIT', 'location', json_build_object('lat', 37.78,
+        'lng', -122.40, 'name', 'Customer', 'location_id', null)))::text)
+ ) AS s(seq, event_type, payload)
+ ORDER BY s.seq, t.id
 "#;

@@ -105,66 +105,71 @@ impl Projector for TripHistoryProjector {
                 position: event.at.position,
             });
         }
-        insert(tx, rows).await?;
+        insert(tx, INSERT_TRIP, rows).await?;
         Ok(())
     }
 }
 
-async fn insert(tx: &mut PgConnection, rows: Vec<TripHistoryRow>) -> Result<(), sqlx::Error> {
+// Each table's insert reads the columns it has from the same twelve arrays.
+const ROWS: &str = "UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
+                          $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[],
+                          $11::text[], $12::text[])
+                   AS r(position, trip_id, subject_id, sequence, event_type, from_status,
+                        to_status, changed_at, actor, reason, note, correlation_id)";
+
+const INSERT_TRIP: &str = "
+INSERT INTO trip_history (global_position, trip_id, sequence, event_type, from_status, to_status,
+                          changed_at, actor, reason, note, correlation_id)
+SELECT position, trip_id, sequence, event_type, from_status, to_status, changed_at, actor,
+       reason, note, correlation_id FROM ";
+
+const INSERT_ASSISTANCE: &str = "
+INSERT INTO fo_assistance_request_history (global_position, trip_id, request_id, sequence,
+                                           event_type, from_status, to_status, changed_at,
+                                           actor, reason, note, correlation_id)
+SELECT position, trip_id, subject_id, sequence, event_type, from_status, to_status, changed_at,
+       actor, reason, note, correlation_id FROM ";
+
+/// Appends `rows` to `trip_history` or `fo_assistance_request_history` in one statement.
+async fn insert(
+    tx: &mut PgConnection,
+    insert: &str,
+    rows: Vec<TripHistoryRow>,
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    let n = rows.len();
-    let (mut position, mut trip_id, mut sequence, mut event_type) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut from_status, mut to_status, mut changed_at, mut actor) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut reason, mut note, mut correlation_id) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for row in rows {
-        position.push(row.position);
-        trip_id.push(row.trip_id);
-        sequence.push(row.sequence);
-        event_type.push(row.event_type);
-        from_status.push(row.from_status);
-        to_status.push(row.to_status);
-        changed_at.push(row.changed_at);
-        actor.push(row.actor);
-        reason.push(row.reason);
-        note.push(row.note);
-        correlation_id.push(row.correlation_id);
-    }
-    sqlx::query(
-        "INSERT INTO trip_history (global_position, trip_id, sequence, event_type, from_status,
-                                   to_status, changed_at, actor, reason, note, correlation_id)
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
-                              $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
-                              $11::text[])",
-    )
-    .bind(position)
-    .bind(trip_id)
-    .bind(sequence)
-    .bind(event_type)
-    .bind(from_status)
-    .bind(to_status)
-    .bind(changed_at)
-    .bind(actor)
-    .bind(reason)
-    .bind(note)
-    .bind(correlation_id)
-    .execute(tx)
-    .await?;
+    sqlx::query(&format!("{insert}{ROWS}"))
+        .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.trip_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.subject_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.sequence).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.from_status.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.to_status.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.changed_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.note.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.correlation_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -212,6 +217,7 @@ impl TripHistoryRow {
 }
 
 const TRIP: &str = "TRIP";
+const ASSISTANCE_REQUEST: &str = "ASSISTANCE_REQUEST";
 
 /// Keeps `fo_assistance_request_history`: one row per status change of a trip's assistance
 /// request (requested, acknowledged, resolved). A projector of its own, so that a deployment
@@ -242,6 +248,7 @@ impl Projector for TripAssistanceHistoryProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         use AssistanceStatus::{Acknowledged, Requested, Resolved};
+        let mut rows = Vec::new();
         for event in events.iter().filter(|e| e.aggregate_type == Trip::TYPE) {
             let (request_id, from, to, reason, note) = match event.decode::<TripEvent>()? {
                 TripEvent::FoAssistanceRequested {
@@ -267,27 +274,23 @@ impl Projector for TripAssistanceHistoryProjector {
                 _ => continue,
             };
             let provenance = event.provenance();
-            sqlx::query(
-                "INSERT INTO fo_assistance_request_history (global_position, trip_id,
-                            request_id, sequence, event_type, from_status, to_status, changed_at,
-                            actor, reason, note, correlation_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(event.at.position)
-            .bind(event.stream_uuid()?)
-            .bind(request_id)
-            .bind(event.sequence)
-            .bind(&event.event_type)
-            .bind(from.map(AssistanceStatus::as_str))
-            .bind(to.as_str())
-            .bind(event.recorded_at)
-            .bind(provenance.actor)
-            .bind(reason)
-            .bind(note)
-            .bind(provenance.correlation_id)
-            .execute(&mut *tx)
-            .await?;
+            rows.push(TripHistoryRow {
+                trip_id: event.stream_uuid()?,
+                subject: ASSISTANCE_REQUEST.to_string(),
+                subject_id: request_id,
+                sequence: event.sequence,
+                event_type: event.event_type.clone(),
+                from_status: from.map(|s| s.as_str().to_string()),
+                to_status: to.as_str().to_string(),
+                changed_at: event.recorded_at,
+                actor: provenance.actor,
+                reason,
+                note,
+                correlation_id: provenance.correlation_id,
+                position: event.at.position,
+            });
         }
+        insert(tx, INSERT_ASSISTANCE, rows).await?;
         Ok(())
     }
 }
