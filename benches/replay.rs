@@ -3,7 +3,7 @@
 //!
 //!     ./dev bench-replay                         # 1,000,000 task events
 //!     ./dev bench-replay -- --events 200000 --batch-size 5000
-//!     ./dev bench-replay -- --streams pilots     # pilot events instead (or trips)
+//!     ./dev bench-replay -- --streams pilots     # pilot events instead (or trips, fo-tasks)
 
 use std::time::Instant;
 
@@ -17,8 +17,8 @@ struct Args {
     /// Events to write (8 per task or pilot).
     #[arg(long, default_value_t = 1_000_000)]
     events: i64,
-    /// Which streams to write: `tasks`, `pilots` or `trips`.
-    #[arg(long, default_value = "tasks", value_parser = ["tasks", "pilots", "trips"])]
+    /// Which streams to write: `tasks`, `pilots`, `trips` or `fo-tasks`.
+    #[arg(long, default_value = "tasks", value_parser = ["tasks", "pilots", "trips", "fo-tasks"])]
     streams: String,
     /// Events per replay batch.
     #[arg(long, default_value_t = 5000)]
@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let total = match args.streams.as_str() {
         "pilots" => db.write_pilot_events(args.events).await?,
         "trips" => db.write_trip_events(args.events).await?,
+        "fo-tasks" => db.write_fo_task_events(args.events).await?,
         _ => db.write_task_events(args.events).await?,
     };
     eprintln!(

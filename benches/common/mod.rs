@@ -54,6 +54,12 @@ impl BenchDatabase {
         self.write(WRITE_TRIPS, events).await
     }
 
+    /// Writes about `events` field-operations task events (8 per task: created with a travel
+    /// and an action, assigned, started, each subtask started and done, completed).
+    pub async fn write_fo_task_events(&self, events: i64) -> anyhow::Result<i64> {
+        self.write(WRITE_FO_TASKS, events).await
+    }
+
     async fn write(&self, statement: &str, events: i64) -> anyhow::Result<i64> {
         for _ in 0..(events / 8000).max(1) {
             sqlx::query(statement).execute(&self.pool).await?;
@@ -154,6 +160,44 @@ SELECT 'Trip', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
    (8, 'TripArrivedAtStop', json_build_object('TripArrivedAtStop', json_build_object(
         'from_status', 'IN_TRANSIT', 'location', json_build_object('lat', 37.78,
         'lng', -122.40, 'name', 'Customer', 'location_id', null)))::text)
+ ) AS s(seq, event_type, payload)
+ ORDER BY s.seq, t.id
+"#;
+
+/// 1,000 field-operations tasks, 8 events each, interleaved by sequence as live traffic would be.
+const WRITE_FO_TASKS: &str = r#"
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload,
+                    metadata)
+SELECT 'FoTask', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
+       '{"actor": "bench:replay", "command": "bench", "request_id": "r", "correlation_id": "c",
+         "causation_id": "r"}'
+  FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS travel, gen_random_uuid() AS act
+          FROM generate_series(1, 1000)) t
+ CROSS JOIN LATERAL (VALUES
+   (1, 'FoTaskCreated', json_build_object('FoTaskCreated', json_build_object(
+        'hub_id', t.id, 'kind', 'ROBOT_RESCUE', 'robot_id', t.id, 'trip_id', null,
+        'subtasks', json_build_array(
+            json_build_object('subtask_id', t.travel, 'kind', 'TRAVEL',
+                'from', json_build_object('lat', 37.77, 'lng', -122.41, 'name', 'Hub',
+                                          'location_id', null),
+                'to', json_build_object('lat', 37.78, 'lng', -122.40, 'name', null,
+                                        'location_id', null)),
+            json_build_object('subtask_id', t.act, 'kind', 'ACTION', 'action', 'RESET_ROBOT',
+                'location', json_build_object('lat', 37.78, 'lng', -122.40, 'name', null,
+                                              'location_id', null)))))::text),
+   (2, 'FoAssigned', json_build_object('FoAssigned', json_build_object(
+        'assignment_id', t.travel, 'fo_id', t.act, 'from_status', 'CREATED',
+        'to_status', 'ASSIGNED'))::text),
+   (3, 'FoTaskStarted', '{"FoTaskStarted": {"from_status": "ASSIGNED"}}'),
+   (4, 'FoSubtaskStarted', json_build_object('FoSubtaskStarted', json_build_object(
+        'subtask_id', t.travel, 'from_status', 'PENDING'))::text),
+   (5, 'FoSubtaskCompleted', json_build_object('FoSubtaskCompleted', json_build_object(
+        'subtask_id', t.travel, 'from_status', 'IN_PROGRESS'))::text),
+   (6, 'FoSubtaskStarted', json_build_object('FoSubtaskStarted', json_build_object(
+        'subtask_id', t.act, 'from_status', 'PENDING'))::text),
+   (7, 'FoSubtaskCompleted', json_build_object('FoSubtaskCompleted', json_build_object(
+        'subtask_id', t.act, 'from_status', 'IN_PROGRESS'))::text),
+   (8, 'FoTaskCompleted', '{"FoTaskCompleted": {"from_status": "IN_PROGRESS"}}')
  ) AS s(seq, event_type, payload)
  ORDER BY s.seq, t.id
 "#;
