@@ -700,3 +700,64 @@ async fn replaying_the_trip_projectors_rebuilds_the_same_rows() {
         assert_eq!(snapshot(&app.pool, table, order).await, rows, "{table}");
     }
 }
+
+/// An assistance request made twice in a stream (only a hand-written event can do it: the trip
+/// refuses a used request id) stops the trips projector at that event rather than resetting the
+/// request it already has.
+#[tokio::test]
+async fn a_second_request_with_a_used_id_stops_the_projector_at_that_event() {
+    let app = TestApp::spawn().await;
+    let id = plan(&app).await;
+    let request = Uuid::new_v4();
+    run(
+        &app,
+        id,
+        &[
+            json!({"type": "RequestFoAssistance", "request_id": request, "kind": "STUCK"}),
+            json!({"type": "AcknowledgeFoAssistance", "request_id": request}),
+        ],
+    )
+    .await;
+    app.wait_for_projections().await;
+    let position: i64 = sqlx::query_scalar(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Trip', $1, 4, 'FoAssistanceRequested', '1.0', $2, '{}')
+         RETURNING global_position",
+    )
+    .bind(id.to_string())
+    .bind(
+        json!({"FoAssistanceRequested": {"request_id": request, "kind": "STUCK",
+                                           "note": null}}),
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let mut trips = Value::Null;
+    for _ in 0..100 {
+        let status: Value = app.get("/v1/projections").await.json().await.unwrap();
+        trips = status["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "trips")
+            .unwrap()
+            .clone();
+        if trips["state"] == "failing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(trips["state"], "failing", "{trips}");
+    assert_eq!(trips["failed_position"], position);
+    assert!(trips["last_error"]
+        .as_str()
+        .is_some_and(|e| e.contains("already made")));
+    let request_row: String =
+        sqlx::query_scalar("SELECT status FROM fo_assistance_requests WHERE request_id = $1")
+            .bind(request)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(request_row, "ACKNOWLEDGED");
+}

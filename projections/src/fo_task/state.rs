@@ -193,6 +193,10 @@ fn enum_value<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Resu
 /// rows it touches are read in one statement per table, every event is folded into them in
 /// order, and the changes are written back in one multi-row statement per table and kind of
 /// change.
+///
+/// Per stream, the feed is in sequence order: an event at or below its row's version, or a
+/// second creation, stops the projector (`Inconsistent`, with the event's position) rather than
+/// being applied twice.
 pub struct FoTasksProjector;
 
 #[async_trait]

@@ -79,6 +79,10 @@ impl PilotView {
 /// order, and the changed rows are written back in one multi-row upsert per table. A pilot
 /// refuses only its last 64 shift/assignment ids again; an older one coming back restarts its
 /// row rather than stopping the projector.
+///
+/// Per stream, the feed is in sequence order: an event at or below its row's version, or a
+/// second creation, stops the projector (`Inconsistent`, with the event's position) rather than
+/// being applied twice.
 pub struct PilotsProjector;
 
 #[async_trait]

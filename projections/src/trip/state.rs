@@ -245,6 +245,10 @@ fn optional_enum<T: serde::de::DeserializeOwned>(
 /// in memory: the trips and assistance requests it touches are read in one statement per table,
 /// every event is folded into them in order, and the changes are written back in one multi-row
 /// statement per table (places and routes are only ever added).
+///
+/// Per stream, the feed is in sequence order: an event at or below its row's version, or a
+/// second creation, stops the projector (`Inconsistent`, with the event's position) rather than
+/// being applied twice.
 pub struct TripsProjector;
 
 #[async_trait]
@@ -277,7 +281,8 @@ impl Projector for TripsProjector {
             let trip_id = event.stream_uuid()?;
             let payload: TripEvent = event.decode()?;
             trip_ids.push(trip_id);
-            if let TripEvent::FoAssistanceAcknowledged { request_id, .. }
+            if let TripEvent::FoAssistanceRequested { request_id, .. }
+            | TripEvent::FoAssistanceAcknowledged { request_id, .. }
             | TripEvent::FoAssistanceResolved { request_id, .. } = &payload
             {
                 request_keys.push((trip_id, *request_id));
@@ -414,6 +419,9 @@ impl Batch {
                 kind,
                 note,
             } => {
+                if self.requests.contains_key(&(trip_id, request_id)) {
+                    return Err(inconsistent("the assistance request was already made"));
+                }
                 self.requests.insert(
                     (trip_id, request_id),
                     RequestRow {
