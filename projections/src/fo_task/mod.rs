@@ -3,6 +3,8 @@
 
 mod history;
 mod state;
+mod view;
 
 pub use history::{FoTaskHistoryProjector, FoTaskHistoryRow};
-pub use state::{FoAssignmentView, FoSubtaskView, FoTaskView, FoTasksProjector};
+pub use state::FoTasksProjector;
+pub use view::{FoAssignmentView, FoSubtaskView, FoTaskView};

@@ -157,11 +157,6 @@ const COLUMNS: &str = "id, status, task_type, hub_id, robot_id, trip_id, pilot_i
     scheduled_at, external_ref, pause_reason, cancellation_reason, cancellation_note, version,
     created_at, updated_at";
 
-fn enum_value<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<T, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    parse_enum(&text, column)
-}
-
 /// An enumeration stored as its JSON spelling (`IN_PROGRESS`).
 pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(
     text: &str,
@@ -176,6 +171,24 @@ pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(
 }
 
 /// The JSON spelling of an enumeration value, as stored in text columns.
+/// A text column holding an enum, read as the enum.
+pub(crate) fn enum_value<T: serde::de::DeserializeOwned>(
+    row: &PgRow,
+    column: &str,
+) -> Result<T, sqlx::Error> {
+    parse_enum(&row.try_get::<String, _>(column)?, column)
+}
+
+/// A nullable text column holding an enum.
+pub(crate) fn optional_enum<T: serde::de::DeserializeOwned>(
+    row: &PgRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|v| parse_enum(&v, column))
+        .transpose()
+}
+
 pub(crate) fn enum_text<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(text)) => text,

@@ -3,6 +3,8 @@
 
 mod history;
 mod state;
+mod view;
 
 pub use history::{TripAssistanceHistoryProjector, TripHistoryProjector, TripHistoryRow};
-pub use state::{AssistanceRequestView, RouteView, StopView, TripView, TripsProjector};
+pub use state::TripsProjector;
+pub use view::{AssistanceRequestView, RouteView, StopView, TripView};
