@@ -1,4 +1,4 @@
-use aggregates::trip::{AssistanceStatus, Trip, TripEvent};
+use aggregates::trip::{AssistanceStatus, Trip, TripEvent, TripStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -71,7 +71,6 @@ impl Projector for TripHistoryProjector {
         let mut rows = Vec::with_capacity(events.len());
         for event in events.iter().filter(|e| e.aggregate_type == Trip::TYPE) {
             let payload = event.decode::<TripEvent>()?;
-            let provenance = event.provenance();
             let Some(to_status) = payload.new_status() else {
                 continue;
             };
@@ -89,21 +88,14 @@ impl Projector for TripHistoryProjector {
                 _ => continue,
             };
             let trip_id = event.stream_uuid()?;
-            rows.push(TripHistoryRow {
-                trip_id,
-                subject: TRIP.to_string(),
-                subject_id: trip_id,
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                from_status: from_status.map(|s| s.as_str().to_string()),
-                to_status: to_status.as_str().to_string(),
-                changed_at: event.recorded_at,
-                actor: provenance.actor,
+            rows.push(TripHistoryRow::of(
+                event,
+                (TRIP, trip_id),
+                from_status.map(TripStatus::as_str),
+                to_status.as_str(),
                 reason,
                 note,
-                correlation_id: provenance.correlation_id,
-                position: event.at.position,
-            });
+            )?);
         }
         insert(tx, INSERT_TRIP, rows).await?;
         Ok(())
@@ -174,6 +166,33 @@ async fn insert(
 }
 
 impl TripHistoryRow {
+    /// The row `event` makes for `subject` (its kind and id).
+    fn of(
+        event: &StoredEvent,
+        (subject, subject_id): (&str, Uuid),
+        from_status: Option<&str>,
+        to_status: &str,
+        reason: Option<String>,
+        note: Option<String>,
+    ) -> Result<Self, ProjectionError> {
+        let provenance = event.provenance();
+        Ok(Self {
+            trip_id: event.stream_uuid()?,
+            subject: subject.to_string(),
+            subject_id,
+            sequence: event.sequence,
+            event_type: event.event_type.clone(),
+            from_status: from_status.map(str::to_string),
+            to_status: to_status.to_string(),
+            changed_at: event.recorded_at,
+            actor: provenance.actor,
+            reason,
+            note,
+            correlation_id: provenance.correlation_id,
+            position: event.at.position,
+        })
+    }
+
     /// A trip's status timeline merged with its assistance requests', in stream order.
     pub async fn for_trip(
         pool: &PgPool,
@@ -273,22 +292,14 @@ impl Projector for TripAssistanceHistoryProjector {
                 ),
                 _ => continue,
             };
-            let provenance = event.provenance();
-            rows.push(TripHistoryRow {
-                trip_id: event.stream_uuid()?,
-                subject: ASSISTANCE_REQUEST.to_string(),
-                subject_id: request_id,
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                from_status: from.map(|s| s.as_str().to_string()),
-                to_status: to.as_str().to_string(),
-                changed_at: event.recorded_at,
-                actor: provenance.actor,
+            rows.push(TripHistoryRow::of(
+                event,
+                (ASSISTANCE_REQUEST, request_id),
+                from.map(AssistanceStatus::as_str),
+                to.as_str(),
                 reason,
                 note,
-                correlation_id: provenance.correlation_id,
-                position: event.at.position,
-            });
+            )?);
         }
         insert(tx, INSERT_ASSISTANCE, rows).await?;
         Ok(())
