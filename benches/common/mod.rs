@@ -29,6 +29,11 @@ impl BenchDatabase {
         Ok(Self { admin, name, pool })
     }
 
+    /// How to connect to this database.
+    pub fn options(&self) -> PgConnectOptions {
+        self.admin.clone().database(&self.name)
+    }
+
     pub async fn drop(self) -> anyhow::Result<()> {
         self.pool.close().await;
         let mut conn = PgConnection::connect_with(&self.admin).await?;

@@ -33,6 +33,10 @@ pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx:
     .bind(name)
     .fetch_one(tx)
     .await?;
+    checkpoint_of(&row)
+}
+
+fn checkpoint_of(row: &sqlx::postgres::PgRow) -> Result<Checkpoint, sqlx::Error> {
     Ok(Checkpoint {
         at: FeedPosition {
             transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
@@ -40,6 +44,42 @@ pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx:
         },
         events_applied: row.try_get("events_applied")?,
     })
+}
+
+/// Reads a projector's checkpoint without locking it.
+pub async fn read(conn: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT transaction_id::text::bigint AS transaction_id, position, events_applied
+           FROM projector_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_one(conn)
+    .await?;
+    checkpoint_of(&row)
+}
+
+/// Moves a checkpoint from `from` to `to` if nobody moved it meanwhile; returns whether it did.
+pub async fn advance_from(
+    conn: &mut PgConnection,
+    name: &str,
+    from: Checkpoint,
+    to: Checkpoint,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE projector_checkpoints
+            SET transaction_id = $4::text::xid8, position = $5, events_applied = $6,
+                updated_at = now(), failures = 0
+          WHERE name = $1 AND transaction_id = $2::text::xid8 AND position = $3",
+    )
+    .bind(name)
+    .bind(from.at.transaction_id as i64)
+    .bind(from.at.position)
+    .bind(to.at.transaction_id as i64)
+    .bind(to.at.position)
+    .bind(to.events_applied)
+    .execute(conn)
+    .await?;
+    Ok(moved.rows_affected() == 1)
 }
 
 /// Moves a locked checkpoint; a success clears the failure count.

@@ -15,7 +15,7 @@ pub mod views;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
 pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};
-pub use projector::{ProjectionError, Projector};
+pub use projector::{Delivery, ProjectionError, Projector};
 pub use replay::{replay, ReplayProgress};
 pub use runner::{Runner, RunnerHandle, RunnerSettings, Wakeup};
 

@@ -30,6 +30,20 @@ impl ProjectionError {
     }
 }
 
+/// How the runner delivers a projector's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Inside the transaction that moves the checkpoint: a read model's writes take effect
+    /// exactly once with it.
+    InTransaction,
+    /// Outside any transaction, the checkpoint moved after the batch: for a process whose
+    /// effects are commands of their own, each in its own short transaction and idempotent under
+    /// a key derived from its causing event. A batch then holds no transaction id, and so no
+    /// reader's horizon, while its commands run; a batch redelivered after a crash finds its
+    /// effects (and its refusals) already decided.
+    Effects,
+}
+
 /// A read model kept in step with the events. The runner hands it batches of the events it
 /// wants, in feed order, inside the transaction that also moves its checkpoint: whatever it
 /// writes there takes effect exactly once.
@@ -41,6 +55,10 @@ pub trait Projector: Send + Sync + 'static {
     fn event_types(&self) -> &'static [&'static str];
     /// The tables it owns, emptied before a replay.
     fn tables(&self) -> &'static [&'static str];
+    /// How its batches are delivered.
+    fn delivery(&self) -> Delivery {
+        Delivery::InTransaction
+    }
     /// Applies a batch of events, in order.
     async fn apply(
         &self,

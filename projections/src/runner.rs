@@ -19,7 +19,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::{checkpoint, feed, Checkpoint, ProjectionError, Projector};
+use crate::{checkpoint, feed, Checkpoint, Delivery, ProjectionError, Projector};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -303,12 +303,27 @@ async fn run_projector(
 }
 
 /// Applies the next batch of a projector; returns how many events it read (applied or passed
-/// over). Everything happens in one transaction: checkpoint lock, read, apply, advance.
+/// over). For a read model everything happens in one transaction: checkpoint lock, read, apply,
+/// advance. A process (`Delivery::Effects`) holds no transaction while its commands run.
 pub(crate) async fn run_batch(
     pool: &PgPool,
     projector: &dyn Projector,
     batch_size: i64,
 ) -> Result<usize, ProjectionError> {
+    if projector.delivery() == Delivery::Effects {
+        let mut conn = pool.acquire().await?;
+        let from = checkpoint::read(&mut conn, projector.name()).await?;
+        let (read, to) = apply_batch(&mut conn, projector, from, batch_size).await?;
+        if read > 0 && !checkpoint::advance_from(&mut conn, projector.name(), from, to).await? {
+            // Another runner moved it meanwhile (a leader that was paused): its effects and
+            // ours were the same, each done once under its key.
+            tracing::warn!(
+                projector = projector.name(),
+                "checkpoint moved by another runner"
+            );
+        }
+        return Ok(read);
+    }
     let mut tx = pool.begin().await?;
     let from = checkpoint::lock(&mut tx, projector.name()).await?;
     let (read, _) = apply_next(&mut tx, projector, from, batch_size).await?;

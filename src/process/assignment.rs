@@ -4,22 +4,25 @@
 //!   already has another pilot, has ended or does not exist, the pilot's assignment is revoked
 //!   with that reason.
 //! - `TaskCompleted` -> the pilot's assignment is finished; `TaskCancelled` -> canceled.
-//! - `PilotAssignmentAbandoned` / `Revoked` / `Canceled` -> the task lets the pilot go
-//!   (`TaskPilotUnassigned`).
+//! - `PilotAssignmentAbandoned` / `Revoked` / `Canceled` / `Finished` -> the task lets the pilot
+//!   go (`TaskPilotUnassigned`): every way an accepted assignment ends frees its task for
+//!   another pilot, except a task that completed, which keeps the pilot who drove it. (The
+//!   other endings, `Rejected` and `Stale`, end a REQUESTED assignment, which no task holds.)
 //!
 //! Commands carry the causing event's position as causation id and its correlation id. Each
-//! effect's idempotency key is derived from the causing event, so a batch redelivered after a
-//! crash (effects done, checkpoint not yet moved) finds its effects already done.
+//! decision's key is derived from the causing event and the decision is stored, refusals
+//! included (`decide_once`), so a batch redelivered after a crash (effects done, checkpoint not
+//! yet moved) finds every decision already taken and takes none again.
 
-use aggregates::pilot::{Pilot, PilotCommand, PilotEvent, PilotServices};
+use aggregates::pilot::{Pilot, PilotAssignmentStatus, PilotCommand, PilotEvent, PilotServices};
 use aggregates::task::{Task, TaskCommand};
 use aggregates::Note;
 use async_trait::async_trait;
-use projections::{ProjectionError, Projector, StoredEvent};
+use projections::{Delivery, ProjectionError, Projector, StoredEvent};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{issue, Cause};
+use super::{decide_once, Cause, Effect};
 use crate::store::EventStore;
 
 pub const NAME: &str = "assignment_process";
@@ -46,6 +49,7 @@ impl Projector for AssignmentProcess {
             "PilotAssignmentAbandoned",
             "PilotAssignmentRevoked",
             "PilotAssignmentCanceled",
+            "PilotAssignmentFinished",
             "TaskCompleted",
             "TaskCancelled",
         ]
@@ -53,6 +57,10 @@ impl Projector for AssignmentProcess {
 
     fn tables(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    fn delivery(&self) -> Delivery {
+        Delivery::Effects
     }
 
     async fn apply(
@@ -96,9 +104,14 @@ impl AssignmentProcess {
                 .await;
         }
         let payload: PilotEvent = event.decode()?;
-        let Some((assignment_id, task_id, _, _, reason)) = payload.assignment_change() else {
+        let Some((assignment_id, task_id, _, to_status, reason)) = payload.assignment_change()
+        else {
             return Ok(());
         };
+        // A finished assignment carries no reason of its own: the task's trail says what
+        // ended it.
+        let reason = reason.or((to_status == PilotAssignmentStatus::Finished)
+            .then_some("the pilot's assignment finished"));
         match payload {
             PilotEvent::PilotAssignmentAccepted { .. } => {
                 let keys = (key("task"), key("revoke"));
@@ -111,9 +124,10 @@ impl AssignmentProcess {
                     assignment_id,
                     reason: reason.and_then(|r| Note::parse(r).ok()),
                 };
-                let refused =
-                    issue::<Task>(&self.store, &(), key("task"), task_id, command, &cause).await?;
-                if let Err(refusal) = refused {
+                let effect =
+                    decide_once::<Task>(&self.store, &(), key("task"), task_id, command, &cause)
+                        .await?;
+                if let Effect::Refused(refusal) = effect {
                     tracing::debug!(%task_id, %refusal, "task not told of an ended assignment");
                 }
                 Ok(())
@@ -129,16 +143,12 @@ impl AssignmentProcess {
         (task_key, revoke_key): (String, String),
         cause: &Cause,
     ) -> anyhow::Result<()> {
-        // Revoked on an earlier delivery: the decision was taken, do not take it again.
-        if self.store.recall(&revoke_key).await?.is_some() {
-            return Ok(());
-        }
         let assign = TaskCommand::RecordPilotAssigned {
             pilot_id,
             assignment_id,
         };
-        let Err(refusal) =
-            issue::<Task>(&self.store, &(), task_key, task_id, assign, cause).await?
+        let Effect::Refused(refusal) =
+            decide_once::<Task>(&self.store, &(), task_key, task_id, assign, cause).await?
         else {
             return Ok(());
         };
@@ -147,7 +157,7 @@ impl AssignmentProcess {
             assignment_id,
             reason: Note::parse(format!("the task refused the pilot: {refusal}")).ok(),
         };
-        let revoked = issue::<Pilot>(
+        let revoked = decide_once::<Pilot>(
             &self.store,
             &pilot_services(),
             revoke_key,
@@ -156,7 +166,7 @@ impl AssignmentProcess {
             cause,
         )
         .await?;
-        if let Err(refusal) = revoked {
+        if let Effect::Refused(refusal) = revoked {
             tracing::debug!(%pilot_id, %assignment_id, %refusal, "assignment already ended");
         }
         Ok(())
@@ -183,7 +193,7 @@ impl AssignmentProcess {
                 reason: Note::parse("the task was cancelled").ok(),
             }
         };
-        let ended = issue::<Pilot>(
+        let ended = decide_once::<Pilot>(
             &self.store,
             &pilot_services(),
             key,
@@ -192,7 +202,7 @@ impl AssignmentProcess {
             cause,
         )
         .await?;
-        if let Err(refusal) = ended {
+        if let Effect::Refused(refusal) = ended {
             tracing::debug!(%task_id, %assignment_id, %refusal, "assignment already ended");
         }
         Ok(())

@@ -1,8 +1,10 @@
 //! Deadlines: a REQUESTED assignment nobody accepted within the timeout goes STALE; a
 //! reservation past its `until` expires. Due work is found in the read models at every tick
 //! (never only in memory), so it fires after a restart too; one instance at a time runs a tick
-//! (a transaction-scoped advisory lock) and each command's idempotency key is its deadline, so
-//! nothing fires twice.
+//! (a transaction-scoped advisory lock) and each command's idempotency key names its deadline
+//! (the assignment with the time it was requested, the reservation with the stream sequence at
+//! which it was made), so nothing fires twice, and an id a pilot uses again later (it remembers
+//! the last 64) is a new deadline.
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use aggregates::pilot::{Pilot, PilotCommand, PilotServices};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{issue, Cause};
+use super::{issue, Cause, Effect};
 use crate::store::EventStore;
 
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +45,7 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
         return Ok(0);
     }
     let stale = sqlx::query(
-        "SELECT pilot_id, assignment_id FROM pilot_assignments
+        "SELECT pilot_id, assignment_id, requested_at FROM pilot_assignments
           WHERE status = 'REQUESTED' AND requested_at <= now() - make_interval(secs => $1)
           ORDER BY requested_at LIMIT 500",
     )
@@ -51,10 +53,15 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     .fetch_all(store.pool())
     .await?;
     let expired = sqlx::query(
-        "SELECT id AS pilot_id, active_reservation_id FROM pilots
-          WHERE active_reservation_id IS NOT NULL AND locked_until <= now()
-            AND archived_at IS NULL
-          ORDER BY locked_until LIMIT 500",
+        "SELECT p.id AS pilot_id, p.active_reservation_id, r.sequence AS reserved_at
+           FROM pilots p
+           CROSS JOIN LATERAL (
+                SELECT max(h.sequence) AS sequence FROM pilot_reservation_history h
+                 WHERE h.pilot_id = p.id AND h.reservation_id = p.active_reservation_id
+                   AND h.event_type = 'PilotReserved') r
+          WHERE p.active_reservation_id IS NOT NULL AND p.locked_until <= now()
+            AND p.archived_at IS NULL AND r.sequence IS NOT NULL
+          ORDER BY p.locked_until LIMIT 500",
     )
     .fetch_all(store.pool())
     .await?;
@@ -62,7 +69,11 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     for row in stale {
         let (pilot_id, assignment_id): (Uuid, Uuid) =
             (row.try_get("pilot_id")?, row.try_get("assignment_id")?);
-        let key = format!("deadline:stale:{pilot_id}:{assignment_id}");
+        let requested_at: chrono::DateTime<chrono::Utc> = row.try_get("requested_at")?;
+        let key = format!(
+            "deadline:stale:{pilot_id}:{assignment_id}:{}",
+            requested_at.timestamp_micros()
+        );
         let command = PilotCommand::MarkAssignmentStale { assignment_id };
         fired += fire(store, key, pilot_id, command, assignment_id).await;
     }
@@ -71,7 +82,8 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
             row.try_get("pilot_id")?,
             row.try_get("active_reservation_id")?,
         );
-        let key = format!("deadline:expire:{pilot_id}:{reservation_id}");
+        let reserved_at: i64 = row.try_get("reserved_at")?;
+        let key = format!("deadline:expire:{pilot_id}:{reservation_id}:{reserved_at}");
         let command = PilotCommand::ExpireReservation { reservation_id };
         fired += fire(store, key, pilot_id, command, reservation_id).await;
     }
@@ -97,9 +109,9 @@ async fn fire(
         now: chrono::Utc::now(),
     };
     match issue::<Pilot>(store, &services, key, pilot_id, command, &cause).await {
-        Ok(Ok(outcome)) if !outcome.replayed => 1,
-        Ok(Ok(_)) => 0,
-        Ok(Err(refusal)) => {
+        Ok(Effect::Applied(outcome)) if !outcome.replayed => 1,
+        Ok(Effect::Applied(_) | Effect::Unchanged) => 0,
+        Ok(Effect::Refused(refusal)) => {
             // The read model was a moment behind: the assignment was accepted, the reservation
             // released... Nothing is due any more.
             tracing::debug!(%pilot_id, %refusal, "deadline no longer due");

@@ -1,6 +1,7 @@
 //! Processes: what reacts to committed events by issuing commands. They run on the projector
-//! runner (own checkpoint, one instance at a time) and make every effect idempotent with a key
-//! derived from the causing event, so a redelivery after a crash does nothing twice.
+//! runner (own checkpoint, one instance at a time, no transaction held while their commands
+//! run) and decide each causing event once, under keys derived from it: a redelivery after a
+//! crash finds every decision taken, refusals included, and does nothing twice.
 
 pub mod assignment;
 pub mod deadlines;
@@ -20,9 +21,65 @@ pub struct Cause {
     pub correlation_id: String,
 }
 
-/// Issues `command` once for `key`: a second call with the same key gets the first outcome.
-/// `Ok(Err(refusal))` when the aggregate refuses; `Err` when the store fails (the caller
-/// retries). A concurrent writer on the same stream is retried here.
+/// What a process's command came to.
+#[derive(Debug)]
+pub enum Effect {
+    /// It appended events (or, `replayed`, had appended them under this key before).
+    Applied(CommandOutcome),
+    /// The aggregate took it and had nothing to change.
+    Unchanged,
+    /// The aggregate refused it, for this reason.
+    Refused(String),
+}
+
+/// Decides `command` once for `key`, refusals included: a second call with the same key gets
+/// the first decision, whether it stored events (the idempotency record), changed nothing or
+/// was refused (`process_decisions`). `Err` when the store fails (the caller retries).
+pub async fn decide_once<A>(
+    store: &EventStore,
+    services: &A::Services,
+    key: String,
+    aggregate_id: Uuid,
+    command: A::Command,
+    cause: &Cause,
+) -> anyhow::Result<Effect>
+where
+    A: Stream,
+    A::Command: CommandNames + Clone,
+{
+    let decided: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT outcome, detail FROM process_decisions WHERE decision_key = $1")
+            .bind(&key)
+            .fetch_optional(store.pool())
+            .await?;
+    if let Some((outcome, detail)) = decided {
+        return Ok(match outcome.as_str() {
+            "refused" => Effect::Refused(detail.unwrap_or_default()),
+            _ => Effect::Unchanged,
+        });
+    }
+    let effect = issue::<A>(store, services, key.clone(), aggregate_id, command, cause).await?;
+    let (outcome, detail) = match &effect {
+        Effect::Applied(_) => return Ok(effect),
+        Effect::Unchanged => ("unchanged", None),
+        Effect::Refused(refusal) => ("refused", Some(refusal.as_str())),
+    };
+    sqlx::query(
+        "INSERT INTO process_decisions (decision_key, outcome, detail) VALUES ($1, $2, $3)
+         ON CONFLICT (decision_key) DO NOTHING",
+    )
+    .bind(&key)
+    .bind(outcome)
+    .bind(detail)
+    .execute(store.pool())
+    .await?;
+    Ok(effect)
+}
+
+/// Issues `command` under the idempotency key `key`: once it stored events, a second call
+/// with the same key gets that outcome. A refusal is not remembered (see `decide_once`). `Err`
+/// when the store fails (the caller retries). A concurrent writer on the same stream is retried
+/// here.
 pub async fn issue<A>(
     store: &EventStore,
     services: &A::Services,
@@ -30,7 +87,7 @@ pub async fn issue<A>(
     aggregate_id: Uuid,
     command: A::Command,
     cause: &Cause,
-) -> anyhow::Result<Result<CommandOutcome, A::Error>>
+) -> anyhow::Result<Effect>
 where
     A: Stream,
     A::Command: CommandNames + Clone,
@@ -54,8 +111,9 @@ where
             }),
         };
         match commands::execute::<A>(store, services, envelope).await {
-            Ok(outcome) => return Ok(Ok(outcome)),
-            Err(CommandError::Refused(refusal)) => return Ok(Err(refusal)),
+            Ok(outcome) if outcome.events.is_empty() => return Ok(Effect::Unchanged),
+            Ok(outcome) => return Ok(Effect::Applied(outcome)),
+            Err(CommandError::Refused(refusal)) => return Ok(Effect::Refused(refusal.to_string())),
             Err(CommandError::Conflict) => continue,
             Err(other) => return Err(anyhow::anyhow!("{other}")),
         }

@@ -265,6 +265,12 @@ impl EventStore {
         .bind(max_age.as_secs_f64())
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected())
+        let decisions = sqlx::query(
+            "DELETE FROM process_decisions WHERE created_at < now() - make_interval(secs => $1)",
+        )
+        .bind(max_age.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() + decisions.rows_affected())
     }
 }

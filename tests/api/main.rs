@@ -6,6 +6,7 @@ mod helpers;
 
 mod concurrency;
 mod crash;
+mod endings;
 mod errors;
 mod feed;
 mod fo_tasks;

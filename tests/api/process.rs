@@ -1,5 +1,6 @@
 //! The assignment process and the deadlines, through the API.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -11,7 +12,7 @@ use crate::crash::{free_port, Service};
 use crate::helpers::{create_task_body, wait_for_projections, TestApp, TestDatabase};
 
 /// A pending task; returns its id.
-async fn pending_task(app: &TestApp) -> Uuid {
+pub(crate) async fn pending_task(app: &TestApp) -> Uuid {
     let task = app.create_task().await;
     app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
         .await;
@@ -19,7 +20,7 @@ async fn pending_task(app: &TestApp) -> Uuid {
 }
 
 /// A pilot on shift with a REQUESTED assignment to `task`; returns (pilot, assignment).
-async fn requested(app: &TestApp, task: Uuid) -> (Uuid, Uuid) {
+pub(crate) async fn requested(app: &TestApp, task: Uuid) -> (Uuid, Uuid) {
     let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
     app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
         .await;
@@ -38,7 +39,7 @@ async fn requested(app: &TestApp, task: Uuid) -> (Uuid, Uuid) {
     (pilot, assignment)
 }
 
-async fn accept(app: &TestApp, pilot: Uuid, assignment: Uuid) -> Value {
+pub(crate) async fn accept(app: &TestApp, pilot: Uuid, assignment: Uuid) -> Value {
     app.ok(
         "pilots",
         pilot,
@@ -48,7 +49,7 @@ async fn accept(app: &TestApp, pilot: Uuid, assignment: Uuid) -> Value {
 }
 
 /// The assignment's status in the read model ("" before it is projected).
-async fn assignment_status(pool: &PgPool, assignment: Uuid) -> String {
+pub(crate) async fn assignment_status(pool: &PgPool, assignment: Uuid) -> String {
     sqlx::query_scalar("SELECT status FROM pilot_assignments WHERE assignment_id = $1")
         .bind(assignment)
         .fetch_optional(pool)
@@ -57,7 +58,7 @@ async fn assignment_status(pool: &PgPool, assignment: Uuid) -> String {
         .unwrap_or_default()
 }
 
-async fn count(pool: &PgPool, event_type: &str) -> i64 {
+pub(crate) async fn count(pool: &PgPool, event_type: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
         .bind(event_type)
         .fetch_one(pool)
@@ -65,7 +66,7 @@ async fn count(pool: &PgPool, event_type: &str) -> i64 {
         .unwrap()
 }
 
-async fn task_state(app: &TestApp, task: Uuid) -> Value {
+pub(crate) async fn task_state(app: &TestApp, task: Uuid) -> Value {
     app.get(&format!("/v1/tasks/{task}"))
         .await
         .json()
@@ -135,6 +136,11 @@ async fn completing_the_task_finishes_the_pilots_assignment_and_frees_the_pilot(
     }
     app.wait_for_projections().await;
     assert_eq!(assignment_status(&app.pool, assignment).await, "FINISHED");
+    // The completed task keeps the pilot who drove it.
+    let state = task_state(&app, task).await;
+    assert_eq!(state["status"], "COMPLETED");
+    assert_eq!(state["pilot_id"], pilot.to_string());
+    assert_eq!(count(&app.pool, "TaskPilotUnassigned").await, 0);
     let pilot_state: Value = app
         .get(&format!("/v1/pilots/{pilot}"))
         .await
@@ -196,7 +202,7 @@ async fn a_pilot_abandoning_its_assignment_frees_the_task() {
 }
 
 /// Polls `check` every 50 ms for up to `limit`; returns how long it took to become true.
-async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+pub(crate) async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
     let started = Instant::now();
     while started.elapsed() < limit {
         if check().await {
@@ -294,66 +300,188 @@ async fn two_instances_take_each_step_once() {
     }
 }
 
+/// One flow of the crash test: a task that two pilots accept, one after the other (the second
+/// is revoked), then the first finishes early (the task is freed). A redelivery that decided
+/// the second acceptance again would find the task free and link the second pilot. Stops at
+/// the first request that fails (the service was killed).
+async fn contested_task(client: &reqwest::Client, base: &str) -> bool {
+    let task = Uuid::new_v4();
+    let mut steps = vec![
+        ("tasks", task, create_task_body()),
+        ("tasks", task, json!({"type": "MarkTaskPending"})),
+    ];
+    let mut first = None;
+    for _ in 0..2 {
+        let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
+        first.get_or_insert((pilot, assignment));
+        steps.extend([
+            ("pilots", pilot, json!({"type": "RegisterPilot"})),
+            (
+                "pilots",
+                pilot,
+                json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
+            ),
+            (
+                "pilots",
+                pilot,
+                json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task}),
+            ),
+            (
+                "pilots",
+                pilot,
+                json!({"type": "AcceptAssignment", "assignment_id": assignment}),
+            ),
+        ]);
+    }
+    let (pilot, assignment) = first.expect("two pilots");
+    steps.push((
+        "pilots",
+        pilot,
+        json!({"type": "FinishAssignment", "assignment_id": assignment}),
+    ));
+    for (collection, id, body) in steps {
+        let sent = client
+            .post(format!("{base}/v1/{collection}/{id}/commands"))
+            .header("X-Actor", "test:crash")
+            .json(&body)
+            .send()
+            .await;
+        if !matches!(sent, Ok(ref r) if r.status().is_success()) {
+            return false;
+        }
+    }
+    true
+}
+
+/// True when the assignment process has freed a task (after its first pilot finished) for an
+/// event past its checkpoint, while the second pilot's acceptance, refused by that task, is
+/// past it too: a redelivery that decided again would now link the second pilot.
+async fn task_freed_ahead_of_checkpoint(pool: &PgPool) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT FROM projector_checkpoints c, events finished, events freed, events second
+             WHERE c.name = 'assignment_process'
+               AND finished.event_type = 'PilotAssignmentFinished'
+               AND (finished.transaction_id, finished.global_position)
+                   > (c.transaction_id, c.position)
+               AND freed.metadata->>'causation_id' = 'event:' || finished.global_position
+               AND second.event_type = 'PilotAssignmentAccepted'
+               AND second.payload->'PilotAssignmentAccepted'->>'task_id' = freed.aggregate_id
+               AND second.aggregate_id <> finished.aggregate_id
+               AND (second.transaction_id, second.global_position)
+                   > (c.transaction_id, c.position))",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
+}
+
+/// True when the assignment process has written an effect of an event past its checkpoint.
+async fn effect_ahead_of_checkpoint(pool: &PgPool) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT FROM events cause, projector_checkpoints c, events effect
+             WHERE c.name = 'assignment_process'
+               AND (cause.transaction_id, cause.global_position) > (c.transaction_id, c.position)
+               AND effect.metadata->>'causation_id' = 'event:' || cause.global_position
+               AND effect.metadata->>'actor' = 'process:assignment')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
+}
+
 #[tokio::test]
 async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
     let db = TestDatabase::create().await;
     let port = free_port();
     let client = reqwest::Client::new();
-    let mut pairs = Vec::new();
+    let pool = PgPool::connect_with(db.options.clone()).await.unwrap();
+    let mut mid_batch = 0;
     for round in 0..3 {
         let mut service = Service::start(&db, port).await;
         let base = service.base.clone();
+        // Clients keep sending until the service dies under them: the kill lands while
+        // requests are in flight and the process is reacting to the ones before.
+        let finished = AtomicUsize::new(0);
         let work = (0..8).map(|_| {
-            let (client, base) = (client.clone(), base.clone());
+            let (client, base, finished) = (client.clone(), base.clone(), &finished);
             async move {
-                let (task, pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-                let steps = [
-                    ("tasks", task, create_task_body()),
-                    ("pilots", pilot, json!({"type": "RegisterPilot"})),
-                    ("pilots", pilot, json!({"type": "StartShift", "shift_id": Uuid::new_v4()})),
-                    ("pilots", pilot, json!({"type": "RequestAssignment", "assignment_id": assignment, "task_id": task})),
-                    ("pilots", pilot, json!({"type": "AcceptAssignment", "assignment_id": assignment})),
-                ];
-                for (collection, id, body) in steps {
-                    let sent = client
-                        .post(format!("{base}/v1/{collection}/{id}/commands"))
-                        .header("X-Actor", "test:crash")
-                        .json(&body)
-                        .send()
-                        .await;
-                    if !matches!(sent, Ok(ref r) if r.status().is_success()) {
-                        return None;
-                    }
+                while contested_task(&client, &base).await {
+                    finished.fetch_add(1, Ordering::Relaxed);
                 }
-                Some(task)
             }
         });
         let killer = async {
-            tokio::time::sleep(Duration::from_millis(150 + 100 * round)).await;
+            while finished.load(Ordering::Relaxed) < 10 + 10 * round {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // Best of all between a process effect and its checkpoint: the batch then comes
+            // again after the restart, and only the recorded decisions keep it from acting twice.
+            // Better still when the batch freed a task that a second pilot's acceptance, in
+            // the same batch, was refused: a redelivery deciding again would link that pilot.
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(3) {
+                let seen = if started.elapsed() < Duration::from_secs(2) {
+                    task_freed_ahead_of_checkpoint(&pool).await
+                } else {
+                    effect_ahead_of_checkpoint(&pool).await
+                };
+                if seen {
+                    mid_batch += 1;
+                    break;
+                }
+            }
+            service.kill();
         };
-        let (done, ()) = tokio::join!(join_all(work), killer);
-        service.kill();
-        pairs.extend(done.into_iter().flatten());
+        tokio::join!(join_all(work), killer);
     }
+    assert!(
+        mid_batch > 0,
+        "no kill landed between an effect and its checkpoint"
+    );
     let _service = Service::start(&db, port).await;
-    let pool = PgPool::connect_with(db.options.clone()).await.unwrap();
     wait_for_projections(&pool).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_projections(&pool).await;
 
-    let accepted = count(&pool, "PilotAssignmentAccepted").await;
-    assert!(accepted >= pairs.len() as i64);
-    // Every accepted assignment was recorded on its task exactly once, none twice.
-    let per_task: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT aggregate_id, count(*) FROM events WHERE event_type = 'TaskPilotAssigned'
-          GROUP BY aggregate_id",
+    // One effect per causing event and step: nothing decided twice across the kills.
+    let twice: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT metadata->>'causation_id', event_type, count(*) FROM events
+          WHERE metadata->>'actor' = 'process:assignment'
+          GROUP BY 1, 2 HAVING count(*) > 1",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(per_task.len() as i64, accepted, "{per_task:?}");
-    assert!(per_task.iter().all(|(_, n)| *n == 1), "{per_task:?}");
-    assert_eq!(count(&pool, "PilotAssignmentRevoked").await, 0);
+    assert_eq!(twice, [], "effects decided twice");
+    // And none missed: each task that pilots accepted holds the first of them until it
+    // finishes, and the second is revoked.
+    let per_task: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "WITH counted AS (
+            SELECT CASE WHEN aggregate_type = 'Task' THEN aggregate_id
+                        ELSE payload->event_type->>'task_id' END AS task, event_type
+              FROM events)
+         SELECT task,
+                count(*) FILTER (WHERE event_type = 'PilotAssignmentAccepted'),
+                count(*) FILTER (WHERE event_type = 'PilotAssignmentFinished'),
+                count(*) FILTER (WHERE event_type = 'TaskPilotAssigned'),
+                count(*) FILTER (WHERE event_type = 'TaskPilotUnassigned'),
+                count(*) FILTER (WHERE event_type = 'PilotAssignmentRevoked')
+           FROM counted GROUP BY task
+         HAVING count(*) FILTER (WHERE event_type = 'PilotAssignmentAccepted') > 0",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(per_task.len() >= 30, "{per_task:?}");
+    for (task, accepted, finished, assigned, unassigned, revoked) in &per_task {
+        assert_eq!(
+            (*assigned, *unassigned, *revoked),
+            (1, *finished, accepted - 1),
+            "task {task}: accepted {accepted} times, finished {finished}"
+        );
+    }
 }
 
 /// A pilot on shift with a REQUESTED assignment `assignment` to `task`.

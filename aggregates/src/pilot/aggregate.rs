@@ -278,10 +278,20 @@ impl PilotState {
             } => return self.reserve(reservation_id, task_id, until, now),
             PilotCommand::ReleaseReservation { reservation_id } => {
                 let reservation = self.reservation_named(reservation_id)?;
-                PilotEvent::PilotReservationReleased {
-                    reservation_id,
-                    task_id: reservation.task_id,
-                    reason: None,
+                // A reservation past its `until` has lapsed already: that is what is recorded,
+                // and there is nothing left to release.
+                if reservation.until <= now {
+                    PilotEvent::PilotReservationExpired {
+                        reservation_id,
+                        task_id: reservation.task_id,
+                        until: reservation.until,
+                    }
+                } else {
+                    PilotEvent::PilotReservationReleased {
+                        reservation_id,
+                        task_id: reservation.task_id,
+                        reason: None,
+                    }
                 }
             }
             PilotCommand::ExpireReservation { reservation_id } => {

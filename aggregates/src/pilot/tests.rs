@@ -736,6 +736,21 @@ fn a_reservation_is_released_by_its_id() {
 }
 
 #[test]
+fn releasing_a_lapsed_reservation_records_its_expiry_instead() {
+    let due = now() - Duration::seconds(1);
+    at_now()
+        .given(reserved(Some(id(TASK)), due))
+        .when(PilotCommand::ReleaseReservation {
+            reservation_id: id(RESERVATION),
+        })
+        .then_expect_events(vec![PilotEvent::PilotReservationExpired {
+            reservation_id: id(RESERVATION),
+            task_id: Some(id(TASK)),
+            until: due,
+        }]);
+}
+
+#[test]
 fn a_reservation_expires_only_once_due() {
     let due = now() - Duration::seconds(1);
     at_now()

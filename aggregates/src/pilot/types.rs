@@ -45,7 +45,8 @@ seed_enum!(
 );
 
 seed_enum!(
-    /// Seed `PilotAssignmentStatus`, plus FINISHED (ours): the task ended with the pilot on it.
+    /// Seed `PilotAssignmentStatus`, plus FINISHED (ours): the pilot's part is done (its task
+    /// completed, or a client finished it early, which frees the task for another pilot).
     PilotAssignmentStatus {
         Requested => "REQUESTED",
         Abandoned => "ABANDONED",

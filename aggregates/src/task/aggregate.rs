@@ -151,11 +151,14 @@ impl TaskState {
             }
             // Unlinking a pilot is bookkeeping of the assignment process and may arrive after
             // the task ended (a cancelled task cancels its pilot's assignment, which unlinks).
+            // A completed task keeps the pilot who drove it to the end: its assignment then
+            // finishes, and that is no reason to unlink.
             TaskCommand::RecordPilotUnassigned {
                 pilot_id,
                 assignment_id,
                 reason,
             } => match self.pilot {
+                _ if self.status == TaskStatus::Completed => return Ok(vec![]),
                 Some(link) if link.pilot_id == pilot_id && link.assignment_id == assignment_id => {
                     TaskEvent::TaskPilotUnassigned {
                         pilot_id: link.pilot_id,

@@ -455,6 +455,27 @@ fn an_ended_task_refuses_a_pilot_but_still_lets_its_pilot_go() {
 }
 
 #[test]
+fn a_completed_task_keeps_the_pilot_who_drove_it() {
+    let (pilot_id, assignment_id) = (Uuid::from_u128(10), Uuid::from_u128(11));
+    let mut events = vec![
+        created(None),
+        TaskEvent::TaskPilotAssigned {
+            pilot_id,
+            assignment_id,
+        },
+    ];
+    events.extend(completed().into_iter().skip(1));
+    TaskTest::with(())
+        .given(events)
+        .when(TaskCommand::RecordPilotUnassigned {
+            pilot_id,
+            assignment_id,
+            reason: None,
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
 fn unassigning_an_assignment_the_task_does_not_hold_changes_nothing() {
     TaskTest::with(())
         .given(pending())
