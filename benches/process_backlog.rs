@@ -106,10 +106,12 @@ async fn accepted(http: &reqwest::Client, base: &str) {
 
 async fn process_lag(db: &common::BenchDatabase) -> i64 {
     sqlx::query_scalar(
-        "SELECT count(*) FROM events e, projector_checkpoints c
-          WHERE c.name = 'assignment_process'
-            AND (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
-            AND e.event_type = 'PilotAssignmentAccepted'",
+        "SELECT count(*) FROM events e
+          WHERE e.event_type = 'PilotAssignmentAccepted'
+            AND NOT EXISTS (
+                SELECT FROM projector_checkpoints c
+                 WHERE c.name = 'assignment_process'
+                   AND (e.transaction_id, e.global_position) <= (c.transaction_id, c.position))",
     )
     .fetch_one(&db.pool)
     .await
