@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use operations::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
+use operations::settings::{AuthSettings, DatabaseSettings, ProjectionSettings, ServeSettings};
 use operations::startup::Application;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
@@ -30,8 +30,12 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     warmup: u64,
     /// Drive this running service instead of starting one in-process.
-    #[arg(long)]
+    #[arg(long, requires = "key")]
     url: Option<String>,
+    /// The credential to send to the service named by --url (a service key for tasks, or an
+    /// admin key). The in-process service issues one of its own.
+    #[arg(long, env = "OPERATIONS_KEY")]
+    key: Option<String>,
     /// Connections in the in-process service's pool.
     #[arg(long, default_value_t = 20)]
     pool: u32,
@@ -61,8 +65,21 @@ struct ClientResult {
     errors: u64,
 }
 
-async fn client(base: String, start_measuring: Instant, stop: Instant) -> ClientResult {
+async fn client(
+    base: String,
+    key: String,
+    start_measuring: Instant,
+    stop: Instant,
+) -> ClientResult {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}")
+            .parse()
+            .expect("a credential fits in a header"),
+    );
     let http = reqwest::Client::builder()
+        .default_headers(headers)
         .pool_max_idle_per_host(1)
         .build()
         .expect("an HTTP client");
@@ -78,12 +95,7 @@ async fn client(base: String, start_measuring: Instant, stop: Instant) -> Client
             if now >= stop {
                 break 'streams;
             }
-            let response = http
-                .post(&url)
-                .header("X-Actor", "bench:load")
-                .json(&body)
-                .send()
-                .await;
+            let response = http.post(&url).json(&body).send().await;
             let ok = matches!(&response, Ok(r) if r.status().is_success());
             if let Ok(r) = response {
                 let _ = r.bytes().await;
@@ -111,7 +123,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn in_process_service(pool: u32, projections: bool) -> (String, PgConnectOptions, String) {
+async fn in_process_service(
+    pool: u32,
+    projections: bool,
+) -> (String, String, PgConnectOptions, String) {
     let url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must name a PostgreSQL server (./dev bench provides one)");
     let admin: PgConnectOptions = url.parse().expect("a valid DATABASE_URL");
@@ -135,25 +150,40 @@ async fn in_process_service(pool: u32, projections: bool) -> (String, PgConnectO
             disabled: !projections,
             ..ProjectionSettings::default()
         },
+        auth: AuthSettings::default(),
     })
     .await
     .expect("the service starts");
     let base = format!("http://{}", app.local_addr().expect("an address"));
     tokio::spawn(app.run_until_stopped());
-    (base, admin, name)
+    let pool = sqlx::PgPool::connect_with(admin.clone().database(&name))
+        .await
+        .expect("a connection");
+    let key = operations::auth::keys::create(
+        &pool,
+        "bench-load",
+        operations::auth::Role::Service,
+        Some(vec!["tasks".into()]),
+        None,
+    )
+    .await
+    .expect("a key");
+    pool.close().await;
+    (base, key, admin, name)
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let service = match &args.url {
-        Some(url) => (url.trim_end_matches('/').to_string(), None),
-        None => {
-            let (base, admin, name) = in_process_service(args.pool, !args.no_projections).await;
-            (base, Some((admin, name)))
+    let service = match (&args.url, &args.key) {
+        (Some(url), Some(key)) => (url.trim_end_matches('/').to_string(), key.clone(), None),
+        _ => {
+            let (base, key, admin, name) =
+                in_process_service(args.pool, !args.no_projections).await;
+            (base, key, Some((admin, name)))
         }
     };
-    let (base, database) = service;
+    let (base, key, database) = service;
     eprintln!(
         "driving {base} with {} clients: {}s warm-up, {}s measured",
         args.clients, args.warmup, args.seconds
@@ -161,7 +191,7 @@ async fn main() {
     let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
     let stop = start_measuring + Duration::from_secs(args.seconds);
     let clients: Vec<_> = (0..args.clients)
-        .map(|_| tokio::spawn(client(base.clone(), start_measuring, stop)))
+        .map(|_| tokio::spawn(client(base.clone(), key.clone(), start_measuring, stop)))
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;

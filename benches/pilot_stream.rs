@@ -65,6 +65,7 @@ async fn run(store: &EventStore, pilot: Uuid, command: PilotCommand) -> Duration
             idempotency: None,
             metadata: EventMetadata {
                 actor: "bench:pilot".into(),
+                on_behalf_of: None,
                 command: "bench".into(),
                 request_id: "bench".into(),
                 correlation_id: "bench".into(),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::future::join_all;
-use operations::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
+use operations::settings::{AuthSettings, DatabaseSettings, ProjectionSettings, ServeSettings};
 use operations::startup::Application;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -44,6 +44,7 @@ async fn instance(db: &common::BenchDatabase, projections: bool) -> String {
             disabled: !projections,
             ..ProjectionSettings::default()
         },
+        auth: AuthSettings::default(),
     })
     .await
     .expect("the service starts");
@@ -61,7 +62,6 @@ async fn send(
 ) -> Value {
     let response = http
         .post(format!("{base}/v1/{collection}/{id}/commands"))
-        .header("X-Actor", "bench:process")
         .json(&body)
         .send()
         .await
@@ -123,7 +123,22 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let db = common::BenchDatabase::create().await?;
     let writer = instance(&db, false).await;
-    let http = reqwest::Client::new();
+    let key = operations::auth::keys::create(
+        &db.pool,
+        "bench-process",
+        operations::auth::Role::Admin,
+        None,
+        None,
+    )
+    .await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse()?,
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     let per_client = args.assignments.div_ceil(16);
     join_all((0..16).map(|_| async {
         for _ in 0..per_client {

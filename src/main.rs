@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Replay(settings) => cli::replay(settings).await,
         Command::Export(settings) => cli::export(settings).await,
         Command::Timeline(settings) => cli::timeline(settings).await,
+        Command::Keys(settings) => cli::keys(settings).await,
         Command::Openapi => {
             println!("{:#}", operations::http::openapi_document());
             Ok(())

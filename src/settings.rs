@@ -34,6 +34,94 @@ pub enum Command {
     Timeline(TimelineSettings),
     /// Print the OpenAPI document (as served at /openapi.json), for client generators.
     Openapi,
+    /// Issue, list and revoke API keys.
+    Keys(KeysSettings),
+}
+
+#[derive(Args, Clone)]
+pub struct KeysSettings {
+    #[command(subcommand)]
+    pub action: KeysAction,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum KeysAction {
+    /// Issue a key; its secret is printed once, as the last line of standard output.
+    Create {
+        /// A name of its own, for good (events record `key:<name>` as their actor).
+        #[arg(long)]
+        name: String,
+        /// service, analyst, auditor or admin.
+        #[arg(long)]
+        role: crate::auth::Role,
+        /// For a service key: the collections it may send commands to (comma-separated;
+        /// every collection when omitted).
+        #[arg(long, value_delimiter = ',')]
+        collections: Option<Vec<String>>,
+        /// How long it is valid, e.g. 90d (for good when omitted).
+        #[arg(long, value_parser = parse_duration)]
+        expires: Option<Duration>,
+    },
+    /// List the keys: name, role, collections, created, expires, last used; never a secret.
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key, on every instance at once.
+    Revoke { name: String },
+}
+
+/// Who may call: API keys always; JWTs from an identity provider when a JWKS is given.
+#[derive(Args, Clone)]
+pub struct AuthSettings {
+    /// The identity provider's JWKS: a file, or an https URL. Enables JWT bearer tokens.
+    #[arg(long, env = "OPERATIONS_JWT_JWKS", requires_all = ["jwt_issuer", "jwt_audience"])]
+    pub jwt_jwks: Option<String>,
+    /// The `iss` the tokens must carry.
+    #[arg(long, env = "OPERATIONS_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` the tokens must carry (this service's).
+    #[arg(long, env = "OPERATIONS_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The claim that names the roles: a string or an array of strings.
+    #[arg(long, env = "OPERATIONS_JWT_ROLES_CLAIM", default_value = "roles")]
+    pub jwt_roles_claim: String,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "OPERATIONS_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    pub jwt_leeway: Duration,
+    /// The shortest time between two fetches of the JWKS (a token with an unknown `kid`
+    /// fetches it again).
+    #[arg(long, env = "OPERATIONS_JWT_REFETCH_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub jwt_refetch_interval: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_jwks: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_roles_claim: "roles".into(),
+            jwt_leeway: Duration::from_secs(30),
+            jwt_refetch_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl AuthSettings {
+    pub fn jwt(&self) -> Option<crate::auth::jwt::JwtSettings> {
+        Some(crate::auth::jwt::JwtSettings {
+            jwks: self.jwt_jwks.clone()?,
+            issuer: self.jwt_issuer.clone()?,
+            audience: self.jwt_audience.clone()?,
+            roles_claim: self.jwt_roles_claim.clone(),
+            leeway: self.jwt_leeway,
+            refetch_interval: self.jwt_refetch_interval,
+        })
+    }
 }
 
 #[derive(Args, Clone)]
@@ -108,6 +196,8 @@ pub struct ServeSettings {
     pub database: DatabaseSettings,
     #[command(flatten)]
     pub projections: ProjectionSettings,
+    #[command(flatten)]
+    pub auth: AuthSettings,
 }
 
 #[derive(Args, Clone)]

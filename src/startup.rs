@@ -12,6 +12,9 @@ use projections::{Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use std::sync::Arc;
 
+use crate::auth::jwt::JwtVerifier;
+use crate::auth::keys::KeyVerifier;
+use crate::auth::Authenticator;
 use crate::http::{self, ApiContext};
 use crate::process::assignment::AssignmentProcess;
 use crate::process::deadlines::{self, DeadlineSettings};
@@ -45,6 +48,7 @@ pub struct Application {
     store: EventStore,
     idempotency_ttl: Duration,
     runner: Option<(RunnerHandle, AbortOnDrop)>,
+    _key_listener: AbortOnDrop,
 }
 
 impl Application {
@@ -58,8 +62,27 @@ impl Application {
         let wakeup = Wakeup::default();
         let store = EventStore::new(pool.clone(), wakeup.clone());
         let runner = start_projections(&store, &settings.projections, wakeup).await?;
+        let keys = KeyVerifier::new(pool.clone());
+        let key_listener = AbortOnDrop(keys.listen());
+        let jwt = match settings.auth.jwt() {
+            Some(jwt) => Some(Arc::new(
+                JwtVerifier::new(jwt)
+                    .await
+                    .context("cannot load the JWT issuer's keys (--jwt-jwks)")?,
+            )),
+            None => None,
+        };
+        let auth = Authenticator { keys, jwt };
+        if !auth.anyone_can_sign_in().await {
+            tracing::warn!(
+                "no API key exists and no JWT issuer is configured: every request but /healthz, \
+                 /readyz, /openapi.json and /docs is refused; create a key with \
+                 `operations keys create --name NAME --role admin`"
+            );
+        }
         let router = http::router(ApiContext {
             store: store.clone(),
+            auth,
             consistency_timeout: settings.consistency_timeout,
             long_transaction: settings.long_transaction,
             metrics: http::metrics::Metrics::new().context("cannot register the metrics")?,
@@ -70,6 +93,7 @@ impl Application {
             store,
             idempotency_ttl: settings.idempotency_ttl,
             runner,
+            _key_listener: key_listener,
         })
     }
 

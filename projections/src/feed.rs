@@ -93,15 +93,19 @@ impl StoredEvent {
         #[derive(serde::Deserialize)]
         struct Fields {
             actor: Option<String>,
+            on_behalf_of: Option<String>,
             correlation_id: Option<String>,
         }
         let fields = self
             .metadata
             .as_deref()
             .and_then(|text| serde_json::from_str::<Fields>(text).ok());
-        let (actor, correlation_id) = fields.map_or((None, None), |f| (f.actor, f.correlation_id));
+        let (actor, on_behalf_of, correlation_id) = fields.map_or((None, None, None), |f| {
+            (f.actor, f.on_behalf_of, f.correlation_id)
+        });
         Provenance {
             actor: actor.unwrap_or_else(|| "unknown".into()),
+            on_behalf_of,
             correlation_id,
         }
     }
@@ -111,6 +115,8 @@ impl StoredEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provenance {
     pub actor: String,
+    /// Whom the actor acted for (`X-Actor`), when it said.
+    pub on_behalf_of: Option<String>,
     pub correlation_id: Option<String>,
 }
 
@@ -205,6 +211,7 @@ mod tests {
             known.provenance(),
             Provenance {
                 actor: "ops:bo".into(),
+                on_behalf_of: None,
                 correlation_id: Some("flow-1".into())
             }
         );

@@ -25,6 +25,7 @@ use super::headers::CommandHeaders;
 use super::list::ListSpec;
 use super::reads;
 use super::{ApiContext, ApiError};
+use crate::auth::{Access, Principal};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
 use crate::store::{EventMetadata, IdempotencyRecord, Stream};
 
@@ -95,25 +96,31 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
 
 async fn command<C: Collection>(
     State(ctx): State<ApiContext>,
+    principal: Principal,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // The router checked the route's access already; a handler reached another way must not
+    // skip it.
+    principal.require(Access::Command, Some(C::PATH))?;
     let id = parse_id(path)?;
     let headers = CommandHeaders::parse(&headers)?;
     let body = body.map_err(|rejection| {
         ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
     })?;
     let (command, value) = parse_command::<C::Command>(&body)?;
-    // Client keys live in a namespace of their own: the processes' keys cannot be taken.
+    // Client keys live in a namespace of their own (the processes' keys cannot be taken),
+    // one per principal: two clients that pick the same key do not collide.
     let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
         request_hash: request_hash(C::TYPE, id, &value),
-        key: format!("client:{key}"),
+        key: format!("client:{}:{key}", principal.actor),
     });
     let envelope = CommandEnvelope {
         aggregate_id: id,
         metadata: EventMetadata {
-            actor: headers.actor,
+            actor: principal.actor,
+            on_behalf_of: headers.on_behalf_of,
             command: command.name().to_string(),
             causation_id: headers.request_id.clone(),
             request_id: headers.request_id,

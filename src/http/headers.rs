@@ -1,4 +1,4 @@
-//! The request headers a command takes: who, in what flow, on what version, under what key.
+//! The request headers a command takes: for whom, in what flow, on what version, under what key.
 
 use axum::http::HeaderMap;
 use uuid::Uuid;
@@ -10,7 +10,9 @@ const MAX_HEADER_CHARS: usize = 200;
 
 /// The headers of a command request, validated.
 pub struct CommandHeaders {
-    pub actor: String,
+    /// `X-Actor`: the person (or system) the caller acts for, e.g. `dispatcher:ana`. The
+    /// actor itself is the authenticated principal; this is recorded beside it.
+    pub on_behalf_of: Option<String>,
     pub request_id: String,
     pub correlation_id: String,
     pub precondition: Option<Precondition>,
@@ -19,12 +21,7 @@ pub struct CommandHeaders {
 
 impl CommandHeaders {
     pub fn parse(headers: &HeaderMap) -> Result<Self, ApiError> {
-        let actor = text(headers, "x-actor")?.ok_or_else(|| {
-            ApiError::bad_request(
-                "actor_required",
-                "the X-Actor header must name who issues the command (e.g. `dispatcher:ana`)",
-            )
-        })?;
+        let on_behalf_of = text(headers, "x-actor")?;
         let request_id = text(headers, "x-request-id")?.unwrap_or_else(new_id);
         let correlation_id = text(headers, "x-correlation-id")?.unwrap_or_else(new_id);
         let precondition = text(headers, "if-match")?
@@ -32,7 +29,7 @@ impl CommandHeaders {
             .transpose()?;
         let idempotency_key = text(headers, "idempotency-key")?;
         Ok(Self {
-            actor,
+            on_behalf_of,
             request_id,
             correlation_id,
             precondition,

@@ -1,5 +1,6 @@
 //! The HTTP API: one router per resource, merged here, with the layers every route shares.
 
+pub mod access;
 mod collection;
 mod events;
 mod fo_tasks;
@@ -34,10 +35,21 @@ use aggregates::trip::Trip;
 /// A command body may be at most 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The collections' path segments, as in `/v1/{collection}`.
+pub fn collection_paths() -> [&'static str; 4] {
+    [
+        <Task as Collection>::PATH,
+        <Pilot as Collection>::PATH,
+        <Trip as Collection>::PATH,
+        <FoTask as Collection>::PATH,
+    ]
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiContext {
     pub store: EventStore,
+    pub auth: crate::auth::Authenticator,
     /// How long a read naming a consistency token may wait.
     pub consistency_timeout: std::time::Duration,
     /// How long a transaction may stay open before /readyz reports it.
@@ -57,6 +69,10 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(events::router())
         .merge(metrics::router())
         .merge(openapi::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            access::authenticate,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
             metrics::count_requests,

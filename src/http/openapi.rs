@@ -607,6 +607,16 @@ fn responses() -> Value {
                                      retry."),
         "InternalError": problem("A failure of the service; `X-Request-Id` finds it in the \
                                   logs."),
+        "Unauthorized": {
+            "description": "No credential (`credential_required`), or one that is malformed, \
+                            unknown, revoked, expired or otherwise invalid (`code` and \
+                            `detail` say which, never what was sent).",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
+                                             "description": "`Bearer`, with the error."}},
+            "content": {"application/problem+json": {"schema": reference("Problem")}},
+        },
+        "Forbidden": problem("The credential is valid but its role may not do this \
+                              (`roles_needed`)."),
     })
 }
 
@@ -759,9 +769,48 @@ pub fn document() -> Value {
             {"name": "events", "description": "The raw events, for analysts and auditors."},
             {"name": "operations", "description": "Health, readiness, metrics, projectors."},
         ],
-        "paths": paths,
-        "components": {"schemas": components.schemas, "responses": responses()},
+        "paths": secured(paths),
+        "security": [{"bearer": []}],
+        "components": {
+            "schemas": components.schemas,
+            "responses": responses(),
+            "securitySchemes": {"bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key issued by `operations keys create` (`ops_…`), or a \
+                                JWT from the identity provider the service is configured \
+                                with. Each operation's `x-roles` lists the roles it admits.",
+            }},
+        },
     })
+}
+
+/// Each operation's security from the one access table (`access::required`): public ones
+/// need nothing; the others a bearer credential, with the roles they admit in `x-roles` and
+/// in their description, and 401 and 403 among their answers.
+fn secured(mut paths: Map<String, Value>) -> Map<String, Value> {
+    for (template, item) in paths.iter_mut() {
+        for (method, operation) in item.as_object_mut().into_iter().flatten() {
+            let method: axum::http::Method = method.to_uppercase().parse().expect("a method");
+            let Some((access, collection)) = super::access::required(&method, template) else {
+                operation["security"] = json!([]);
+                continue;
+            };
+            let roles: Vec<&str> = access.roles().iter().map(|r| r.as_str()).collect();
+            let who = match collection {
+                Some(c) => format!("service (with {c} among its collections) or admin"),
+                None => roles.join(", "),
+            };
+            let description = operation["description"].as_str().unwrap_or_default();
+            operation["description"] = json!(format!("{description}\n\nRoles: {who}.")
+                .trim_start()
+                .to_string());
+            operation["x-roles"] = json!(roles);
+            operation["responses"]["401"] = problem("Unauthorized");
+            operation["responses"]["403"] = problem("Forbidden");
+        }
+    }
+    paths
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ where
             aggregate_id,
             metadata: EventMetadata {
                 actor: cause.actor.to_string(),
+                on_behalf_of: None,
                 command: command.name().to_string(),
                 request_id: key.clone(),
                 correlation_id: cause.correlation_id.clone(),

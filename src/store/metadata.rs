@@ -4,8 +4,13 @@ use serde::{Deserialize, Serialize};
 /// Values are strings, as cqrs-es's `EventEnvelope::metadata` expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMetadata {
-    /// Who issued the command (the `X-Actor` header until authentication exists).
+    /// Who issued the command: the authenticated principal (`key:<name>`,
+    /// `jwt:<sub>@<issuer>`), or the process (`process:assignment`). Events stored before
+    /// authentication existed carry the caller's self-declared `X-Actor` here.
     pub actor: String,
+    /// Whom the actor acted for, as it said (`X-Actor`: a service acting for a person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
     /// The command that produced the event.
     pub command: String,
     /// The HTTP request that carried the command.

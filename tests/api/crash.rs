@@ -9,16 +9,27 @@ use serde_json::json;
 use sqlx::ConnectOptions;
 use uuid::Uuid;
 
-use crate::helpers::{create_task_body, wait_for_projections, TestDatabase};
+use operations::auth::Role;
+
+use crate::helpers::{client_with, create_task_body, wait_for_projections, TestDatabase};
 
 /// The service binary, killed when dropped.
 pub struct Service {
     child: Child,
     pub base: String,
+    /// Sends an admin key of this start's own.
+    pub client: reqwest::Client,
 }
 
 impl Service {
     pub async fn start(db: &TestDatabase, port: u16) -> Self {
+        let key = db
+            .key(
+                &format!("crash-{}", Uuid::new_v4().simple()),
+                Role::Admin,
+                None,
+            )
+            .await;
         let child = Command::new(env!("CARGO_BIN_EXE_operations"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .args(["--projection-batch-size", "7"])
@@ -38,7 +49,11 @@ impl Service {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self { child, base }
+        Self {
+            child,
+            base,
+            client: client_with(&key),
+        }
     }
 
     pub fn kill(&mut self) {
@@ -61,8 +76,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Clients driving tasks through their life until the service stops answering.
-async fn load_until_killed(base: String, clients: usize) {
-    let http = reqwest::Client::new();
+async fn load_until_killed(http: reqwest::Client, base: String, clients: usize) {
     join_all((0..clients).map(|_| {
         let (http, base) = (http.clone(), base.clone());
         async move {
@@ -78,12 +92,7 @@ async fn load_until_killed(base: String, clients: usize) {
                     bodies.push(json!({"type": command}));
                 }
                 for body in bodies {
-                    let sent = http
-                        .post(&url)
-                        .header("X-Actor", "test:crash")
-                        .json(&body)
-                        .send()
-                        .await;
+                    let sent = http.post(&url).json(&body).send().await;
                     if sent.is_err() {
                         break 'tasks;
                     }
@@ -100,7 +109,11 @@ async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
     let port = free_port();
     for round in 0..3 {
         let mut service = Service::start(&db, port).await;
-        let load = tokio::spawn(load_until_killed(service.base.clone(), 8));
+        let load = tokio::spawn(load_until_killed(
+            service.client.clone(),
+            service.base.clone(),
+            8,
+        ));
         tokio::time::sleep(Duration::from_millis(700 + 300 * round)).await;
         service.kill();
         load.await.unwrap();

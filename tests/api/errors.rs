@@ -142,17 +142,25 @@ async fn a_non_uuid_stream_id_is_400() {
 }
 
 #[tokio::test]
-async fn a_command_without_an_actor_is_400() {
+async fn a_command_without_x_actor_is_the_principals_own() {
     let app = TestApp::spawn().await;
+    let id = Uuid::new_v4();
     let response = app
         .client
-        .post(app.url(&format!("/v1/tasks/{}/commands", Uuid::new_v4())))
+        .post(app.url(&format!("/v1/tasks/{id}/commands")))
         .json(&create_task_body())
         .send()
         .await
         .unwrap();
-    assert_problem(response, StatusCode::BAD_REQUEST, "actor_required").await;
-    assert_eq!(app.event_count().await, 0);
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let metadata: serde_json::Value =
+        sqlx::query_scalar("SELECT metadata::jsonb FROM events WHERE aggregate_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(metadata["actor"], "key:test-admin");
+    assert!(metadata.get("on_behalf_of").is_none(), "{metadata}");
 }
 
 #[tokio::test]

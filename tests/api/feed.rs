@@ -45,7 +45,8 @@ async fn the_feed_pages_through_every_event_in_order_and_resumes_from_next() {
     assert_eq!(event["sequence"], 2);
     assert_eq!(event["event_version"], "1.0");
     assert_eq!(event["payload"], json!({"from_status": "SCHEDULED"}));
-    assert_eq!(event["metadata"]["actor"], "test:runner");
+    assert_eq!(event["metadata"]["actor"], "key:test-admin");
+    assert_eq!(event["metadata"]["on_behalf_of"], "test:runner");
     assert!(event["recorded_at"].is_string());
 
     let next = first["next"].as_str().unwrap();
@@ -323,7 +324,7 @@ async fn the_timeline_command_prints_who_changed_what_when_and_why() {
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[1].contains("TaskCreated") && lines[1].contains("- -> SCHEDULED"));
     assert!(lines[2].contains("SCHEDULED -> CANCELLED"));
-    assert!(lines[2].contains("test:runner"));
+    assert!(lines[2].contains("key:test-admin"));
     assert!(lines[2].contains("OTHER: street fair"));
 
     let unknown = run_cli(&app, &["timeline", "rockets", &task.to_string()]);

@@ -333,11 +333,12 @@ async fn a_field_operations_tasks_history_lists_task_and_subtask_changes_with_wh
         ]
     );
     for item in &items[..7] {
-        assert_eq!(item["actor"], "test:runner");
+        assert_eq!(item["actor"], "key:test-admin");
         assert_eq!(item["fo_task_id"], task);
     }
     let cancelled = &items[7];
-    assert_eq!(cancelled["actor"], "fo-lead:kim");
+    assert_eq!(cancelled["actor"], "key:test-admin");
+    assert_eq!(cancelled["on_behalf_of"], "fo-lead:kim");
     assert_eq!(cancelled["correlation_id"], "rescue-12");
     assert_eq!(cancelled["position"], answer["events"][0]["position"]);
     assert!(cancelled["changed_at"].as_str().unwrap() > items[0]["changed_at"].as_str().unwrap());

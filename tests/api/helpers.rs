@@ -1,7 +1,10 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use operations::settings::{DatabaseSettings, LogFormat, ProjectionSettings, ServeSettings};
+use operations::auth::Role;
+use operations::settings::{
+    AuthSettings, DatabaseSettings, LogFormat, ProjectionSettings, ServeSettings,
+};
 use operations::startup::Application;
 use operations::telemetry;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -38,6 +41,35 @@ impl TestDatabase {
             options,
         }
     }
+
+    /// Issues an API key on this database (migrating it first); returns its credential.
+    pub async fn key(&self, name: &str, role: Role, collections: Option<&[&str]>) -> String {
+        let pool = PgPool::connect_with(self.options.clone())
+            .await
+            .expect("cannot connect to the test database");
+        operations::startup::migrate(&pool)
+            .await
+            .expect("the migrations apply");
+        let collections = collections.map(|c| c.iter().map(|s| s.to_string()).collect());
+        let secret = operations::auth::keys::create(&pool, name, role, collections, None)
+            .await
+            .expect("the key is issued");
+        pool.close().await;
+        secret
+    }
+}
+
+/// An HTTP client that sends `credential` as its bearer token on every request.
+pub fn client_with(credential: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {credential}"))
+        .expect("a credential fits in a header");
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
 }
 
 impl Drop for TestDatabase {
@@ -63,7 +95,10 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
+    /// Sends the admin key below on every request.
     pub client: reqwest::Client,
+    /// An admin key (`key:test-admin`).
+    pub admin_key: String,
     pub db: TestDatabase,
 }
 
@@ -83,10 +118,12 @@ impl TestApp {
             .connect_with(db.options.clone())
             .await
             .expect("cannot connect to the test database");
+        let admin_key = db.key("test-admin", Role::Admin, None).await;
         Self {
             address,
             pool,
-            client: reqwest::Client::new(),
+            client: client_with(&admin_key),
+            admin_key,
             db,
         }
     }
@@ -106,6 +143,7 @@ impl TestApp {
                 poll_interval: Duration::from_millis(100),
                 ..ProjectionSettings::default()
             },
+            auth: AuthSettings::default(),
         }
     }
 
@@ -136,7 +174,7 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// A command request with an actor, ready for more headers.
+    /// A command request for a person (`X-Actor`), ready for more headers.
     pub fn post_command(&self, collection: &str, id: Uuid) -> RequestBuilder {
         self.client
             .post(self.url(&format!("/v1/{collection}/{id}/commands")))

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod concurrency;
 mod crash;
 mod endings;

@@ -137,7 +137,7 @@ async fn the_document_is_valid_openapi_3_1_with_valid_schemas() {
 async fn every_documented_route_is_served() {
     let app = TestApp::spawn().await;
     let contract = Contract::fetch(&app).await;
-    let client = reqwest::Client::new();
+    let client = app.client.clone();
     for (template, item) in contract.document["paths"].as_object().unwrap() {
         let path = template.replace("{id}", &Uuid::new_v4().to_string());
         for method in item.as_object().unwrap().keys() {

@@ -160,7 +160,7 @@ async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|r| r["actor"] == "test:runner"));
+        .all(|r| r["actor"] == "key:test-admin"));
 }
 
 #[tokio::test]

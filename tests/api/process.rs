@@ -342,7 +342,6 @@ async fn contested_task(client: &reqwest::Client, base: &str) -> bool {
     for (collection, id, body) in steps {
         let sent = client
             .post(format!("{base}/v1/{collection}/{id}/commands"))
-            .header("X-Actor", "test:crash")
             .json(&body)
             .send()
             .await;
@@ -395,12 +394,11 @@ async fn effect_ahead_of_checkpoint(pool: &PgPool) -> bool {
 async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
     let db = TestDatabase::create().await;
     let port = free_port();
-    let client = reqwest::Client::new();
     let pool = PgPool::connect_with(db.options.clone()).await.unwrap();
     let mut mid_batch = 0;
     for round in 0..3 {
         let mut service = Service::start(&db, port).await;
-        let base = service.base.clone();
+        let (base, client) = (service.base.clone(), service.client.clone());
         // Clients keep sending until the service dies under them: the kill lands while
         // requests are in flight and the process is reacting to the ones before.
         let finished = AtomicUsize::new(0);
@@ -556,7 +554,7 @@ async fn a_just_registered_pilot_has_its_registration_in_its_history() {
     assert_eq!(items[0]["event_type"], "PilotRegistered");
     assert_eq!(items[0]["from_status"], Value::Null);
     assert_eq!(items[0]["to_status"], "ACTIVE");
-    assert_eq!(items[0]["actor"], "test:runner");
+    assert_eq!(items[0]["actor"], "key:test-admin");
 }
 
 #[tokio::test]
@@ -591,5 +589,5 @@ async fn client_idempotency_keys_live_apart_from_the_processes_keys() {
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert_eq!(keys, ["client:deadline:expire:x"]);
+    assert_eq!(keys, ["client:key:test-admin:deadline:expire:x"]);
 }

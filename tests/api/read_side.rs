@@ -116,7 +116,7 @@ async fn the_history_lists_every_status_change_with_who_when_and_why() {
         ]
     );
     let cancelled = &items[2];
-    assert_eq!(cancelled["actor"], "test:runner");
+    assert_eq!(cancelled["actor"], "key:test-admin");
     assert_eq!(cancelled["reason"], "WEATHER");
     assert_eq!(cancelled["note"], "hail");
     assert_eq!(cancelled["correlation_id"], "flow-9");

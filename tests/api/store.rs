@@ -27,7 +27,8 @@ async fn postgres_es_reads_the_streams_the_service_writes() {
             from_status: TaskStatus::Scheduled
         }
     );
-    assert_eq!(events[1].metadata["actor"], "test:runner");
+    assert_eq!(events[1].metadata["actor"], "key:test-admin");
+    assert_eq!(events[1].metadata["on_behalf_of"], "test:runner");
 }
 
 #[tokio::test]

@@ -126,7 +126,8 @@ async fn every_event_records_who_asked_and_in_what_flow() {
             .unwrap();
     assert_eq!(
         metadata,
-        json!({"actor": "dispatcher:ana", "command": "CreateTask", "request_id": "req-1",
+        json!({"actor": "key:test-admin", "on_behalf_of": "dispatcher:ana",
+               "command": "CreateTask", "request_id": "req-1",
                "correlation_id": "order-flow-77", "causation_id": "req-1"})
     );
 }

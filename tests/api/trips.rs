@@ -349,12 +349,13 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
     assert_eq!(resolved["reason"], "TRIP_CANCELLED");
     assert_eq!(resolved["note"], "trip cancelled first");
     for item in &items[..4] {
-        assert_eq!(item["actor"], "test:runner");
+        assert_eq!(item["actor"], "key:test-admin");
         assert_eq!(item["trip_id"], id.to_string());
         assert_eq!(item["reason"], Value::Null);
     }
     let cancelled = &items[5];
-    assert_eq!(cancelled["actor"], "dispatcher:ana");
+    assert_eq!(cancelled["actor"], "key:test-admin");
+    assert_eq!(cancelled["on_behalf_of"], "dispatcher:ana");
     assert_eq!(cancelled["reason"], "OTHER");
     assert_eq!(cancelled["note"], "street festival");
     assert_eq!(cancelled["correlation_id"], "festival-77");

@@ -26,6 +26,9 @@ pub struct FoTaskHistoryRow {
     pub to_status: String,
     pub changed_at: DateTime<Utc>,
     pub actor: String,
+    /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+    /// for itself.
+    pub on_behalf_of: Option<String>,
     /// Why an operator was unassigned, a subtask skipped or the task cancelled.
     pub reason: Option<String>,
     pub correlation_id: Option<String>,
@@ -93,6 +96,7 @@ impl Projector for FoTaskHistoryProjector {
                 to_status: to.to_string(),
                 changed_at: event.recorded_at,
                 actor: provenance.actor.clone(),
+                on_behalf_of: provenance.on_behalf_of.clone(),
                 reason: reason.clone(),
                 correlation_id: provenance.correlation_id.clone(),
                 position: event.at.position,
@@ -178,9 +182,13 @@ impl FoTaskHistoryRow {
         fo_task_id: Uuid,
     ) -> Result<Vec<FoTaskHistoryRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT global_position, subject, subject_id, fo_task_id, sequence, event_type,
-                    from_status, to_status, changed_at, actor, reason, correlation_id
-               FROM fo_task_history WHERE fo_task_id = $1 ORDER BY sequence, subject DESC",
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT global_position, subject, subject_id, fo_task_id, sequence,
+                            event_type, from_status, to_status, changed_at, actor, reason,
+                            correlation_id
+                       FROM fo_task_history WHERE fo_task_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence, h.subject DESC",
         )
         .bind(fo_task_id)
         .fetch_all(pool)
@@ -199,6 +207,7 @@ impl FoTaskHistoryRow {
             to_status: row.try_get("to_status")?,
             changed_at: row.try_get("changed_at")?,
             actor: row.try_get("actor")?,
+            on_behalf_of: row.try_get("on_behalf_of")?,
             reason: row.try_get("reason")?,
             correlation_id: row.try_get("correlation_id")?,
             position: row.try_get("global_position")?,

@@ -24,6 +24,9 @@ pub struct PilotHistoryRow {
     pub until: Option<DateTime<Utc>>,
     pub changed_at: DateTime<Utc>,
     pub actor: String,
+    /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+    /// for itself.
+    pub on_behalf_of: Option<String>,
     pub reason: Option<String>,
     pub correlation_id: Option<String>,
     pub position: i64,
@@ -33,7 +36,8 @@ impl PilotHistoryRow {
     /// A pilot's status, shift, assignment and reservation history merged in stream order.
     pub async fn for_pilot(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT 'pilot' AS kind, pilot_id AS subject_id, NULL::uuid AS task_id, sequence,
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of FROM (
+             SELECT 'pilot' AS kind, pilot_id AS subject_id, NULL::uuid AS task_id, sequence,
                     event_type, from_status, to_status, NULL::timestamptz AS until, changed_at,
                     actor, reason, correlation_id, global_position AS position
                FROM pilot_status_history WHERE pilot_id = $1
@@ -48,8 +52,9 @@ impl PilotHistoryRow {
              UNION ALL
              SELECT 'reservation', reservation_id, task_id, sequence, event_type, from_status,
                     to_status, until, changed_at, actor, reason, correlation_id, global_position
-               FROM pilot_reservation_history WHERE pilot_id = $1
-             ORDER BY position",
+               FROM pilot_reservation_history WHERE pilot_id = $1) h
+             LEFT JOIN events e ON e.global_position = h.position
+             ORDER BY h.position",
         )
         .bind(pilot_id)
         .fetch_all(pool)

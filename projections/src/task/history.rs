@@ -19,6 +19,9 @@ pub struct TaskHistoryRow {
     pub to_status: TaskStatus,
     pub changed_at: DateTime<Utc>,
     pub actor: String,
+    /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+    /// for itself.
+    pub on_behalf_of: Option<String>,
     pub reason: Option<String>,
     pub note: Option<String>,
     pub correlation_id: Option<String>,
@@ -98,6 +101,7 @@ impl Projector for TaskHistoryProjector {
                 to_status,
                 changed_at: event.recorded_at,
                 actor: provenance.actor,
+                on_behalf_of: provenance.on_behalf_of,
                 reason,
                 note,
                 correlation_id: provenance.correlation_id,
@@ -169,9 +173,12 @@ impl TaskHistoryRow {
         task_id: Uuid,
     ) -> Result<Vec<TaskHistoryRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT global_position, task_id, sequence, event_type, from_status, to_status,
-                    changed_at, actor, reason, note, correlation_id
-               FROM task_history WHERE task_id = $1 ORDER BY sequence",
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT global_position, task_id, sequence, event_type, from_status,
+                            to_status, changed_at, actor, reason, note, correlation_id
+                       FROM task_history WHERE task_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence",
         )
         .bind(task_id)
         .fetch_all(pool)
@@ -191,6 +198,7 @@ impl TaskHistoryRow {
             to_status: parse_enum(&row.try_get::<String, _>("to_status")?, "to_status")?,
             changed_at: row.try_get("changed_at")?,
             actor: row.try_get("actor")?,
+            on_behalf_of: row.try_get("on_behalf_of")?,
             reason: row.try_get("reason")?,
             note: row.try_get("note")?,
             correlation_id: row.try_get("correlation_id")?,

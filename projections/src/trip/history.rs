@@ -27,6 +27,9 @@ pub struct TripHistoryRow {
     pub to_status: String,
     pub changed_at: DateTime<Utc>,
     pub actor: String,
+    /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+    /// for itself.
+    pub on_behalf_of: Option<String>,
     /// A cancellation's reason; an assistance request's kind (STUCK...) or outcome.
     pub reason: Option<String>,
     /// A cancellation's note; an assistance request's or resolution's note.
@@ -186,6 +189,7 @@ impl TripHistoryRow {
             to_status: to_status.to_string(),
             changed_at: event.recorded_at,
             actor: provenance.actor,
+            on_behalf_of: provenance.on_behalf_of,
             reason,
             note,
             correlation_id: provenance.correlation_id,
@@ -199,16 +203,18 @@ impl TripHistoryRow {
         trip_id: Uuid,
     ) -> Result<Vec<TripHistoryRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT global_position, trip_id, 'TRIP' AS subject, trip_id AS subject_id, sequence,
-                    event_type, from_status, to_status, changed_at, actor, reason, note,
-                    correlation_id
-               FROM trip_history WHERE trip_id = $1
-             UNION ALL
-             SELECT global_position, trip_id, 'ASSISTANCE_REQUEST', request_id, sequence,
-                    event_type, from_status, to_status, changed_at, actor, reason, note,
-                    correlation_id
-               FROM fo_assistance_request_history WHERE trip_id = $1
-             ORDER BY sequence",
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT global_position, trip_id, 'TRIP' AS subject, trip_id AS subject_id,
+                            sequence, event_type, from_status, to_status, changed_at, actor,
+                            reason, note, correlation_id
+                       FROM trip_history WHERE trip_id = $1
+                     UNION ALL
+                     SELECT global_position, trip_id, 'ASSISTANCE_REQUEST', request_id, sequence,
+                            event_type, from_status, to_status, changed_at, actor, reason, note,
+                            correlation_id
+                       FROM fo_assistance_request_history WHERE trip_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence",
         )
         .bind(trip_id)
         .fetch_all(pool)
@@ -227,6 +233,7 @@ impl TripHistoryRow {
             to_status: row.try_get("to_status")?,
             changed_at: row.try_get("changed_at")?,
             actor: row.try_get("actor")?,
+            on_behalf_of: row.try_get("on_behalf_of")?,
             reason: row.try_get("reason")?,
             note: row.try_get("note")?,
             correlation_id: row.try_get("correlation_id")?,
