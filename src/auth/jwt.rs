@@ -74,7 +74,7 @@ impl JwtVerifier {
         validation.leeway = self.settings.leeway.as_secs();
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ExpiredSignature => AuthError::TokenExpired,
                 ErrorKind::ImmatureSignature => invalid("it is not valid yet (nbf)"),
                 ErrorKind::InvalidAudience => invalid("it is for another audience"),
                 ErrorKind::InvalidIssuer => invalid("it is from another issuer"),

@@ -167,6 +167,8 @@ pub enum AuthError {
     Revoked,
     #[error("the API key expired")]
     Expired,
+    #[error("the token expired")]
+    TokenExpired,
     #[error("the token is not valid: {0}")]
     InvalidToken(String),
     #[error("no JWT issuer is configured: only API keys are accepted")]
@@ -182,7 +184,7 @@ impl AuthError {
             AuthError::Malformed => "malformed_credential",
             AuthError::UnknownKey => "unknown_key",
             AuthError::Revoked => "key_revoked",
-            AuthError::Expired => "credential_expired",
+            AuthError::Expired | AuthError::TokenExpired => "credential_expired",
             AuthError::InvalidToken(_) | AuthError::NoIssuer => "invalid_token",
             AuthError::Unavailable(_) => "authentication_unavailable",
         }

@@ -12,6 +12,7 @@ mod errors;
 mod feed;
 mod fo_tasks;
 mod idempotency;
+mod jwt;
 mod lists;
 mod openapi;
 mod pilots;
