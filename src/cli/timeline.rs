@@ -72,7 +72,10 @@ fn render(rows: &[Value]) -> String {
                     },
                     text(row, "to_status")
                 ),
-                text(row, "actor"),
+                match text(row, "on_behalf_of") {
+                    s if s.is_empty() => text(row, "actor"),
+                    person => format!("{} for {person}", text(row, "actor")),
+                },
                 why,
                 text(row, "position"),
             ]
@@ -111,7 +114,8 @@ mod tests {
                    "reason": null, "note": null, "position": 1}),
             json!({"changed_at": "2026-11-22T10:05:00Z", "event_type": "TaskCancelled",
                    "from_status": "SCHEDULED", "to_status": "CANCELLED", "actor": "ops:bo",
-                   "reason": "WEATHER", "note": "hail", "position": 9}),
+                   "on_behalf_of": "dispatcher:ana", "reason": "WEATHER", "note": "hail",
+                   "position": 9}),
         ];
         let table = render(&rows);
         let lines: Vec<_> = table.lines().collect();
@@ -121,6 +125,6 @@ mod tests {
         assert!(lines[2].contains("SCHEDULED -> CANCELLED"));
         assert!(lines[2].contains("WEATHER: hail"));
         let column = lines[0].find("WHO").unwrap();
-        assert_eq!(&lines[2][column..column + 6], "ops:bo");
+        assert_eq!(&lines[2][column..column + 25], "ops:bo for dispatcher:ana");
     }
 }
