@@ -185,7 +185,7 @@ impl AuthError {
             AuthError::UnknownKey => "unknown_key",
             AuthError::Revoked => "key_revoked",
             AuthError::Expired | AuthError::TokenExpired => "credential_expired",
-            AuthError::InvalidToken(_) | AuthError::NoIssuer => "invalid_token",
+            AuthError::InvalidToken(_) | AuthError::NoIssuer => "invalid_jwt",
             AuthError::Unavailable(_) => "authentication_unavailable",
         }
     }

@@ -218,7 +218,8 @@ fn consistent_with() -> Value {
         "query",
         token(),
         "A command answer's `token`: answer only once the read models include it (503 \
-         `not_yet_consistent` if they do not within the consistency timeout).",
+         `not_yet_consistent` if they do not within the consistency timeout; 400 \
+         `unknown_token` at once for a token this store never issued).",
     )
 }
 

@@ -198,6 +198,26 @@ pub(super) async fn wait_for_token(
     let at: FeedPosition = token
         .parse()
         .map_err(|e: String| ApiError::bad_request("invalid_token", e))?;
+    // A token this store issued names one of its events. One it never issued (made up, past
+    // its position, from another cluster) would otherwise hold the request for the whole
+    // timeout, or pass for consistent: it is refused at once.
+    let issued: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM events
+                         WHERE global_position = $2 AND transaction_id = $1::text::xid8)",
+    )
+    .bind(at.transaction_id.to_string())
+    .bind(at.position)
+    .fetch_one(ctx.store.pool())
+    .await?;
+    if !issued {
+        return Err(ApiError::bad_request(
+            "unknown_token",
+            format!(
+                "no event of this store is at {at}: the token was not issued here (a \
+                 command's answer or an event of the feed gives one)"
+            ),
+        ));
+    }
     let deadline = Instant::now() + ctx.consistency_timeout;
     let mut pause = Duration::from_millis(2);
     loop {

@@ -131,7 +131,7 @@ async fn a_missing_or_bad_credential_is_401_says_why_and_stores_nothing() {
         (Some(format!("Bearer {unknown}")), "unknown_key"),
         (Some(format!("Bearer {wrong_secret}")), "unknown_key"),
         (Some(format!("Bearer {expired}")), "credential_expired"),
-        (Some("Bearer a.b.c".to_string()), "invalid_token"),
+        (Some("Bearer a.b.c".to_string()), "invalid_jwt"),
     ];
     for (header, code) in cases {
         let mut request = reqwest::Client::new()

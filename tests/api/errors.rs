@@ -245,3 +245,23 @@ async fn unknown_routes_and_methods_answer_with_problems() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_consistency_token_this_store_never_issued_is_400_at_once() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    let started = std::time::Instant::now();
+    for token in ["999999999.999999999", "1.999999999", "5.1"] {
+        let response = app
+            .get(&format!("/v1/tasks/{task}?consistent_with={token}"))
+            .await;
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST, "unknown_token").await;
+        assert!(problem["detail"].as_str().unwrap().contains(token));
+        let list = app.get(&format!("/v1/tasks?consistent_with={token}")).await;
+        assert_problem(list, StatusCode::BAD_REQUEST, "unknown_token").await;
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused without waiting for the consistency timeout"
+    );
+}

@@ -136,12 +136,19 @@ async fn the_history_of_an_unknown_task_is_404() {
 
 #[tokio::test]
 async fn a_token_the_read_models_do_not_reach_in_time_is_a_clear_503() {
-    let app = TestApp::spawn_with(|s| s.consistency_timeout = Duration::from_millis(200)).await;
-    let id = app.create_task().await;
+    // No projector runs here: a real token is never reached.
+    let app = TestApp::spawn_with(|s| {
+        s.consistency_timeout = Duration::from_millis(200);
+        s.projections.disabled = true;
+    })
+    .await;
+    let id = Uuid::new_v4();
+    let answer = app
+        .ok("tasks", id, crate::helpers::create_task_body())
+        .await;
+    let token = answer["token"].as_str().unwrap();
     let response = app
-        .get(&format!(
-            "/v1/tasks/{id}?consistent_with=999999999.999999999"
-        ))
+        .get(&format!("/v1/tasks/{id}?consistent_with={token}"))
         .await;
     assert_problem(
         response,
