@@ -11,7 +11,9 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use operations::settings::{AuthSettings, DatabaseSettings, ProjectionSettings, ServeSettings};
+use operations::settings::{
+    AuthSettings, DatabaseSettings, LimitSettings, ProjectionSettings, ServeSettings,
+};
 use operations::startup::Application;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
@@ -151,6 +153,7 @@ async fn in_process_service(
             ..ProjectionSettings::default()
         },
         auth: AuthSettings::default(),
+        limits: LimitSettings::default(),
     })
     .await
     .expect("the service starts");

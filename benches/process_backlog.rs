@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::future::join_all;
-use operations::settings::{AuthSettings, DatabaseSettings, ProjectionSettings, ServeSettings};
+use operations::settings::{
+    AuthSettings, DatabaseSettings, LimitSettings, ProjectionSettings, ServeSettings,
+};
 use operations::startup::Application;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -45,6 +47,7 @@ async fn instance(db: &common::BenchDatabase, projections: bool) -> String {
             ..ProjectionSettings::default()
         },
         auth: AuthSettings::default(),
+        limits: LimitSettings::default(),
     })
     .await
     .expect("the service starts");

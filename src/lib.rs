@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod http;
 pub mod process;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod store;

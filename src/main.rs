@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     ));
     match cli.command {
         Command::Serve(settings) => {
-            Application::build(settings)
+            Application::build(*settings)
                 .await?
                 .run_until_stopped()
                 .await

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the HTTP API.
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseSettings),
     /// Rebuild read models from the events (safe while the service runs).
@@ -198,6 +198,55 @@ pub struct ServeSettings {
     pub projections: ProjectionSettings,
     #[command(flatten)]
     pub auth: AuthSettings,
+    #[command(flatten)]
+    pub limits: LimitSettings,
+}
+
+/// What one client may cost: time per request, connections, requests per second.
+#[derive(Args, Clone)]
+pub struct LimitSettings {
+    /// The longest a client may take to send a request's headers (from connecting, and from
+    /// the end of the previous response on a kept-alive connection).
+    #[arg(long, env = "OPERATIONS_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request for this long after its last one is closed.
+    #[arg(long, env = "OPERATIONS_IDLE_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// The longest a client may take to send a request's body.
+    #[arg(long, env = "OPERATIONS_REQUEST_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_body_timeout: Duration,
+    /// The longest a request may take, end to end (408 past it); keep it above
+    /// --consistency-timeout.
+    #[arg(long, env = "OPERATIONS_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Connections open at once; past it, new ones wait in the listen queue. Keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "OPERATIONS_MAX_OPEN_CONNECTIONS", default_value_t = 4096)]
+    pub max_open_connections: usize,
+    /// Requests per second per principal, in bursts of as many (0: no limit).
+    #[arg(long, env = "OPERATIONS_RATE_LIMIT", default_value_t = 5000)]
+    pub rate_limit: u32,
+    /// Requests per second per client address without a valid credential (0: no limit).
+    #[arg(
+        long,
+        env = "OPERATIONS_RATE_LIMIT_UNAUTHENTICATED",
+        default_value_t = 20
+    )]
+    pub rate_limit_unauthenticated: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(15),
+            request_body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_open_connections: 4096,
+            rate_limit: 5000,
+            rate_limit_unauthenticated: 20,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -283,6 +332,12 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn durations_take_a_number_and_a_unit() {

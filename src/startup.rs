@@ -18,8 +18,10 @@ use crate::auth::Authenticator;
 use crate::http::{self, ApiContext};
 use crate::process::assignment::AssignmentProcess;
 use crate::process::deadlines::{self, DeadlineSettings};
+use crate::serve::ServerLimits;
 use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use crate::store::EventStore;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -49,6 +51,7 @@ pub struct Application {
     idempotency_ttl: Duration,
     runner: Option<(RunnerHandle, AbortOnDrop)>,
     _key_listener: AbortOnDrop,
+    server: ServerLimits,
 }
 
 impl Application {
@@ -80,13 +83,29 @@ impl Application {
                  `operations keys create --name NAME --role admin`"
             );
         }
+        let limits = &settings.limits;
+        let rate = http::rate::RateLimits::new(http::rate::RateSettings {
+            per_principal: limits.rate_limit,
+            per_address: limits.rate_limit_unauthenticated,
+        });
         let router = http::router(ApiContext {
             store: store.clone(),
             auth,
+            rate,
             consistency_timeout: settings.consistency_timeout,
             long_transaction: settings.long_transaction,
             metrics: http::metrics::Metrics::new().context("cannot register the metrics")?,
-        });
+        })
+        .layer(RequestBodyTimeoutLayer::new(limits.request_body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ));
+        let server = ServerLimits {
+            header_read_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            max_connections: limits.max_open_connections,
+        };
         Ok(Self {
             listener,
             router,
@@ -94,6 +113,7 @@ impl Application {
             idempotency_ttl: settings.idempotency_ttl,
             runner,
             _key_listener: key_listener,
+            server,
         })
     }
 
@@ -108,12 +128,10 @@ impl Application {
             self.store.clone(),
             self.idempotency_ttl,
         ));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        crate::serve::serve(self.listener, self.router, self.server, shutdown_signal()).await;
         pruner.abort();
         drop(self.runner);
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Authentication on every route but the public ones, and the `Principal` extractor with which
 //! a handler checks the role it needs.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -44,13 +46,28 @@ pub async fn authenticate(
 ) -> Response {
     let public = PUBLIC.contains(&request.uri().path());
     let header = request.headers().get(header::AUTHORIZATION).cloned();
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    // A request without a valid credential spends its address's budget; a valid one, its
+    // principal's.
+    let refused = |err: AuthError| match address.map(|a| ctx.rate.address(a)) {
+        Some(Err(limited)) => limited.into_response(),
+        _ => unauthorized(err),
+    };
     let principal = match header {
         None if public => None,
-        None => return unauthorized(AuthError::Missing),
+        None => return refused(AuthError::Missing),
         Some(value) => match ctx.auth.authenticate(&value).await {
-            Ok(principal) => Some(principal),
+            Ok(principal) => {
+                if let Err(limited) = ctx.rate.principal(&principal.actor) {
+                    return limited.into_response();
+                }
+                Some(principal)
+            }
             Err(_) if public => None,
-            Err(err) => return unauthorized(err),
+            Err(err) => return refused(err),
         },
     };
     let template = request

@@ -11,6 +11,7 @@ pub mod metrics;
 mod openapi;
 mod pilots;
 mod problem;
+pub mod rate;
 mod reads;
 mod status;
 mod tasks;
@@ -50,6 +51,7 @@ pub fn collection_paths() -> [&'static str; 4] {
 pub struct ApiContext {
     pub store: EventStore,
     pub auth: crate::auth::Authenticator,
+    pub rate: std::sync::Arc<rate::RateLimits>,
     /// How long a read naming a consistency token may wait.
     pub consistency_timeout: std::time::Duration,
     /// How long a transaction may stay open before /readyz reports it.

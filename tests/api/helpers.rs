@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use operations::auth::Role;
 use operations::settings::{
-    AuthSettings, DatabaseSettings, LogFormat, ProjectionSettings, ServeSettings,
+    AuthSettings, DatabaseSettings, LimitSettings, LogFormat, ProjectionSettings, ServeSettings,
 };
 use operations::startup::Application;
 use operations::telemetry;
@@ -144,6 +144,13 @@ impl TestApp {
                 ..ProjectionSettings::default()
             },
             auth: AuthSettings::default(),
+            // The tests send many refused requests from one address, in bursts: the rate
+            // limits have tests of their own.
+            limits: LimitSettings {
+                rate_limit: 0,
+                rate_limit_unauthenticated: 0,
+                ..LimitSettings::default()
+            },
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod abuse;
 mod access;
 mod concurrency;
 mod crash;
