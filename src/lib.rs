@@ -1,6 +1,7 @@
 //! `operations`: an event-sourced command/query service for the operations of a robot-delivery
 //! fleet. See README.md.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod commands;

@@ -29,6 +29,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(settings) => cli::export(settings).await,
         Command::Timeline(settings) => cli::timeline(settings).await,
         Command::Keys(settings) => cli::keys(settings).await,
+        Command::Verify(settings) => cli::verify(settings).await,
+        Command::Digest(settings) => cli::digest(settings).await,
         Command::Openapi => {
             println!("{:#}", operations::http::openapi_document());
             Ok(())

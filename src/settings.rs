@@ -36,6 +36,44 @@ pub enum Command {
     Openapi,
     /// Issue, list and revoke API keys.
     Keys(KeysSettings),
+    /// Recompute every stream's hash chain (and check it against a digest); exits non-zero,
+    /// naming each broken stream, unless all is intact.
+    Verify(VerifySettings),
+    /// Write a signed statement (Ed25519) of every stream's head, for auditors to keep.
+    Digest(DigestSettings),
+}
+
+#[derive(Args, Clone)]
+pub struct VerifySettings {
+    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks).
+    #[arg(long, requires = "id")]
+    pub collection: Option<String>,
+    #[arg(long, requires = "collection")]
+    pub id: Option<uuid::Uuid>,
+    /// A digest written by `operations digest`: also catch a stream rewritten with recomputed
+    /// hashes, or deleted whole.
+    #[arg(long)]
+    pub digest: Option<std::path::PathBuf>,
+    /// The public key (base64) the digest must be signed with, as `digest` printed it.
+    #[arg(long, env = "OPERATIONS_DIGEST_PUBLIC_KEY", requires = "digest")]
+    pub public_key: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(Args, Clone)]
+pub struct DigestSettings {
+    /// The signing key (an Ed25519 key in PKCS#8, as --new-key makes it).
+    #[arg(long, required_unless_present = "new_key")]
+    pub key: Option<std::path::PathBuf>,
+    /// Where to write the digest (standard output when omitted).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Make a new signing key in this file (mode 600) and print its public half.
+    #[arg(long, conflicts_with = "key")]
+    pub new_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 }
 
 #[derive(Args, Clone)]

@@ -65,6 +65,9 @@ pub struct StoredEvent {
     pub payload: Option<String>,
     pub metadata: Option<String>,
     pub recorded_at: DateTime<Utc>,
+    /// The event's link in its stream's hash chain, in hex (read for the feed and the export,
+    /// not for the projectors).
+    pub hash: Option<String>,
 }
 
 impl StoredEvent {
@@ -126,7 +129,8 @@ const READ_AFTER: &str = "
 SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.aggregate_type,
        e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
        CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
-       CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata
+       CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata,
+       NULL::text AS hash
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -147,6 +151,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         payload: row.try_get("payload")?,
         metadata: row.try_get("metadata")?,
         recorded_at: row.try_get("recorded_at")?,
+        hash: row.try_get("hash")?,
     })
 }
 
@@ -203,6 +208,7 @@ mod tests {
             payload: None,
             metadata: metadata.map(str::to_string),
             recorded_at: chrono::Utc::now(),
+            hash: None,
         };
         let known = event(Some(
             r#"{"actor": "ops:bo", "correlation_id": "flow-1", "x": "y"}"#,
@@ -247,7 +253,7 @@ pub struct FeedFilter {
 const READ_PAGE: &str = "
 SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.aggregate_type,
        e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
-       e.payload::text AS payload, e.metadata::text AS metadata
+       e.payload::text AS payload, e.metadata::text AS metadata, encode(e.hash, 'hex') AS hash
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -281,7 +287,7 @@ pub async fn read_page(
 const READ_STREAM: &str = "
 SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.aggregate_type,
        e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
-       e.payload::text AS payload, e.metadata::text AS metadata
+       e.payload::text AS payload, e.metadata::text AS metadata, encode(e.hash, 'hex') AS hash
   FROM events e
  WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence > $3
  ORDER BY e.sequence
@@ -339,6 +345,7 @@ impl StoredEvent {
             "payload": payload,
             "metadata": parse(&self.metadata),
             "recorded_at": self.recorded_at,
+            "hash": self.hash,
         })
     }
 }

@@ -57,7 +57,7 @@ pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "token",
     "position",
     "aggregate_type",
@@ -69,6 +69,7 @@ const COLUMNS: [&str; 11] = [
     "payload",
     "metadata",
     "upcast_from",
+    "hash",
 ];
 
 enum Sink<W: Write> {

@@ -1,9 +1,11 @@
 //! The CLI's own jobs: what it prints goes to the terminal, not to the logs.
 
+mod audit;
 mod export;
 mod keys;
 mod timeline;
 
+pub use audit::{digest, verify};
 pub use export::export;
 pub use keys::keys;
 pub use timeline::timeline;

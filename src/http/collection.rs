@@ -92,6 +92,10 @@ pub fn router<C: Collection>() -> Router<ApiContext> {
             &format!("/v1/{}/{{id}}/events", C::PATH),
             get(reads::stream_events::<C>),
         )
+        .route(
+            &format!("/v1/{}/{{id}}/verify", C::PATH),
+            get(reads::verify::<C>),
+        )
 }
 
 async fn command<C: Collection>(

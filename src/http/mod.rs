@@ -46,6 +46,31 @@ pub fn collection_paths() -> [&'static str; 4] {
     ]
 }
 
+/// The aggregate type behind a collection's path segment (`tasks` -> `Task`).
+pub fn aggregate_type_of(collection: &str) -> Option<&'static str> {
+    [
+        (
+            <Task as Collection>::PATH,
+            <Task as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <Pilot as Collection>::PATH,
+            <Pilot as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <Trip as Collection>::PATH,
+            <Trip as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <FoTask as Collection>::PATH,
+            <FoTask as cqrs_es::Aggregate>::TYPE,
+        ),
+    ]
+    .into_iter()
+    .find(|(path, _)| *path == collection)
+    .map(|(_, aggregate_type)| aggregate_type)
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiContext {

@@ -452,6 +452,41 @@ where
             },
         }}),
     );
+
+    paths.insert(
+        format!("/v1/{}/{{id}}/verify", C::PATH),
+        json!({"get": {
+            "tags": [tag],
+            "operationId": format!("verify{kind}"),
+            "summary": format!("Recompute a {kind}'s hash chain: is its record intact?"),
+            "description": "Recomputes each event's hash from its content and its \
+                            predecessor's hash. `broken` names the first event that no longer \
+                            fits. A rewrite that recomputed every hash is caught only against \
+                            a digest (`operations verify --digest`).",
+            "parameters": [id.clone()],
+            "responses": {
+                "200": ok("The chain's status.", json!({
+                    "type": "object",
+                    "required": ["id", "status", "events", "head", "broken"],
+                    "properties": {
+                        "id": uuid(),
+                        "status": {"type": "string", "enum": ["intact", "broken"]},
+                        "events": {"type": "integer"},
+                        "head": {"type": "object", "required": ["sequence", "hash"],
+                                 "properties": {"sequence": {"type": "integer"},
+                                                "hash": {"type": ["string", "null"]}}},
+                        "broken": {"type": ["object", "null"], "properties": {
+                            "sequence": {"type": "integer"},
+                            "kind": {"type": "string"},
+                            "detail": {"type": "string"},
+                        }},
+                    },
+                })),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+            },
+        }}),
+    );
 }
 
 fn command_answer(description: &str) -> Value {
@@ -529,10 +564,16 @@ fn envelopes(components: &mut Components, payload: Value) {
                 },
                 "metadata": {
                     "type": "object",
-                    "description": "Who and in what flow: `actor`, `command`, `request_id`, \
-                                    `causation_id`, `correlation_id`.",
+                    "description": "Who and in what flow: `actor`, `on_behalf_of`, `command`, \
+                                    `request_id`, `causation_id`, `correlation_id`.",
                 },
                 "recorded_at": time(),
+                "hash": {
+                    "type": ["string", "null"],
+                    "pattern": "^[0-9a-f]{64}$",
+                    "description": "SHA-256 (hex) chaining the event to its stream's previous \
+                                    one (see `GET /v1/{collection}/{id}/verify`).",
+                },
             },
         }),
     );

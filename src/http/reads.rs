@@ -240,3 +240,38 @@ pub(super) async fn wait_for_token(
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
+
+/// `GET /v1/{collection}/{id}/verify`: the stream's hash chain, recomputed.
+pub(super) async fn verify<C: Collection>(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(path)?;
+    let scope = crate::audit::Scope {
+        stream: Some((C::TYPE.to_string(), id.to_string())),
+    };
+    let report = crate::audit::verify(ctx.store.pool(), &scope, None, |_| {})
+        .await
+        .map_err(ApiError::internal)?;
+    if report.events == 0 {
+        return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
+    }
+    let head: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT sequence, encode(hash, 'hex') FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(C::TYPE)
+    .bind(id.to_string())
+    .fetch_optional(ctx.store.pool())
+    .await?;
+    let (sequence, hash) = head.unwrap_or_default();
+    let broken = report.breaks.first();
+    Ok(Json(json!({
+        "id": id,
+        "status": if broken.is_some() { "broken" } else { "intact" },
+        "events": report.events,
+        "head": {"sequence": sequence, "hash": hash},
+        "broken": broken.map(|b| json!({"sequence": b.sequence, "kind": b.kind, "detail": b.detail})),
+    }))
+    .into_response())
+}

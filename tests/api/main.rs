@@ -6,6 +6,7 @@ mod helpers;
 
 mod abuse;
 mod access;
+mod audit;
 mod concurrency;
 mod crash;
 mod endings;
