@@ -44,6 +44,14 @@ struct Args {
     /// Do not run the projectors in the in-process service (commands only).
     #[arg(long)]
     no_projections: bool,
+    /// The in-process service's credential: an API key (`key`), or a JWT (`jwt`) checked
+    /// against a JWKS the benchmark makes.
+    #[arg(long, default_value = "key", value_parser = ["key", "jwt"])]
+    auth: String,
+    /// Drop the hash chain's trigger in the in-process service's database: measures what the
+    /// chain costs the append.
+    #[arg(long)]
+    no_hash_chain: bool,
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -125,10 +133,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn in_process_service(
-    pool: u32,
-    projections: bool,
-) -> (String, String, PgConnectOptions, String) {
+async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, String) {
     let url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must name a PostgreSQL server (./dev bench provides one)");
     let admin: PgConnectOptions = url.parse().expect("a valid DATABASE_URL");
@@ -139,6 +144,13 @@ async fn in_process_service(
     conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
         .await
         .expect("a bench database");
+    let mut auth = AuthSettings::default();
+    let jwt = (args.auth == "jwt").then(jwt_issuer);
+    if let Some((jwks, _)) = &jwt {
+        auth.jwt_jwks = Some(jwks.to_string_lossy().to_string());
+        auth.jwt_issuer = Some("https://idp.bench/".into());
+        auth.jwt_audience = Some("operations".into());
+    }
     let app = Application::build(ServeSettings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         idempotency_ttl: Duration::from_secs(86_400),
@@ -146,13 +158,13 @@ async fn in_process_service(
         long_transaction: Duration::from_secs(30),
         database: DatabaseSettings {
             url: admin.clone().database(&name),
-            max_connections: pool,
+            max_connections: args.pool,
         },
         projections: ProjectionSettings {
-            disabled: !projections,
+            disabled: args.no_projections,
             ..ProjectionSettings::default()
         },
-        auth: AuthSettings::default(),
+        auth,
         limits: LimitSettings::default(),
     })
     .await
@@ -162,17 +174,52 @@ async fn in_process_service(
     let pool = sqlx::PgPool::connect_with(admin.clone().database(&name))
         .await
         .expect("a connection");
-    let key = operations::auth::keys::create(
-        &pool,
-        "bench-load",
-        operations::auth::Role::Service,
-        Some(vec!["tasks".into()]),
-        None,
-    )
-    .await
-    .expect("a key");
+    if args.no_hash_chain {
+        sqlx::query("DROP TRIGGER events_chain ON events")
+            .execute(&pool)
+            .await
+            .expect("the chain's trigger is dropped");
+    }
+    let key = match jwt {
+        Some((_, token)) => token,
+        None => operations::auth::keys::create(
+            &pool,
+            "bench-load",
+            operations::auth::Role::Service,
+            Some(vec!["tasks".into()]),
+            None,
+        )
+        .await
+        .expect("a key"),
+    };
     pool.close().await;
     (base, key, admin, name)
+}
+
+/// A JWKS file with one Ed25519 key, and a service token signed with it.
+fn jwt_issuer() -> (std::path::PathBuf, String) {
+    use base64::Engine;
+    use ring::signature::KeyPair;
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+        .expect("a key");
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a key");
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    let jwks = std::env::temp_dir().join(format!("ops-bench-jwks-{}.json", Uuid::new_v4()));
+    let document = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "bench", "x": x}]});
+    std::fs::write(&jwks, document.to_string()).expect("the JWKS is written");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some("bench".into());
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": "https://idp.bench/", "aud": "operations", "sub": "bench-load",
+                        "exp": now + 3600, "nbf": now, "roles": ["service"],
+                        "collections": ["tasks"]});
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
+    )
+    .expect("a token");
+    (jwks, token)
 }
 
 #[tokio::main]
@@ -181,15 +228,22 @@ async fn main() {
     let service = match (&args.url, &args.key) {
         (Some(url), Some(key)) => (url.trim_end_matches('/').to_string(), key.clone(), None),
         _ => {
-            let (base, key, admin, name) =
-                in_process_service(args.pool, !args.no_projections).await;
+            let (base, key, admin, name) = in_process_service(&args).await;
             (base, key, Some((admin, name)))
         }
     };
     let (base, key, database) = service;
     eprintln!(
-        "driving {base} with {} clients: {}s warm-up, {}s measured",
-        args.clients, args.warmup, args.seconds
+        "driving {base} with {} clients ({} credential{}): {}s warm-up, {}s measured",
+        args.clients,
+        args.auth,
+        if args.no_hash_chain {
+            ", no hash chain"
+        } else {
+            ""
+        },
+        args.warmup,
+        args.seconds
     );
     let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
     let stop = start_measuring + Duration::from_secs(args.seconds);
