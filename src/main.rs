@@ -7,8 +7,13 @@ use operations::{cli, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // verify and digest read the whole events table in one statement, on purpose.
+    let levels = match cli.command {
+        Command::Verify(_) | Command::Digest(_) => "info,sqlx::query=error",
+        _ => "info",
+    };
     telemetry::init_subscriber(telemetry::get_subscriber(
-        "info",
+        levels,
         cli.telemetry.log_format,
         std::io::stderr,
     ));
