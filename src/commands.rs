@@ -107,6 +107,7 @@ where
         mut aggregate,
         version,
         snapshot_version,
+        head_hash,
     } = store.load::<A>(&id).await.map_err(CommandError::store)?;
     if let Some(precondition) = envelope.precondition {
         if !precondition.holds(version) {
@@ -136,7 +137,7 @@ where
     let appended = store
         .append::<A>(
             &id,
-            version,
+            (version, head_hash.as_deref()),
             &events,
             &envelope.metadata,
             envelope.idempotency.as_ref(),

@@ -96,10 +96,11 @@ macro_rules! append_statement {
             "
 WITH appended AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                        payload, metadata)
-    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json
-      FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[])
-           AS e(sequence, event_type, event_version, payload)
+                        payload, metadata, recorded_at, hash)
+    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json, $10,
+           e.hash
+      FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $11::bytea[])
+           AS e(sequence, event_type, event_version, payload, hash)
     RETURNING sequence, event_type, global_position, transaction_id, recorded_at
 ), remembered AS (
     INSERT INTO idempotency_keys (idempotency_key, request_hash, aggregate_type, aggregate_id,
@@ -127,7 +128,7 @@ const APPEND_CLAIMING: &str = append_statement!(
     -- with the same idempotency key won, so a retry is answered as such either way.
     INSERT INTO unique_claims (aggregate_type, field, value, aggregate_id)
     SELECT $1, c.field, c.value, $2
-      FROM UNNEST($10::text[], $11::text[]) AS c(field, value)
+      FROM UNNEST($12::text[], $13::text[]) AS c(field, value)
      WHERE EXISTS (SELECT FROM appended)
 )"
 );
@@ -156,10 +157,15 @@ impl EventStore {
     /// Appends `events` to a stream that is at `version`, atomically with the idempotency
     /// record if one is given and the values the events claim. Fails with `Conflict` if the
     /// stream moved on meanwhile, with `Taken` if another stream holds a claimed value.
+    ///
+    /// Each event's link in the hash chain is computed here, from `head_hash` (the stream's
+    /// last event's, as loaded), and stored with it: SHA-256 on the service's cores rather than
+    /// the database's (a trigger chains what other writers insert). `recorded_at` is therefore
+    /// set here too, from the service's clock, to the microsecond the database keeps.
     pub async fn append<A: Stream>(
         &self,
         aggregate_id: &str,
-        version: u64,
+        (version, head_hash): (u64, Option<&[u8]>),
         events: &[A::Event],
         metadata: &EventMetadata,
         remember: Option<&IdempotencyRecord>,
@@ -173,6 +179,30 @@ impl EventStore {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
+        let metadata = serde_json::to_string(metadata)?;
+        let now = Utc::now();
+        let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        let mut previous = head_hash.map(<[u8]>::to_vec);
+        let hashes: Vec<Vec<u8>> = (0..events.len())
+            .map(|n| {
+                let hash = crate::audit::chain_hash(
+                    previous.as_deref(),
+                    &crate::audit::Chained {
+                        aggregate_type: A::TYPE,
+                        aggregate_id,
+                        sequence: sequences[n],
+                        event_type: &types[n],
+                        event_version: &versions[n],
+                        payload: &payloads[n],
+                        metadata: &metadata,
+                        recorded_at,
+                    },
+                )
+                .to_vec();
+                previous = Some(hash.clone());
+                hash
+            })
+            .collect();
         let mut claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
         claims.sort_by(|a, b| (a.field, &a.value).cmp(&(b.field, &b.value)));
         claims.dedup();
@@ -189,9 +219,11 @@ impl EventStore {
         .bind(&types)
         .bind(&versions)
         .bind(&payloads)
-        .bind(serde_json::to_string(metadata)?)
+        .bind(&metadata)
         .bind(remember.map(|r| r.key.as_str()))
-        .bind(remember.map(|r| r.request_hash.as_slice()));
+        .bind(remember.map(|r| r.request_hash.as_slice()))
+        .bind(recorded_at)
+        .bind(&hashes);
         let appended = if claims.is_empty() {
             statement
         } else {

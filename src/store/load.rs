@@ -11,6 +11,8 @@ pub struct Loaded<A: Aggregate> {
     pub version: u64,
     /// The version of the snapshot the fold started from (0 when none).
     pub snapshot_version: u64,
+    /// The hash of the stream's last event, to chain the next one to (none for a new stream).
+    pub head_hash: Option<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,7 @@ pub enum LoadError {
 }
 
 const SELECT_STREAM: &str = "
-SELECT sequence, event_type, event_version, payload::text AS payload
+SELECT sequence, event_type, event_version, payload::text AS payload, hash
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
  ORDER BY sequence";
@@ -37,11 +39,13 @@ SELECT sequence, event_type, event_version, payload::text AS payload
 // holds most of the table's rows got a sequential scan); a longer tail is read page by page.
 const SELECT_FROM_SNAPSHOT: &str = "
 (SELECT true AS snapshot, s.last_sequence AS sequence, NULL::text AS event_type,
-        NULL::text AS event_version, s.payload::text AS payload
+        NULL::text AS event_version, s.payload::text AS payload,
+        (SELECT h.hash FROM events h WHERE h.aggregate_type = $1 AND h.aggregate_id = $2
+                                       AND h.sequence = s.last_sequence) AS hash
    FROM snapshots s
   WHERE s.aggregate_type = $1 AND s.aggregate_id = $2)
 UNION ALL
-(SELECT false, e.sequence, e.event_type, e.event_version, e.payload::text
+(SELECT false, e.sequence, e.event_type, e.event_version, e.payload::text, e.hash
    FROM events e
   WHERE e.aggregate_type = $1 AND e.aggregate_id = $2
     AND e.sequence > COALESCE((SELECT last_sequence FROM snapshots
@@ -51,7 +55,7 @@ UNION ALL
 ORDER BY snapshot DESC, sequence";
 
 const SELECT_PAGE: &str = "
-SELECT sequence, event_type, event_version, payload::text AS payload
+SELECT sequence, event_type, event_version, payload::text AS payload, hash
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
  ORDER BY sequence
@@ -75,7 +79,7 @@ pub struct Past<A: Aggregate> {
 }
 
 const SELECT_UNTIL: &str = "
-SELECT sequence, event_type, event_version, payload::text AS payload, recorded_at
+SELECT sequence, event_type, event_version, payload::text AS payload, recorded_at, hash
   FROM events
  WHERE aggregate_type = $1 AND aggregate_id = $2
    AND ($3::bigint IS NULL OR sequence <= $3)
@@ -104,6 +108,7 @@ impl EventStore {
             aggregate: A::default(),
             version: 0,
             snapshot_version: 0,
+            head_hash: None,
         };
         let (mut created_at, mut updated_at) = (None, None);
         for row in rows {
@@ -149,6 +154,7 @@ impl EventStore {
             aggregate: A::default(),
             version: 0,
             snapshot_version: 0,
+            head_hash: None,
         };
         for row in rows {
             fold(&mut loaded, aggregate_id, &row)?;
@@ -170,6 +176,7 @@ impl EventStore {
             aggregate: A::default(),
             version: 0,
             snapshot_version: 0,
+            head_hash: None,
         };
         let mut events = 0;
         for row in rows {
@@ -181,6 +188,7 @@ impl EventStore {
                 loaded.aggregate = aggregate;
                 loaded.version = row.try_get::<i64, _>("sequence")? as u64;
                 loaded.snapshot_version = loaded.version;
+                loaded.head_hash = row.try_get("hash")?;
             } else {
                 fold(&mut loaded, aggregate_id, &row)?;
                 events += 1;
@@ -247,5 +255,6 @@ fn fold<A: Aggregate>(
         })?;
     loaded.aggregate.apply(event);
     loaded.version = sequence as u64;
+    loaded.head_hash = row.try_get("hash")?;
     Ok(())
 }

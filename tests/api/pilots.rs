@@ -337,6 +337,16 @@ async fn a_pilot_loaded_from_its_snapshot_equals_one_folded_from_every_event() {
     assert_eq!(from_snapshot.version, 521);
     assert_eq!(from_zero.version, 521);
     assert_eq!(from_snapshot.aggregate, from_zero.aggregate);
+    // Appends after the snapshot chained to the right head: the whole stream verifies.
+    assert_eq!(from_snapshot.head_hash, from_zero.head_hash);
+    let answer: Value = app
+        .get(&format!("/v1/pilots/{pilot}/verify"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "intact", "{answer}");
+    assert_eq!(answer["events"], 521);
     assert_eq!(
         from_zero.aggregate.state().unwrap().recent_ids.len(),
         64,
