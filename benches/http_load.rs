@@ -48,10 +48,7 @@ struct Args {
     /// against a JWKS the benchmark makes.
     #[arg(long, default_value = "key", value_parser = ["key", "jwt"])]
     auth: String,
-    /// Drop the hash chain's trigger in the in-process service's database: measures what the
-    /// chain costs the append.
-    #[arg(long)]
-    no_hash_chain: bool,
+
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -174,12 +171,6 @@ async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, S
     let pool = sqlx::PgPool::connect_with(admin.clone().database(&name))
         .await
         .expect("a connection");
-    if args.no_hash_chain {
-        sqlx::query("DROP TRIGGER events_chain ON events")
-            .execute(&pool)
-            .await
-            .expect("the chain's trigger is dropped");
-    }
     let key = match jwt {
         Some((_, token)) => token,
         None => operations::auth::keys::create(
@@ -234,16 +225,8 @@ async fn main() {
     };
     let (base, key, database) = service;
     eprintln!(
-        "driving {base} with {} clients ({} credential{}): {}s warm-up, {}s measured",
-        args.clients,
-        args.auth,
-        if args.no_hash_chain {
-            ", no hash chain"
-        } else {
-            ""
-        },
-        args.warmup,
-        args.seconds
+        "driving {base} with {} clients ({} credential): {}s warm-up, {}s measured",
+        args.clients, args.auth, args.warmup, args.seconds
     );
     let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
     let stop = start_measuring + Duration::from_secs(args.seconds);

@@ -4,12 +4,14 @@
 //! `aud`, with a small leeway. A token naming a key id the JWKS lacks makes it fetch the JWKS
 //! again (the provider rotated its keys), at most once per `refetch_interval`.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, RwLock};
 
 use super::{AuthError, Principal, Role};
@@ -32,7 +34,14 @@ pub struct JwtVerifier {
     settings: JwtSettings,
     keys: RwLock<JwkSet>,
     fetched_at: Mutex<Instant>,
+    /// Tokens verified already, by their SHA-256, until they expire: a client sends the same
+    /// token for its whole life, and checking its signature each time cost more than the rest
+    /// of authentication. Bounded; emptied whole when full, and when the keys are fetched again.
+    verified: std::sync::Mutex<HashMap<[u8; 32], (Principal, i64)>>,
 }
+
+/// Tokens kept verified at most.
+const VERIFIED_TOKENS: usize = 10_000;
 
 /// The algorithms accepted; `none` and the HMAC ones never are.
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
@@ -45,10 +54,38 @@ impl JwtVerifier {
             settings,
             keys: RwLock::new(keys),
             fetched_at: Mutex::new(Instant::now()),
+            verified: Default::default(),
         })
     }
 
+    /// The token's principal: from the tokens verified already while it has not expired
+    /// (`exp` checked on every use, with the leeway), else checked in full.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        let leeway = self.settings.leeway.as_secs() as i64;
+        if let Some((principal, exp)) = self.verified_lock().get(&digest) {
+            if now <= exp + leeway {
+                return Ok(principal.clone());
+            }
+        }
+        let (principal, exp) = self.check(token).await?;
+        let mut verified = self.verified_lock();
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(digest, (principal.clone(), exp));
+        Ok(principal)
+    }
+
+    fn verified_lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Principal, i64)>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Checks a token in full; returns its principal and its `exp`.
+    async fn check(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         let invalid = |why: &str| AuthError::InvalidToken(why.to_string());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -98,11 +135,13 @@ impl JwtVerifier {
             .filter_map(|role| role.parse::<Role>().ok())
             .collect();
         let collections = claims.get("collections").map(|value| strings(Some(value)));
-        Ok(Principal {
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        let principal = Principal {
             actor: format!("jwt:{sub}@{}", self.settings.issuer),
             roles,
             collections,
-        })
+        };
+        Ok((principal, exp))
     }
 
     async fn key(&self, kid: &str) -> Option<DecodingKey> {
@@ -119,7 +158,11 @@ impl JwtVerifier {
         }
         *fetched_at = Instant::now();
         match fetch(&self.settings.jwks).await {
-            Ok(keys) => *self.keys.write().await = keys,
+            Ok(keys) => {
+                *self.keys.write().await = keys;
+                // A key the provider withdrew must not keep its tokens alive here.
+                self.verified_lock().clear();
+            }
             Err(err) => tracing::warn!(error = %format!("{err:#}"), "cannot fetch the JWKS again"),
         }
     }

@@ -297,3 +297,33 @@ async fn a_key_the_provider_rotated_in_is_fetched_when_a_token_names_it() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn a_token_verified_once_still_expires_on_time() {
+    let provider = Provider::new();
+    let key = p256("ec-1");
+    write_jwks(&provider.jwks, &[&key]);
+    let jwks = provider.jwks.to_string_lossy().to_string();
+    let app = TestApp::spawn_with(|s| {
+        s.auth.jwt_jwks = Some(jwks);
+        s.auth.jwt_issuer = Some(ISSUER.into());
+        s.auth.jwt_audience = Some(AUDIENCE.into());
+        s.auth.jwt_leeway = Duration::ZERO;
+    })
+    .await;
+    let token = sign(&key, &claims(|c| c["exp"] = json!(now() + 2)));
+    for _ in 0..3 {
+        assert_eq!(
+            create_task(&app, &token).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_problem(
+        create_task(&app, &token).await,
+        StatusCode::UNAUTHORIZED,
+        "credential_expired",
+    )
+    .await;
+    assert_eq!(app.event_count().await, 3);
+}
