@@ -10,9 +10,9 @@ use crate::http::aggregate_type_of;
 use crate::settings::{DigestSettings, VerifySettings};
 use crate::startup;
 
+/// Reads only (no migration): an auditor's read-only database role is enough.
 pub async fn verify(settings: VerifySettings) -> anyhow::Result<()> {
     let pool = startup::connect(&settings.database).await?;
-    startup::migrate(&pool).await?;
     let stream = match (&settings.collection, settings.id) {
         (Some(collection), Some(id)) => {
             let Some(aggregate_type) = aggregate_type_of(collection) else {
@@ -88,7 +88,6 @@ pub async fn digest(settings: DigestSettings) -> anyhow::Result<()> {
     }
     let key = settings.key.as_deref().context("--key is required")?;
     let pool = startup::connect(&settings.database).await?;
-    startup::migrate(&pool).await?;
     let streams = match &settings.out {
         Some(path) => {
             let file = std::fs::File::create(path)

@@ -67,6 +67,29 @@ async fn an_untouched_record_verifies_clean_by_cli_and_http() {
     let (intact, out) = verify(&app, &[]);
     assert!(intact, "{out}");
     assert_eq!(out.trim(), "intact: 3 streams, 7 events");
+    // An auditor's read-only database role is enough.
+    let role = format!("ops_auditor_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT SELECT ON events TO {role};"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let read_only = std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+        .arg("verify")
+        .env(
+            "DATABASE_URL",
+            sqlx::ConnectOptions::to_url_lossy(&app.db.options.clone().username(&role)).to_string(),
+        )
+        .output()
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "REVOKE ALL ON events FROM {role}; DROP ROLE {role};"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert!(read_only.status.success(), "{read_only:?}");
     let auditor = client_with(&app.db.key("auditor", Role::Auditor, None).await);
     let answer: Value = auditor
         .get(app.url(&format!("/v1/tasks/{task}/verify")))
