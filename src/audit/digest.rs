@@ -148,6 +148,12 @@ pub fn read(input: impl BufRead, trusted: Option<&str>) -> anyhow::Result<(Heads
         bail!("digest version {} is not known", header.version);
     }
     if let Some(trusted) = trusted {
+        if BASE64
+            .decode(trusted.trim())
+            .map_or(true, |key| key.len() != 32)
+        {
+            bail!("--public-key is not an Ed25519 public key (32 bytes, base64)");
+        }
         if trusted.trim() != header.public_key {
             bail!("the digest was signed by another key than the trusted one");
         }

@@ -52,7 +52,8 @@ pub struct Break {
     /// The first event found wrong (for a stream missing whole: the head the digest signed).
     pub sequence: i64,
     /// `altered` (its content or place no longer gives its hash: changed, moved, or inserted
-    /// with a made-up hash), `removed` (events before it are missing), `unchained` (no hash:
+    /// with a made-up hash), `removed` (events before it are missing), `inserted` (an event
+    /// before the stream's first), `unchained` (no hash:
     /// written around the trigger), `rewritten` (the chain holds but differs from the
     /// digest's), `truncated` (the stream ends before the digest's head), `deleted` (the
     /// stream the digest signed is gone).
@@ -183,7 +184,13 @@ pub async fn verify(
     }
     progress(report.events);
     for ((aggregate_type, aggregate_id), (sequence, _)) in signed.into_iter().flatten() {
-        if scope.stream.is_some() {
+        // Scoped to one stream, only that stream's head matters (it is left here only if the
+        // stream has no events any more).
+        if scope
+            .stream
+            .as_ref()
+            .is_some_and(|(t, i)| (t, i) != (&aggregate_type, &aggregate_id))
+        {
             continue;
         }
         report.breaks.push(Break {
@@ -218,16 +225,26 @@ struct EventRow {
 /// The first thing wrong with `row` as the next event of `walk`, if any.
 fn check(walk: &Walk, row: &EventRow) -> Option<Break> {
     if row.sequence != walk.next_sequence {
-        let missing = if row.sequence > walk.next_sequence {
-            format!(
-                "sequences {} to {} are missing",
-                walk.next_sequence,
-                row.sequence - 1
+        return Some(if row.sequence > walk.next_sequence {
+            walk.breaks(
+                row.sequence,
+                "removed",
+                format!(
+                    "sequences {} to {} are missing",
+                    walk.next_sequence,
+                    row.sequence - 1
+                ),
             )
         } else {
-            format!("sequence {} comes again", row.sequence)
-        };
-        return Some(walk.breaks(row.sequence, "removed", missing));
+            walk.breaks(
+                row.sequence,
+                "inserted",
+                format!(
+                    "sequence {} stands before the stream's first event",
+                    row.sequence
+                ),
+            )
+        });
     }
     let Some(stored) = &row.hash else {
         return Some(walk.breaks(

@@ -159,7 +159,7 @@ impl Principal {
 pub enum AuthError {
     #[error("this route needs a credential: Authorization: Bearer <API key or JWT>")]
     Missing,
-    #[error("the Authorization header must be `Bearer <credential>`")]
+    #[error("the Authorization header must be one `Bearer <credential>`")]
     Malformed,
     #[error("unknown API key")]
     UnknownKey,

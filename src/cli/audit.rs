@@ -47,7 +47,8 @@ pub async fn verify(settings: VerifySettings) -> anyhow::Result<()> {
             .expect("a valid template"),
     );
     let started = Instant::now();
-    let report = audit::verify(&pool, &Scope { stream }, signed, |n| bar.set_position(n)).await?;
+    let scope = Scope { stream };
+    let report = audit::verify(&pool, &scope, signed, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
@@ -56,6 +57,9 @@ pub async fn verify(settings: VerifySettings) -> anyhow::Result<()> {
         report.streams,
         report.events as f64 / seconds.max(1e-9)
     );
+    if report.intact() && report.events == 0 && scope.stream.is_some() {
+        bail!("the stream has no events (and no digest given signed it)");
+    }
     if report.intact() {
         println!(
             "intact: {} streams, {} events",

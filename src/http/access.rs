@@ -46,6 +46,13 @@ pub async fn authenticate(
 ) -> Response {
     let public = PUBLIC.contains(&request.uri().path());
     let header = request.headers().get(header::AUTHORIZATION).cloned();
+    // Two credentials are one too many: which one would the request be?
+    let ambiguous = request
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .count()
+        > 1;
     let address = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -57,6 +64,8 @@ pub async fn authenticate(
         _ => unauthorized(err),
     };
     let principal = match header {
+        _ if ambiguous && !public => return refused(AuthError::Malformed),
+        _ if ambiguous => None,
         None if public => None,
         None => return refused(AuthError::Missing),
         Some(value) => match ctx.auth.authenticate(&value).await {

@@ -19,6 +19,11 @@ use super::{ApiContext, ApiError};
 use crate::store::Until;
 
 /// `?consistent_with=<token>`: answer only once the read models include that command.
+/// A route that takes no query parameters refuses any.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoQuery {}
+
 /// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -245,8 +250,10 @@ pub(super) async fn wait_for_token(
 pub(super) async fn verify<C: Collection>(
     State(ctx): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<NoQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
+    query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let scope = crate::audit::Scope {
         stream: Some((C::TYPE.to_string(), id.to_string())),
     };

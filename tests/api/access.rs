@@ -153,6 +153,16 @@ async fn a_missing_or_bad_credential_is_401_says_why_and_stores_nothing() {
             assert!(!challenge.contains(secret.as_str()), "{challenge}");
         }
     }
+    // Two credentials are ambiguous, whichever comes first.
+    let two = reqwest::Client::new()
+        .post(app.url(&format!("/v1/tasks/{}/commands", Uuid::new_v4())))
+        .header("Authorization", format!("Bearer {}", app.admin_key))
+        .header("Authorization", format!("Bearer {unknown}"))
+        .json(&create_task_body())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(two, StatusCode::UNAUTHORIZED, "malformed_credential").await;
     assert_eq!(app.event_count().await, 0);
 }
 

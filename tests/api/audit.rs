@@ -188,6 +188,27 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
         out.contains(&format!("BROKEN Task {task} at sequence 2: altered")),
         "{out}"
     );
+    // An event put before a stream's first.
+    let (app, task) = recorded().await;
+    tamper(
+        &app,
+        &format!(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                 payload, metadata)
+             SELECT aggregate_type, aggregate_id, 0, event_type, event_version, payload, metadata
+               FROM events WHERE {}",
+            where_task(task, 1)
+        ),
+    )
+    .await;
+    let (intact, out) = verify(&app, &[]);
+    assert!(!intact);
+    assert!(
+        out.contains(&format!("BROKEN Task {task} at sequence 0: inserted")),
+        "{out}"
+    );
+    let refused = app.get(&format!("/v1/tasks/{task}/verify?foo=1")).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
 
 struct Signer {
@@ -276,6 +297,14 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
         out.contains(&format!("BROKEN Pilot {other} at sequence 1: deleted")),
         "{out}"
     );
+    // Scoped to that one stream, too; and a stream with no events, without a digest, is not
+    // "intact".
+    let mut scoped = vec!["--collection", "pilots", "--id", other.as_str()];
+    scoped.extend_from_slice(&with_digest);
+    let (intact, out) = verify(&app, &scoped);
+    assert!(!intact && out.contains("deleted"), "{out}");
+    let (intact, _) = verify(&app, &["--collection", "pilots", "--id", other.as_str()]);
+    assert!(!intact);
 
     // The digest itself cannot be edited, nor passed off with another key.
     let text = std::fs::read_to_string(&digest).unwrap();
