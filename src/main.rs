@@ -9,8 +9,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // verify and digest read the whole events table in one statement, on purpose.
     let levels = match cli.command {
-        Command::Verify(_) | Command::Digest(_) => "info,sqlx::query=error",
-        _ => "info",
+        Command::Verify(_) | Command::Digest(_) => {
+            "info,sqlx::query=error,sqlx::postgres::notice=warn"
+        }
+        _ => "info,sqlx::postgres::notice=warn",
     };
     telemetry::init_subscriber(telemetry::get_subscriber(
         levels,
@@ -37,8 +39,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify(settings) => cli::verify(settings).await,
         Command::Digest(settings) => cli::digest(settings).await,
         Command::Openapi => {
-            println!("{:#}", operations::http::openapi_document());
-            Ok(())
+            use std::io::Write;
+            let printed = writeln!(
+                std::io::stdout(),
+                "{:#}",
+                operations::http::openapi_document()
+            );
+            match printed {
+                // `operations openapi | head`: the reader has all it wanted.
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
         }
     }
 }

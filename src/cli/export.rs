@@ -13,6 +13,26 @@ use crate::startup;
 const PAGE: i64 = 5000;
 
 pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
+    // As the feed's API does: a filter naming nothing that exists is a mistake, not an empty
+    // export.
+    if let Some(unknown) = settings
+        .aggregate_type
+        .as_deref()
+        .filter(|t| !crate::http::AGGREGATE_TYPES.contains(t))
+    {
+        anyhow::bail!(
+            "no aggregate type is named {unknown:?}; there are: {}",
+            crate::http::AGGREGATE_TYPES.join(", ")
+        );
+    }
+    if let Some(unknown) = settings
+        .event_type
+        .iter()
+        .flatten()
+        .find(|t| !crate::http::event_types().any(|known| known == t.as_str()))
+    {
+        anyhow::bail!("no event type is named {unknown:?}");
+    }
     let pool = startup::connect(&settings.database).await?;
     let mut after: FeedPosition = match &settings.after {
         Some(token) => token.parse().map_err(anyhow::Error::msg)?,

@@ -18,6 +18,7 @@ mod tasks;
 mod trips;
 
 pub use collection::{parse_command, Collection};
+pub use events::{event_types, AGGREGATE_TYPES};
 pub use openapi::document as openapi_document;
 pub use problem::ApiError;
 

@@ -371,3 +371,22 @@ async fn a_history_can_be_narrowed_to_a_time_range() {
     let on_state = app.get(&format!("/v1/tasks/{task}?since={second}")).await;
     assert_problem(on_state, StatusCode::BAD_REQUEST, "invalid_query").await;
 }
+
+#[tokio::test]
+async fn export_refuses_a_filter_that_names_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_task().await;
+    for args in [
+        ["export", "--aggregate-type", "task"],
+        ["export", "--event-type", "Nope"],
+    ] {
+        let output = run_cli(&app, &args);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("no "), "{stderr}");
+    }
+    let good = run_cli(&app, &["export", "--aggregate-type", "Task"]);
+    assert!(good.status.success());
+    assert_eq!(String::from_utf8(good.stdout).unwrap().lines().count(), 1);
+}
