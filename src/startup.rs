@@ -100,7 +100,8 @@ impl Application {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
-        ));
+        ))
+        .layer(axum::middleware::map_response(http::problem_for_timeout));
         let server = ServerLimits {
             header_read_timeout: limits.header_read_timeout,
             idle_timeout: limits.idle_timeout,

@@ -37,6 +37,25 @@ use aggregates::trip::Trip;
 /// A command body may be at most 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The whole-request timeout answers 408 with no body: give it the problem document every
+/// other error has.
+pub async fn problem_for_timeout(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if response.status() != StatusCode::REQUEST_TIMEOUT
+        || response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request took longer than the service allows (--request-timeout); retry",
+    )
+    .into_response()
+}
+
 /// The collections' path segments, as in `/v1/{collection}`.
 pub fn collection_paths() -> [&'static str; 4] {
     [
