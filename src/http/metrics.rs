@@ -105,7 +105,14 @@ pub async fn count_requests(
     response
 }
 
-async fn render(State(ctx): State<ApiContext>) -> Result<Response, ApiError> {
+async fn render(
+    State(ctx): State<ApiContext>,
+    query: Result<
+        axum::extract::Query<super::reads::NoQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    super::reads::no_query(query)?;
     let started = Instant::now();
     for status in projections::checkpoint::statuses(ctx.store.pool()).await? {
         let name = [status.name.as_str()];

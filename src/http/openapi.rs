@@ -716,12 +716,15 @@ pub fn document() -> Value {
             "tags": ["operations"],
             "operationId": "projections",
             "summary": "Each projector's checkpoint, lag and last error",
-            "responses": {"200": ok("The projectors.", json!({
-                "type": "object",
-                "required": ["items"],
-                "properties": {"items": {"type": "array",
-                                         "items": reference("ProjectorStatus")}},
-            }))},
+            "responses": {
+                "200": ok("The projectors.", json!({
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array",
+                                             "items": reference("ProjectorStatus")}},
+                })),
+                "400": problem("BadRequest"),
+            },
         }}),
     );
     paths.insert(
@@ -763,10 +766,13 @@ pub fn document() -> Value {
             "tags": ["operations"],
             "operationId": "metrics",
             "summary": "Prometheus metrics",
-            "responses": {"200": {
-                "description": "Prometheus text exposition format.",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            }},
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "400": problem("BadRequest"),
+            },
         }}),
     );
     paths.insert(

@@ -24,6 +24,13 @@ use crate::store::Until;
 #[serde(deny_unknown_fields)]
 pub(super) struct NoQuery {}
 
+/// `?anything` on a route that takes no query parameters: 400 `invalid_query`.
+pub(super) fn no_query(query: Result<Query<NoQuery>, QueryRejection>) -> Result<(), ApiError> {
+    query
+        .map(|_| ())
+        .map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
+}
+
 /// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,7 +260,7 @@ pub(super) async fn verify<C: Collection>(
     query: Result<Query<NoQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
-    query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
+    no_query(query)?;
     let scope = crate::audit::Scope {
         stream: Some((C::TYPE.to_string(), id.to_string())),
     };

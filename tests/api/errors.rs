@@ -265,3 +265,19 @@ async fn a_consistency_token_this_store_never_issued_is_400_at_once() {
         "refused without waiting for the consistency timeout"
     );
 }
+
+#[tokio::test]
+async fn routes_that_take_no_query_parameters_refuse_them() {
+    let app = TestApp::spawn().await;
+    let task = app.create_task().await;
+    for path in [
+        "/v1/projections?foo=1".to_string(),
+        "/metrics?foo=1".to_string(),
+        format!("/v1/tasks/{task}/verify?consistent_with=1.1"),
+    ] {
+        let response = app.get(&path).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
+    assert_eq!(app.get("/v1/projections").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/metrics").await.status(), StatusCode::OK);
+}
