@@ -8,11 +8,12 @@
 //! `NOTIFY api_keys` in the transaction that revokes, every instance listens and drops the key
 //! from its cache when the notification arrives (within milliseconds of the commit), and an
 //! instance whose listening connection is down caches nothing, so it asks the database on every
-//! request until it listens again. Expiry needs no notification: it is checked on every
+//! request until it listens again; a key read from the database while a revocation arrived
+//! is not cached. Expiry needs no notification: it is checked on every
 //! request against the cached expiry time.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -160,6 +161,9 @@ pub struct KeyVerifier {
     pool: PgPool,
     cache: Arc<RwLock<HashMap<String, CachedKey>>>,
     listening: Arc<AtomicBool>,
+    /// Bumped by every revocation heard: a key read from the database before one arrived is
+    /// not cached (it may be the very key revoked).
+    revocations: Arc<AtomicU64>,
 }
 
 impl KeyVerifier {
@@ -169,6 +173,7 @@ impl KeyVerifier {
             pool,
             cache: Arc::default(),
             listening: Arc::new(AtomicBool::new(false)),
+            revocations: Arc::default(),
         }
     }
 
@@ -209,10 +214,12 @@ impl KeyVerifier {
     }
 
     fn clear(&self) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
         self.cache.write().expect("the key cache lock").clear();
     }
 
     fn forget(&self, key_id: &str) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
         self.cache
             .write()
             .expect("the key cache lock")
@@ -263,6 +270,8 @@ impl KeyVerifier {
             expires_at: Option<DateTime<Utc>>,
             revoked: bool,
         }
+        // Read before the database is asked: see `revocations`.
+        let seen = self.revocations.load(Ordering::SeqCst);
         let stored: Option<Stored> = sqlx::query_as(
             "SELECT name, secret_hash, role, collections, expires_at,
                     revoked_at IS NOT NULL AS revoked
@@ -293,7 +302,8 @@ impl KeyVerifier {
             cached_at: Instant::now(),
             touched_at: None,
         };
-        if self.listening.load(Ordering::SeqCst) {
+        if self.listening.load(Ordering::SeqCst) && self.revocations.load(Ordering::SeqCst) == seen
+        {
             self.cache
                 .write()
                 .expect("the key cache lock")

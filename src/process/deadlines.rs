@@ -53,7 +53,7 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     .fetch_all(store.pool())
     .await?;
     let expired = sqlx::query(
-        "SELECT p.id AS pilot_id, p.active_reservation_id, r.sequence AS reserved_at
+        "SELECT p.id AS pilot_id, p.active_reservation_id, r.sequence AS reserved_sequence
            FROM pilots p
            CROSS JOIN LATERAL (
                 SELECT max(h.sequence) AS sequence FROM pilot_reservation_history h
@@ -82,8 +82,8 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
             row.try_get("pilot_id")?,
             row.try_get("active_reservation_id")?,
         );
-        let reserved_at: i64 = row.try_get("reserved_at")?;
-        let key = format!("deadline:expire:{pilot_id}:{reservation_id}:{reserved_at}");
+        let reserved_sequence: i64 = row.try_get("reserved_sequence")?;
+        let key = format!("deadline:expire:{pilot_id}:{reservation_id}:{reserved_sequence}");
         let command = PilotCommand::ExpireReservation { reservation_id };
         fired += fire(store, key, pilot_id, command, reservation_id).await;
     }
