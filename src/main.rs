@@ -28,8 +28,15 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate(database) => {
             let pool = startup::connect(&database).await?;
-            startup::migrate(&pool).await?;
-            tracing::info!("migrations applied");
+            let followed = startup::migrate(&pool).await?;
+            match followed.moved {
+                Some(moved) => tracing::info!(
+                    reason = %moved.reason,
+                    offset = moved.new_offset,
+                    "migrations applied; the database had moved to another cluster and the feed's clock now follows it"
+                ),
+                None => tracing::info!("migrations applied"),
+            }
             Ok(())
         }
         Command::Replay(settings) => cli::replay(settings).await,

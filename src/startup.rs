@@ -35,13 +35,17 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
         .context("cannot connect to PostgreSQL (check DATABASE_URL)")
 }
 
-/// Applies the migrations not yet applied. Safe to run from several instances at once: sqlx
-/// holds an advisory lock while it migrates.
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+/// Applies the migrations not yet applied, then follows a move of the database to another
+/// cluster if there was one (see `store::moves`). Safe to run from several instances at once:
+/// sqlx holds an advisory lock while it migrates, and the detection locks the feed clock.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<crate::store::moves::Followed> {
     MIGRATOR
         .run(pool)
         .await
-        .context("cannot apply the database migrations")
+        .context("cannot apply the database migrations")?;
+    crate::store::moves::follow_moves(pool)
+        .await
+        .context("cannot check whether the database moved to another cluster")
 }
 
 pub struct Application {

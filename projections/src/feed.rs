@@ -6,6 +6,10 @@
 //! `pg_snapshot_xmin(pg_current_snapshot())`: every transaction older than the horizon has ended,
 //! so no event can appear behind a position once it has been read. (The approach of the Emmett
 //! event store.) A transaction that stays open holds every reader back until it ends.
+//!
+//! Both the stored ids and the horizon are the cluster's own plus the feed clock's offset
+//! (`feed_xact_id()`, `feed_horizon()`), raised when the database moves to another cluster, whose
+//! ids start again from low values (see `operations::store::moves`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -133,7 +137,7 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        NULL::text AS hash
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
-   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND e.transaction_id < feed_horizon()
  ORDER BY e.transaction_id, e.global_position
  LIMIT $4";
 
@@ -256,7 +260,7 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        e.payload::text AS payload, e.metadata::text AS metadata, encode(e.hash, 'hex') AS hash
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
-   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND e.transaction_id < feed_horizon()
    AND ($3::text IS NULL OR e.aggregate_type = $3)
    AND ($4::text[] IS NULL OR e.event_type = ANY($4))
    AND ($5::timestamptz IS NULL OR e.recorded_at >= $5)

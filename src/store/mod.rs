@@ -12,6 +12,7 @@
 mod append;
 mod load;
 mod metadata;
+pub mod moves;
 
 pub use append::{AppendError, AppendedEvent, IdempotencyRecord, RememberedCommand};
 pub use load::{LoadError, Loaded, Past, Until};

@@ -270,7 +270,7 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
             "--expires",
             "90d",
         ],
-    );
+    ).await;
     assert!(created.status.success(), "{created:?}");
     let stdout = String::from_utf8(created.stdout).unwrap();
     let secret = stdout.lines().last().unwrap().to_string();
@@ -281,7 +281,7 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
         assert_eq!(read.status(), StatusCode::OK);
     }
 
-    let listed = run_cli(&app, &["keys", "list"]);
+    let listed = run_cli(&app, &["keys", "list"]).await;
     let table = String::from_utf8(listed.stdout).unwrap();
     assert!(
         table.contains("ops-bot") && table.contains("analyst"),
@@ -294,10 +294,10 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
     let twice = run_cli(
         &app,
         &["keys", "create", "--name", "ops-bot", "--role", "admin"],
-    );
+    ).await;
     assert!(!twice.status.success());
 
-    let revoked = run_cli(&app, &["keys", "revoke", "ops-bot"]);
+    let revoked = run_cli(&app, &["keys", "revoke", "ops-bot"]).await;
     assert!(revoked.status.success(), "{revoked:?}");
     // Each instance drops the key when the revocation's notification reaches it: within
     // milliseconds, so well within the second allowed here.
@@ -313,7 +313,7 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    let unknown = run_cli(&app, &["keys", "create", "--name", "x", "--role", "root"]);
+    let unknown = run_cli(&app, &["keys", "create", "--name", "x", "--role", "root"]).await;
     assert!(!unknown.status.success());
 }
 

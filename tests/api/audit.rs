@@ -47,10 +47,10 @@ async fn tamper(app: &TestApp, sql: &str) {
 }
 
 /// `operations verify ARGS`: (succeeded, standard output).
-fn verify(app: &TestApp, args: &[&str]) -> (bool, String) {
+async fn verify(app: &TestApp, args: &[&str]) -> (bool, String) {
     let mut all = vec!["verify"];
     all.extend_from_slice(args);
-    let output = run_cli(app, &all);
+    let output = run_cli(app, &all).await;
     (
         output.status.success(),
         String::from_utf8(output.stdout).unwrap(),
@@ -64,7 +64,7 @@ fn where_task(task: Uuid, sequence: i64) -> String {
 #[tokio::test]
 async fn an_untouched_record_verifies_clean_by_cli_and_http() {
     let (app, task) = recorded().await;
-    let (intact, out) = verify(&app, &[]);
+    let (intact, out) = verify(&app, &[]).await;
     assert!(intact, "{out}");
     assert_eq!(out.trim(), "intact: 3 streams, 7 events");
     // An auditor's read-only database role is enough.
@@ -150,7 +150,7 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
     for (what, sql, sequence, reported, kind) in cases {
         let (app, task) = recorded().await;
         tamper(&app, &format!("{sql}{}", where_task(task, sequence))).await;
-        let (intact, out) = verify(&app, &[]);
+        let (intact, out) = verify(&app, &[]).await;
         assert!(!intact, "{what}: {out}");
         let expected = format!("BROKEN Task {task} at sequence {reported}: {kind}");
         assert!(out.contains(&expected), "{what}: {out}");
@@ -165,7 +165,7 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
         assert_eq!(answer["broken"]["sequence"], reported);
         assert_eq!(answer["broken"]["kind"], kind);
         // Scoped to that stream, the CLI says the same.
-        let (intact, out) = verify(&app, &["--collection", "tasks", "--id", &task.to_string()]);
+        let (intact, out) = verify(&app, &["--collection", "tasks", "--id", &task.to_string()]).await;
         assert!(!intact && out.contains(&expected), "{what}: {out}");
     }
     // Two events swapping places.
@@ -182,7 +182,7 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
         ),
     )
     .await;
-    let (intact, out) = verify(&app, &[]);
+    let (intact, out) = verify(&app, &[]).await;
     assert!(!intact);
     assert!(
         out.contains(&format!("BROKEN Task {task} at sequence 2: altered")),
@@ -201,7 +201,7 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
         ),
     )
     .await;
-    let (intact, out) = verify(&app, &[]);
+    let (intact, out) = verify(&app, &[]).await;
     assert!(!intact);
     assert!(
         out.contains(&format!("BROKEN Task {task} at sequence 0: inserted")),
@@ -238,18 +238,18 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
     let signer = Signer::new();
     let (key, digest) = (signer.path("signing.key"), signer.path("digest.ndjson"));
     let (app, task) = recorded().await;
-    let made = run_cli(&app, &["digest", "--new-key", &key]);
+    let made = run_cli(&app, &["digest", "--new-key", &key]).await;
     assert!(made.status.success(), "{made:?}");
     let public = String::from_utf8(made.stdout).unwrap().trim().to_string();
-    let signed = run_cli(&app, &["digest", "--key", &key, "--out", &digest]);
+    let signed = run_cli(&app, &["digest", "--key", &key, "--out", &digest]).await;
     assert!(signed.status.success(), "{signed:?}");
     let with_digest = ["--digest", digest.as_str(), "--public-key", public.as_str()];
-    let (intact, out) = verify(&app, &with_digest);
+    let (intact, out) = verify(&app, &with_digest).await;
     assert!(intact, "{out}");
     // A stream that grew since the digest is fine.
     app.ok("tasks", task, json!({"type": "MarkTaskArrived"}))
         .await;
-    assert!(verify(&app, &with_digest).0);
+    assert!(verify(&app, &with_digest).await.0);
 
     // Rewritten from sequence 2 on, every hash recomputed: the chain holds, the digest not.
     tamper(
@@ -271,9 +271,9 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
         ),
     )
     .await;
-    let (intact, out) = verify(&app, &[]);
+    let (intact, out) = verify(&app, &[]).await;
     assert!(intact, "alone, a careful rewrite passes: {out}");
-    let (intact, out) = verify(&app, &with_digest);
+    let (intact, out) = verify(&app, &with_digest).await;
     assert!(!intact);
     assert!(
         out.contains(&format!("BROKEN Task {task} at sequence 5: rewritten")),
@@ -292,7 +292,7 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
         &format!("DELETE FROM events WHERE aggregate_id = '{other}'"),
     )
     .await;
-    let (_, out) = verify(&app, &with_digest);
+    let (_, out) = verify(&app, &with_digest).await;
     assert!(
         out.contains(&format!("BROKEN Pilot {other} at sequence 1: deleted")),
         "{out}"
@@ -301,9 +301,9 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
     // "intact".
     let mut scoped = vec!["--collection", "pilots", "--id", other.as_str()];
     scoped.extend_from_slice(&with_digest);
-    let (intact, out) = verify(&app, &scoped);
+    let (intact, out) = verify(&app, &scoped).await;
     assert!(!intact && out.contains("deleted"), "{out}");
-    let (intact, _) = verify(&app, &["--collection", "pilots", "--id", other.as_str()]);
+    let (intact, _) = verify(&app, &["--collection", "pilots", "--id", other.as_str()]).await;
     assert!(!intact);
 
     // The digest itself cannot be edited, nor passed off with another key.
@@ -313,10 +313,10 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
         text.replacen("\"sequence\":1", "\"sequence\":9", 1),
     )
     .unwrap();
-    let (intact, _) = verify(&app, &with_digest);
+    let (intact, _) = verify(&app, &with_digest).await;
     assert!(!intact);
     std::fs::write(&digest, &text).unwrap();
-    let (intact, _) = verify(&app, &["--digest", &digest, "--public-key", "AAAA"]);
+    let (intact, _) = verify(&app, &["--digest", &digest, "--public-key", "AAAA"]).await;
     assert!(!intact);
 }
 

@@ -240,14 +240,17 @@ async fn a_pilot_can_be_read_as_it_was_at_a_version() {
 }
 
 /// Runs the `operations` binary against the test database.
-pub fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+pub async fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    // Async: a blocking wait would stop this runtime's service tasks, some perhaps holding a
+    // checkpoint lock the command waits for.
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_operations"))
         .args(args)
         .env(
             "DATABASE_URL",
             sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
         )
         .output()
+        .await
         .unwrap()
 }
 
@@ -261,7 +264,7 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
         .await;
     app.wait_for_projections().await;
 
-    let ndjson = run_cli(&app, &["export", "--format", "ndjson"]);
+    let ndjson = run_cli(&app, &["export", "--format", "ndjson"]).await;
     assert!(ndjson.status.success(), "{ndjson:?}");
     let lines: Vec<Value> = String::from_utf8(ndjson.stdout)
         .unwrap()
@@ -283,7 +286,7 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
     let csv = run_cli(
         &app,
         &["export", "--format", "csv", "--aggregate-type", "Task"],
-    );
+    ).await;
     assert!(csv.status.success(), "{csv:?}");
     let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
     let headers = reader.headers().unwrap().clone();
@@ -297,7 +300,7 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
     let resumed = run_cli(
         &app,
         &["export", "--after", lines[1]["token"].as_str().unwrap()],
-    );
+    ).await;
     assert_eq!(
         String::from_utf8(resumed.stdout).unwrap().lines().count(),
         1
@@ -317,7 +320,7 @@ async fn the_timeline_command_prints_who_changed_what_when_and_why() {
         .await;
     app.get_consistent(&format!("/v1/tasks/{task}/history"), &answer)
         .await;
-    let output = run_cli(&app, &["timeline", "tasks", &task.to_string()]);
+    let output = run_cli(&app, &["timeline", "tasks", &task.to_string()]).await;
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<_> = text.lines().collect();
@@ -327,7 +330,7 @@ async fn the_timeline_command_prints_who_changed_what_when_and_why() {
     assert!(lines[2].contains("key:test-admin"));
     assert!(lines[2].contains("OTHER: street fair"));
 
-    let unknown = run_cli(&app, &["timeline", "rockets", &task.to_string()]);
+    let unknown = run_cli(&app, &["timeline", "rockets", &task.to_string()]).await;
     assert!(!unknown.status.success());
 }
 
@@ -380,13 +383,13 @@ async fn export_refuses_a_filter_that_names_nothing() {
         ["export", "--aggregate-type", "task"],
         ["export", "--event-type", "Nope"],
     ] {
-        let output = run_cli(&app, &args);
+        let output = run_cli(&app, &args).await;
         assert!(!output.status.success(), "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains("no "), "{stderr}");
     }
-    let good = run_cli(&app, &["export", "--aggregate-type", "Task"]);
+    let good = run_cli(&app, &["export", "--aggregate-type", "Task"]).await;
     assert!(good.status.success());
     assert_eq!(String::from_utf8(good.stdout).unwrap().lines().count(), 1);
 }

@@ -26,7 +26,11 @@ impl TestDatabase {
     pub async fn create() -> Self {
         let url = std::env::var("DATABASE_URL")
             .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
-        let admin: PgConnectOptions = url.parse().expect("DATABASE_URL is not a valid URL");
+        Self::create_on(url.parse().expect("DATABASE_URL is not a valid URL")).await
+    }
+
+    /// A database of this test's own on the server `admin` connects to.
+    pub async fn create_on(admin: PgConnectOptions) -> Self {
         let name = format!("ops_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&admin)
             .await

@@ -398,13 +398,14 @@ async fn the_replay_command_rebuilds_and_reports_its_count() {
     load(&app, &app.address, 3).await;
     app.wait_for_projections().await;
     let before = snapshot(&app.pool, "task_history", "global_position").await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_operations"))
         .args(["replay", "--projection", "task_history"])
         .env(
             "DATABASE_URL",
             sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
         )
         .output()
+        .await
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
@@ -417,13 +418,14 @@ async fn the_replay_command_rebuilds_and_reports_its_count() {
         before
     );
 
-    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_operations"))
+    let unknown = tokio::process::Command::new(env!("CARGO_BIN_EXE_operations"))
         .args(["replay", "--projection", "rockets"])
         .env(
             "DATABASE_URL",
             sqlx::ConnectOptions::to_url_lossy(&app.db.options).to_string(),
         )
         .output()
+        .await
         .unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no projection named `rockets`"));

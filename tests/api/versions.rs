@@ -124,7 +124,7 @@ async fn the_aggregate_and_the_projectors_read_a_version_1_0_event_in_its_new_sh
     assert_eq!(release["actor"], "legacy-deployment");
 
     // A rebuild reads it the same way.
-    let replay = run_cli(&app, &["replay", "--projection", "pilot_history"]);
+    let replay = run_cli(&app, &["replay", "--projection", "pilot_history"]).await;
     assert!(replay.status.success(), "{replay:?}");
     assert_eq!(history(&app, pilot).await, before);
 }
@@ -156,7 +156,7 @@ async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
     let ndjson = run_cli(
         &app,
         &["export", "--event-type", "PilotReservationReleased"],
-    );
+    ).await;
     assert!(ndjson.status.success(), "{ndjson:?}");
     let event: Value = serde_json::from_slice(&ndjson.stdout).unwrap();
     assert_eq!(event["event_version"], "1.1");
@@ -172,7 +172,7 @@ async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
             "--event-type",
             "PilotReservationReleased",
         ],
-    );
+    ).await;
     assert!(csv.status.success(), "{csv:?}");
     let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
     let headers = reader.headers().unwrap().clone();
