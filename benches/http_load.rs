@@ -156,6 +156,7 @@ async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, S
         database: DatabaseSettings {
             url: admin.clone().database(&name),
             max_connections: args.pool,
+            timeouts: Default::default(),
         },
         projections: ProjectionSettings {
             disabled: args.no_projections,

@@ -41,6 +41,7 @@ async fn instance(db: &common::BenchDatabase, projections: bool) -> String {
         database: DatabaseSettings {
             url: db.options(),
             max_connections: 10,
+            timeouts: Default::default(),
         },
         projections: ProjectionSettings {
             disabled: !projections,

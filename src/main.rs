@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(settings) => cli::keys(settings).await,
         Command::Verify(settings) => cli::verify(settings).await,
         Command::Digest(settings) => cli::digest(settings).await,
+        Command::DeadLetters(settings) => cli::dead_letters(settings).await,
         Command::Openapi => {
             use std::io::Write;
             let printed = writeln!(

@@ -41,6 +41,48 @@ pub enum Command {
     Verify(VerifySettings),
     /// Write a signed statement (Ed25519) of every stream's head, for auditors to keep.
     Digest(DigestSettings),
+    /// List, retry and skip dead letters: events a projector or process could not apply.
+    DeadLetters(DeadLettersSettings),
+}
+
+#[derive(Args, Clone)]
+pub struct DeadLettersSettings {
+    #[command(subcommand)]
+    pub action: DeadLettersAction,
+    /// Who acts, recorded on a retry or skip (default: `cli:<login>`).
+    #[arg(long, global = true)]
+    pub actor: Option<String>,
+    /// How long retry and skip wait for a running instance to do them.
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_duration)]
+    pub wait: Duration,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum DeadLettersAction {
+    /// The dead letters, newest first (parked ones only, unless --all).
+    List {
+        /// Only this projector's (or `deadlines`).
+        #[arg(long)]
+        projector: Option<String>,
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-apply the dead letter's event and the ones parked behind it, in order (after a fix).
+    Retry { id: i64 },
+    /// Never apply the dead letter's event; apply the ones parked behind it. Recorded with who
+    /// and why, and shown in the entity's timeline.
+    Skip {
+        id: i64,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -214,6 +256,52 @@ pub struct DatabaseSettings {
         default_value_t = 20
     )]
     pub max_connections: u32,
+    #[command(flatten)]
+    pub timeouts: DatabaseTimeouts,
+}
+
+/// Timeouts on every connection, so that neither a hung peer nor a stuck session can hold
+/// anything for long. The CLI's long jobs (replay, export, verify, digest) and the migrations
+/// run without the statement and idle-in-transaction limits.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct DatabaseTimeouts {
+    /// How long opening a connection (or waiting for one from the pool) may take.
+    #[arg(long = "database-connect-timeout", env = "DATABASE_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub connect: Duration,
+    /// The longest a statement may run (PostgreSQL's `statement_timeout`; `0s`: none).
+    #[arg(long = "database-statement-timeout", env = "DATABASE_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub statement: Duration,
+    /// The longest a session may sit idle inside a transaction before PostgreSQL ends it,
+    /// freeing its locks and the horizon (`idle_in_transaction_session_timeout`; `0s`: none).
+    #[arg(long = "database-idle-in-transaction-timeout", env = "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub idle_in_transaction: Duration,
+    /// TCP keepalives on the server's side of every connection: idle time before the first
+    /// probe (then every third of it, three times), so that PostgreSQL ends the session of a
+    /// client that vanished (`tcp_keepalives_*`; `0s`: the system's).
+    #[arg(long = "database-tcp-keepalive", env = "DATABASE_TCP_KEEPALIVE", default_value = "15s", value_parser = parse_duration)]
+    pub tcp_keepalive: Duration,
+}
+
+impl Default for DatabaseTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            statement: Duration::from_secs(30),
+            idle_in_transaction: Duration::from_secs(10),
+            tcp_keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+impl DatabaseTimeouts {
+    /// For the CLI's long jobs: no statement or idle-in-transaction limit.
+    pub fn unbounded(self) -> Self {
+        Self {
+            statement: Duration::ZERO,
+            idle_in_transaction: Duration::ZERO,
+            ..self
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -308,6 +396,23 @@ pub struct ProjectionSettings {
     /// Do not run projectors, processes or deadlines in this instance (others run them).
     #[arg(long = "no-projections", env = "OPERATIONS_NO_PROJECTIONS")]
     pub disabled: bool,
+    /// Attempts at an event a projector cannot apply (with backoff: 0.25 s, 0.5 s, 1 s...)
+    /// before its stream is parked behind a dead letter; a deadline, attempts at its ticks.
+    #[arg(long = "park-after", env = "OPERATIONS_PARK_AFTER", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub park_after: u32,
+    /// Projectors that stop at an event they cannot apply rather than park its stream
+    /// (comma-separated names, as `GET /v1/projections` lists them).
+    #[arg(
+        long = "stop-on-failure",
+        env = "OPERATIONS_STOP_ON_FAILURE",
+        value_delimiter = ','
+    )]
+    pub stop_on_failure: Vec<String>,
+    /// How long an instance's hold on its projectors lasts unless renewed (renewed every third
+    /// of it): a hung instance loses them to another after this.
+    #[arg(long = "lease-ttl", env = "OPERATIONS_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
 }
 
 impl Default for ProjectionSettings {
@@ -318,6 +423,9 @@ impl Default for ProjectionSettings {
             assignment_timeout: Duration::from_secs(60),
             deadline_interval: Duration::from_millis(250),
             disabled: false,
+            park_after: 5,
+            stop_on_failure: Vec::new(),
+            lease_ttl: Duration::from_secs(10),
         }
     }
 }

@@ -25,12 +25,44 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Connects a pool to the database.
+/// Connects a pool to the database, every connection with the settings' timeouts.
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    connect_with(settings, settings.timeouts).await
+}
+
+/// `connect` for the CLI's long jobs (replay, export, verify, digest): one statement may run for
+/// minutes, and a reader may be slow to take an export's pages.
+pub async fn connect_unbounded(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    connect_with(settings, settings.timeouts.unbounded()).await
+}
+
+async fn connect_with(
+    settings: &DatabaseSettings,
+    timeouts: crate::settings::DatabaseTimeouts,
+) -> anyhow::Result<PgPool> {
+    let ms = |d: Duration| d.as_millis().to_string();
+    let keepalive = timeouts.tcp_keepalive.as_secs();
+    let mut options = vec![
+        ("statement_timeout", ms(timeouts.statement)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(timeouts.idle_in_transaction),
+        ),
+    ];
+    if keepalive > 0 {
+        options.extend([
+            ("tcp_keepalives_idle", keepalive.to_string()),
+            (
+                "tcp_keepalives_interval",
+                (keepalive / 3).max(1).to_string(),
+            ),
+            ("tcp_keepalives_count", "3".to_string()),
+        ]);
+    }
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(settings.url.clone())
+        .acquire_timeout(timeouts.connect)
+        .connect_with(settings.url.clone().options(options))
         .await
         .context("cannot connect to PostgreSQL (check DATABASE_URL)")
 }
@@ -39,10 +71,22 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
 /// cluster if there was one (see `store::moves`). Safe to run from several instances at once:
 /// sqlx holds an advisory lock while it migrates, and the detection locks the feed clock.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<crate::store::moves::Followed> {
+    // On a connection of its own without the statement limit: a migration may build an index
+    // over every event.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&pool.connect_options())
+        .await
+        .context("cannot connect to PostgreSQL to migrate")?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("SET idle_in_transaction_session_timeout = 0")
+        .execute(&mut conn)
+        .await?;
     MIGRATOR
-        .run(pool)
+        .run(&mut conn)
         .await
         .context("cannot apply the database migrations")?;
+    let _ = sqlx::Connection::close(conn).await;
     crate::store::moves::follow_moves(pool)
         .await
         .context("cannot check whether the database moved to another cluster")
@@ -68,7 +112,13 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
         let wakeup = Wakeup::default();
         let store = EventStore::new(pool.clone(), wakeup.clone());
-        let runner = start_projections(&store, &settings.projections, wakeup).await?;
+        let runner = start_projections(
+            &store,
+            &settings.projections,
+            settings.database.timeouts.connect,
+            wakeup,
+        )
+        .await?;
         let keys = KeyVerifier::new(pool.clone());
         let key_listener = AbortOnDrop(keys.listen());
         let jwt = match settings.auth.jwt() {
@@ -135,7 +185,10 @@ impl Application {
         ));
         crate::serve::serve(self.listener, self.router, self.server, shutdown_signal()).await;
         pruner.abort();
-        drop(self.runner);
+        if let Some((runner, deadlines)) = self.runner {
+            drop(deadlines);
+            runner.stop().await;
+        }
         Ok(())
     }
 }
@@ -145,6 +198,7 @@ impl Application {
 async fn start_projections(
     store: &EventStore,
     settings: &ProjectionSettings,
+    connect_timeout: Duration,
     wakeup: Wakeup,
 ) -> anyhow::Result<Option<(RunnerHandle, AbortOnDrop)>> {
     if settings.disabled {
@@ -152,12 +206,28 @@ async fn start_projections(
     }
     let mut projectors = projections::all();
     projectors.push(Arc::new(AssignmentProcess::new(store.clone())));
+    for name in &settings.stop_on_failure {
+        if !projectors.iter().any(|p| p.name() == name) {
+            anyhow::bail!(
+                "--stop-on-failure names `{name}`, which is not a projector (they are: {})",
+                projectors
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let runner = Runner::new(
         store.pool().clone(),
         projectors,
         RunnerSettings {
             batch_size: settings.batch_size,
             poll_interval: settings.poll_interval,
+            park_after: settings.park_after,
+            stop_on_failure: settings.stop_on_failure.clone(),
+            lease_ttl: settings.lease_ttl,
+            connect_timeout,
             ..RunnerSettings::default()
         },
         wakeup,
@@ -171,6 +241,7 @@ async fn start_projections(
         DeadlineSettings {
             assignment_timeout: settings.assignment_timeout,
             interval: settings.deadline_interval,
+            park_after: settings.park_after,
         },
     ));
     Ok(Some((handle, AbortOnDrop(deadlines))))

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 
+use crate::lease::Fence;
 use crate::FeedPosition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,48 @@ pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx:
     checkpoint_of(&row)
 }
 
+/// `lock`, for a batch run under a lease: `None` when the lease is no longer this fence's
+/// (taken over, or lapsed), and then nothing is to be applied.
+pub async fn lock_fenced(
+    tx: &mut PgConnection,
+    name: &str,
+    fence: &Fence,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT c.transaction_id::text::bigint AS transaction_id, c.position, c.events_applied,
+                EXISTS (SELECT 1 FROM projector_leases l
+                         WHERE l.name = c.name AND l.holder = $2 AND l.epoch = $3
+                           AND l.expires_at > now()) AS leased
+           FROM projector_checkpoints c WHERE c.name = $1 FOR UPDATE",
+    )
+    .bind(name)
+    .bind(&fence.holder)
+    .bind(fence.epoch)
+    .fetch_one(tx)
+    .await?;
+    if !row.try_get::<bool, _>("leased")? {
+        return Ok(None);
+    }
+    checkpoint_of(&row).map(Some)
+}
+
+/// Whether the lease is still this fence's.
+pub async fn leased(
+    conn: &mut PgConnection,
+    name: &str,
+    fence: &Fence,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM projector_leases
+                         WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now())",
+    )
+    .bind(name)
+    .bind(&fence.holder)
+    .bind(fence.epoch)
+    .fetch_one(conn)
+    .await
+}
+
 fn checkpoint_of(row: &sqlx::postgres::PgRow) -> Result<Checkpoint, sqlx::Error> {
     Ok(Checkpoint {
         at: FeedPosition {
@@ -58,18 +101,23 @@ pub async fn read(conn: &mut PgConnection, name: &str) -> Result<Checkpoint, sql
     checkpoint_of(&row)
 }
 
-/// Moves a checkpoint from `from` to `to` if nobody moved it meanwhile; returns whether it did.
+/// Moves a checkpoint from `from` to `to` if nobody moved it meanwhile and (with a fence) the
+/// lease still has the fence's epoch; returns whether it did.
 pub async fn advance_from(
     conn: &mut PgConnection,
     name: &str,
     from: Checkpoint,
     to: Checkpoint,
+    fence: Option<&Fence>,
 ) -> Result<bool, sqlx::Error> {
     let moved = sqlx::query(
         "UPDATE projector_checkpoints
             SET transaction_id = $4::text::xid8, position = $5, events_applied = $6,
                 updated_at = now(), failures = 0
-          WHERE name = $1 AND transaction_id = $2::text::xid8 AND position = $3",
+          WHERE name = $1 AND transaction_id = $2::text::xid8 AND position = $3
+            AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM projector_leases l
+                                              WHERE l.name = $1 AND l.holder = $7
+                                                AND l.epoch = $8))",
     )
     .bind(name)
     .bind(from.at.transaction_id as i64)
@@ -77,26 +125,39 @@ pub async fn advance_from(
     .bind(to.at.transaction_id as i64)
     .bind(to.at.position)
     .bind(to.events_applied)
+    .bind(fence.map(|f| f.holder.as_str()))
+    .bind(fence.map(|f| f.epoch))
     .execute(conn)
     .await?;
     Ok(moved.rows_affected() == 1)
 }
 
-/// Moves a locked checkpoint; a success clears the failure count.
-pub async fn advance(tx: &mut PgConnection, name: &str, to: Checkpoint) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Moves a locked checkpoint (with a fence: only while the lease has the fence's epoch);
+/// returns whether it did. A success clears the failure count.
+pub async fn advance(
+    tx: &mut PgConnection,
+    name: &str,
+    to: Checkpoint,
+    fence: Option<&Fence>,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
         "UPDATE projector_checkpoints
             SET transaction_id = $2::text::xid8, position = $3, events_applied = $4,
                 updated_at = now(), failures = 0
-          WHERE name = $1",
+          WHERE name = $1
+            AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM projector_leases l
+                                              WHERE l.name = $1 AND l.holder = $5
+                                                AND l.epoch = $6))",
     )
     .bind(name)
     .bind(to.at.transaction_id as i64)
     .bind(to.at.position)
     .bind(to.events_applied)
+    .bind(fence.map(|f| f.holder.as_str()))
+    .bind(fence.map(|f| f.epoch))
     .execute(tx)
     .await?;
-    Ok(())
+    Ok(moved.rows_affected() == 1)
 }
 
 /// Records a failed batch (outside the failed transaction).

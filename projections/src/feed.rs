@@ -72,6 +72,9 @@ pub struct StoredEvent {
     /// The event's link in its stream's hash chain, in hex (read for the feed and the export,
     /// not for the projectors).
     pub hash: Option<String>,
+    /// The reading projector has a dead letter on this event's stream at or before it: the
+    /// event waits behind it (see `dead_letters`). Read for the projectors only.
+    pub parked: bool,
 }
 
 impl StoredEvent {
@@ -134,7 +137,12 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
        CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
        CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata,
-       NULL::text AS hash
+       NULL::text AS hash,
+       EXISTS (SELECT 1 FROM dead_letters d
+                WHERE d.projector = $5 AND d.status = 'parked'
+                  AND d.aggregate_type = e.aggregate_type AND d.aggregate_id = e.aggregate_id
+                  AND (d.transaction_id, d.position) <= (e.transaction_id, e.global_position))
+           AS parked
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < feed_horizon()
@@ -156,13 +164,20 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         metadata: row.try_get("metadata")?,
         recorded_at: row.try_get("recorded_at")?,
         hash: row.try_get("hash")?,
+        parked: row
+            .try_get::<Option<bool>, _>("parked")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
     })
 }
 
 /// The next `limit` events after `after` in feed order, below the visibility horizon, in one
-/// statement. Payload and metadata are read only for `wanted` event types.
+/// statement, each marked `parked` if `projector` has a dead letter on its stream before it.
+/// Payload and metadata are read only for `wanted` event types.
 pub async fn read_after(
     conn: &mut PgConnection,
+    projector: &str,
     after: FeedPosition,
     wanted: &[&str],
     limit: i64,
@@ -172,6 +187,44 @@ pub async fn read_after(
         .bind(after.position)
         .bind(wanted)
         .bind(limit)
+        .bind(projector)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(stored_event).collect()
+}
+
+const READ_STREAM_RANGE: &str = "
+SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.aggregate_type,
+       e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
+       e.payload::text AS payload, e.metadata::text AS metadata, NULL::text AS hash
+  FROM events e
+ WHERE e.aggregate_type = $1 AND e.aggregate_id = $2
+   AND (e.transaction_id, e.global_position) >= ($3::text::xid8, $4)
+   AND ($5 OR e.global_position <> $4)
+   AND (e.transaction_id, e.global_position) <= ($6::text::xid8, $7)
+   AND e.event_type = ANY($8)
+ ORDER BY e.transaction_id, e.global_position";
+
+/// One stream's `wanted` events from `from` (itself included or not) up to `to`, in feed order:
+/// the events a dead letter holds back.
+pub async fn read_stream_range(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    from: FeedPosition,
+    including_from: bool,
+    to: FeedPosition,
+    wanted: &[&str],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query(READ_STREAM_RANGE)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(from.transaction_id as i64)
+        .bind(from.position)
+        .bind(including_from)
+        .bind(to.transaction_id as i64)
+        .bind(to.position)
+        .bind(wanted)
         .fetch_all(conn)
         .await?;
     rows.iter().map(stored_event).collect()
@@ -213,6 +266,7 @@ mod tests {
             metadata: metadata.map(str::to_string),
             recorded_at: chrono::Utc::now(),
             hash: None,
+            parked: false,
         };
         let known = event(Some(
             r#"{"actor": "ops:bo", "correlation_id": "flow-1", "x": "y"}"#,

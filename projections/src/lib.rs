@@ -3,8 +3,10 @@
 //! read model.
 
 pub mod checkpoint;
+pub mod dead_letters;
 pub mod feed;
 pub mod fo_task;
+pub mod lease;
 pub mod pilot;
 mod projector;
 mod replay;
@@ -14,10 +16,11 @@ pub mod trip;
 pub mod views;
 
 pub use checkpoint::{Checkpoint, ProjectorStatus};
+pub use dead_letters::DeadLetter;
 pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};
 pub use projector::{Delivery, ProjectionError, Projector};
 pub use replay::{replay, ReplayProgress};
-pub use runner::{Runner, RunnerHandle, RunnerSettings, Wakeup};
+pub use runner::{FailurePolicy, Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use std::sync::Arc;
 

@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::{checkpoint, runner, Checkpoint, FeedPosition, ProjectionError, Projector};
+use crate::{
+    checkpoint, dead_letters, runner, Checkpoint, FeedPosition, ProjectionError, Projector,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ReplayProgress {
@@ -48,6 +50,9 @@ pub async fn replay(
     // A session of its own, closed when dropped: the temporary tables live and die with it.
     let mut session = PgConnection::connect_with(&pool.connect_options()).await?;
     let live = shadow_tables(&mut session, projector).await?;
+    // The replay parks what it cannot apply in a dead-letter table of its own, so that it
+    // starts from no dead letters and ends with the set it met (adopted at the switch).
+    let live_dead_letters = shadow_table(&mut session, "dead_letters").await?;
 
     let mut at = Checkpoint {
         at: FeedPosition::default(),
@@ -66,9 +71,7 @@ pub async fn replay(
     // The rebuild, batch by batch, each in its own short transaction, until a batch comes back
     // short: caught up as of then. (Under steady writes a batch rarely comes back empty.)
     for batch in 1u64.. {
-        let mut tx = session.begin().await?;
-        let (read, next) = runner::apply_batch(&mut tx, projector, at, batch_size).await?;
-        tx.commit().await?;
+        let (read, next) = apply_parking(&mut session, projector, at, batch_size).await?;
         at = next;
         if read > 0 {
             report(read, at);
@@ -92,7 +95,7 @@ pub async fn replay(
     let mut tx = session.begin().await?;
     checkpoint::lock(&mut tx, projector.name()).await?;
     loop {
-        let (read, next) = runner::apply_batch(&mut tx, projector, at, batch_size).await?;
+        let (read, next) = apply_parking(&mut tx, projector, at, batch_size).await?;
         if read == 0 {
             break;
         }
@@ -109,7 +112,8 @@ pub async fn replay(
         .execute(&mut *tx)
         .await?;
     }
-    checkpoint::advance(&mut tx, projector.name(), at).await?;
+    dead_letters::adopt_replayed(&mut tx, &live_dead_letters, projector.name()).await?;
+    checkpoint::advance(&mut tx, projector.name(), at, None).await?;
     tx.commit().await?;
     let switched_in = switch.elapsed();
     // The switch is done; a failure to say goodbye changes nothing.
@@ -124,6 +128,45 @@ pub async fn replay(
     })
 }
 
+/// Applies the next batch in a transaction (a savepoint inside one) of its own; an event that
+/// fails parks its stream in the replay's dead letters, and the batch is applied again without
+/// it. A failure not about one event ends the replay.
+async fn apply_parking(
+    conn: &mut PgConnection,
+    projector: &dyn Projector,
+    at: Checkpoint,
+    batch_size: i64,
+) -> Result<(usize, Checkpoint), ProjectionError> {
+    loop {
+        let mut tx = conn.begin().await?;
+        match runner::apply_batch(&mut tx, projector, at, batch_size).await {
+            Ok(applied) => {
+                tx.commit().await?;
+                return Ok(applied);
+            }
+            Err(err) => {
+                tx.rollback().await?;
+                let Some(position) = err.position() else {
+                    return Err(err);
+                };
+                let parked = dead_letters::park(
+                    conn,
+                    projector.name(),
+                    position,
+                    &err.to_string(),
+                    1,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                if parked.is_none() {
+                    // Parked already, and failing still: nothing more can be passed over.
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
 /// Creates an empty temporary twin of each of the projector's tables (columns, defaults,
 /// constraints, indexes); returns the live tables' schema-qualified names, in the same order.
 async fn shadow_tables(
@@ -132,20 +175,25 @@ async fn shadow_tables(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut live = Vec::new();
     for table in projector.tables() {
-        let qualified: String = sqlx::query_scalar(
-            "SELECT format('%I.%I', n.nspname, c.relname)
-               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.oid = $1::text::regclass",
-        )
-        .bind(table)
-        .fetch_one(&mut *session)
-        .await?;
-        sqlx::query(&format!(
-            "CREATE TEMPORARY TABLE {table} (LIKE {qualified} INCLUDING ALL)"
-        ))
-        .execute(&mut *session)
-        .await?;
-        live.push(qualified);
+        live.push(shadow_table(session, table).await?);
     }
     Ok(live)
+}
+
+/// Creates an empty temporary twin of `table`; returns the live table's qualified name.
+async fn shadow_table(session: &mut PgConnection, table: &str) -> Result<String, sqlx::Error> {
+    let qualified: String = sqlx::query_scalar(
+        "SELECT format('%I.%I', n.nspname, c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.oid = $1::text::regclass",
+    )
+    .bind(table)
+    .fetch_one(&mut *session)
+    .await?;
+    sqlx::query(&format!(
+        "CREATE TEMPORARY TABLE {table} (LIKE {qualified} INCLUDING ALL)"
+    ))
+    .execute(&mut *session)
+    .await?;
+    Ok(qualified)
 }

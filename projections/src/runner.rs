@@ -1,7 +1,9 @@
 //! The catch-up runner: each projector reads the feed past its checkpoint, applies a batch and
 //! moves its checkpoint in one transaction, so every event takes effect exactly once, also
-//! across crashes. Across instances, a projector runs where its advisory lock is held; when that
-//! instance dies its connection closes, the lock is freed and another instance takes it over.
+//! across crashes. Across instances, a projector runs where its lease is held (see `lease`):
+//! renewed by heartbeat, taken over when it lapses (an instance that hangs) or when its
+//! holder's session ends (one that died), and fenced: a batch moves its checkpoint only under
+//! the lease's epoch it started with.
 //!
 //! Wake-ups: a command committed in this process wakes the projectors at once (`Wakeup`); the
 //! other instances learn of it through `NOTIFY events`, sent at most once per
@@ -10,16 +12,18 @@
 //! rest: events written by other means, and a transaction that held the horizon back (its end
 //! sends no notification).
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use sqlx::postgres::PgListener;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::{checkpoint, feed, Checkpoint, Delivery, ProjectionError, Projector};
+use crate::lease::{self, Fence};
+use crate::{checkpoint, dead_letters, feed, Checkpoint, Delivery, ProjectionError, Projector};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -27,8 +31,11 @@ pub struct RunnerSettings {
     pub batch_size: i64,
     /// How often to look for new events when no notification came.
     pub poll_interval: Duration,
-    /// How often a standby instance tries to take over a projector.
-    pub takeover_interval: Duration,
+    /// How long a projector's lease lasts unless renewed: an instance that stops renewing
+    /// (hung, paused, cut off) loses its projectors to another after this.
+    pub lease_ttl: Duration,
+    /// How long connecting to the database may take (the lease's own connection).
+    pub connect_timeout: Duration,
     /// The longest wait between retries of a failing batch.
     pub max_backoff: Duration,
     /// How long a woken projector waits for more events before reading, so that under load it
@@ -36,6 +43,31 @@ pub struct RunnerSettings {
     pub linger: Duration,
     /// The shortest time between two `NOTIFY events` this instance sends.
     pub notify_interval: Duration,
+    /// Attempts at an event (the first and its retries, with backoff) before its stream is
+    /// parked behind a dead letter.
+    pub park_after: u32,
+    /// Projectors that stop (retrying the failing event, with backoff, for every stream) rather
+    /// than park: for read models where the order across streams matters.
+    pub stop_on_failure: Vec<String>,
+}
+
+/// What a projector does with an event it cannot apply after its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Park the event's stream behind a dead letter and go on with the others (the default).
+    Park,
+    /// Stop there, retrying with backoff until the event applies (after a fix is deployed).
+    Stop,
+}
+
+impl RunnerSettings {
+    pub fn policy(&self, projector: &str) -> FailurePolicy {
+        if self.stop_on_failure.iter().any(|name| name == projector) {
+            FailurePolicy::Stop
+        } else {
+            FailurePolicy::Park
+        }
+    }
 }
 
 impl Default for RunnerSettings {
@@ -43,10 +75,13 @@ impl Default for RunnerSettings {
         Self {
             batch_size: 1000,
             poll_interval: Duration::from_millis(500),
-            takeover_interval: Duration::from_secs(2),
+            lease_ttl: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
             linger: Duration::from_millis(5),
             notify_interval: Duration::from_millis(10),
+            park_after: 5,
+            stop_on_failure: Vec::new(),
         }
     }
 }
@@ -85,6 +120,21 @@ impl Wakeup {
 /// The running runner's tasks; dropping it stops them.
 pub struct RunnerHandle {
     tasks: Vec<JoinHandle<()>>,
+    pool: PgPool,
+    holder: String,
+}
+
+impl RunnerHandle {
+    /// Stops the projectors and lets their leases go, so that another instance takes them at
+    /// its next beat rather than after the lease's time.
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Err(err) = lease::release(&self.pool, &self.holder).await {
+            tracing::warn!(error = %err, "cannot release the projector leases");
+        }
+    }
 }
 
 impl Drop for RunnerHandle {
@@ -115,7 +165,10 @@ impl Runner {
     pub async fn start(self) -> Result<RunnerHandle, sqlx::Error> {
         let names: Vec<&'static str> = self.projectors.iter().map(|p| p.name()).collect();
         checkpoint::ensure(&self.pool, &names).await?;
-        let (lead_tx, lead_rx) = watch::channel(HashSet::<&'static str>::new());
+        let (lead_tx, lead_rx) = watch::channel(lease::Held::new());
+        let holder = lease::holder_name();
+        // Three beats per lease: two may be missed before it lapses.
+        let heartbeat = self.settings.lease_ttl / 3;
         let mut tasks = vec![
             tokio::spawn(listen(self.pool.clone(), self.wakeup.remote.clone())),
             tokio::spawn(publish(
@@ -123,10 +176,13 @@ impl Runner {
                 self.wakeup.local.subscribe(),
                 self.settings.notify_interval,
             )),
-            tokio::spawn(keep_leadership(
+            tokio::spawn(lease::keep(
                 self.pool.clone(),
                 names,
-                self.settings.takeover_interval,
+                holder.clone(),
+                self.settings.lease_ttl,
+                heartbeat,
+                self.settings.connect_timeout,
                 lead_tx,
             )),
         ];
@@ -137,9 +193,14 @@ impl Runner {
                 self.settings.clone(),
                 self.wakeup.clone(),
                 lead_rx.clone(),
+                holder.clone(),
             )));
         }
-        Ok(RunnerHandle { tasks })
+        Ok(RunnerHandle {
+            tasks,
+            pool: self.pool,
+            holder,
+        })
     }
 }
 
@@ -184,86 +245,43 @@ async fn listen(pool: PgPool, wake: Arc<watch::Sender<u64>>) {
     }
 }
 
-/// Holds, on one connection of its own, the advisory locks of the projectors this instance
-/// runs, and publishes which they are. Tries to take over the others every `interval`.
-async fn keep_leadership(
-    pool: PgPool,
-    names: Vec<&'static str>,
-    interval: Duration,
-    leading: watch::Sender<HashSet<&'static str>>,
-) {
-    let options = pool.connect_options();
-    loop {
-        let mut conn = match PgConnection::connect_with(&options).await {
-            Ok(conn) => conn,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot connect to take projector locks");
-                tokio::time::sleep(interval).await;
-                continue;
-            }
-        };
-        let mut held = HashSet::new();
-        loop {
-            let mut lost = false;
-            for name in &names {
-                if held.contains(name) {
-                    continue;
-                }
-                match try_lock(&mut conn, name).await {
-                    Ok(true) => {
-                        tracing::info!(projector = name, "running projector here");
-                        held.insert(*name);
-                    }
-                    Ok(false) => {}
-                    Err(_) => lost = true,
-                }
-            }
-            if !lost && conn.ping().await.is_err() {
-                lost = true;
-            }
-            if lost {
-                // Our session, and with it every lock, is gone.
-                tracing::warn!("lost the projector locks' connection");
-                leading.send_replace(HashSet::new());
-                break;
-            }
-            leading.send_if_modified(|current| {
-                let changed = *current != held;
-                current.clone_from(&held);
-                changed
-            });
-            tokio::time::sleep(interval).await;
-        }
-        tokio::time::sleep(interval).await;
-    }
-}
-
-async fn try_lock(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT pg_try_advisory_lock(hashtext('operations.projector'), hashtext($1))",
-    )
-    .bind(name)
-    .fetch_one(conn)
-    .await
-}
-
 async fn run_projector(
     pool: PgPool,
     projector: Arc<dyn Projector>,
     settings: RunnerSettings,
     wakeup: Wakeup,
-    mut leading: watch::Receiver<HashSet<&'static str>>,
+    mut leading: watch::Receiver<lease::Held>,
+    holder: String,
 ) {
     let name = projector.name();
+    let policy = settings.policy(name);
     let mut local = wakeup.local.subscribe();
     let mut remote = wakeup.remote.subscribe();
+    let requests_every = settings.poll_interval.min(Duration::from_millis(250));
     loop {
-        if leading.wait_for(|set| set.contains(name)).await.is_err() {
+        if leading
+            .wait_for(|held| held.contains_key(name))
+            .await
+            .is_err()
+        {
             return;
         }
         let mut backoff = Duration::from_millis(250);
-        while leading.borrow().contains(name) {
-            let batch = run_batch(&pool, projector.as_ref(), settings.batch_size).await;
+        let mut failing: Option<Failing> = None;
+        let mut requests_checked: Option<Instant> = None;
+        loop {
+            let Some(epoch) = leading.borrow().get(name).copied() else {
+                break;
+            };
+            let fence = Fence {
+                holder: holder.clone(),
+                epoch,
+            };
+            if requests_checked.is_none_or(|at| at.elapsed() >= requests_every) {
+                requests_checked = Some(Instant::now());
+                do_requests(&pool, projector.as_ref()).await;
+            }
+            let batch = run_batch(&pool, projector.as_ref(), settings.batch_size, &fence).await;
             if matches!(batch, Ok(read) if read > 0) {
                 // While this batch ran, its transaction held the horizon: events committed
                 // meanwhile were invisible to the other projectors, and nothing else will
@@ -271,8 +289,12 @@ async fn run_projector(
                 wakeup.committed();
             }
             match batch {
-                Ok(read) if read as i64 == settings.batch_size => continue,
+                Ok(read) if read as i64 == settings.batch_size => {
+                    failing = None;
+                    continue;
+                }
                 Ok(_) => {
+                    failing = None;
                     backoff = Duration::from_millis(250);
                     tokio::select! {
                         _ = local.changed() => tokio::time::sleep(settings.linger).await,
@@ -282,10 +304,43 @@ async fn run_projector(
                     }
                 }
                 Err(err) => {
-                    let failures =
-                        checkpoint::record_failure(&pool, name, &err.to_string(), err.position())
-                            .await
-                            .unwrap_or(0);
+                    let error = err.to_string();
+                    // Attempts at this one event (a failure not about one event, such as the
+                    // database going away, is retried for ever: it parks nothing).
+                    let attempts = match (err.position(), failing.as_mut()) {
+                        (Some(p), Some(f)) if f.position == p => {
+                            f.attempts += 1;
+                            f.attempts
+                        }
+                        (Some(p), _) => {
+                            failing = Some(Failing {
+                                position: p,
+                                attempts: 1,
+                                since: Utc::now(),
+                            });
+                            1
+                        }
+                        (None, _) => 0,
+                    };
+                    if let (FailurePolicy::Park, Some(f)) = (policy, failing.as_ref()) {
+                        if attempts >= settings.park_after.max(1) {
+                            match park(&pool, name, f, &error).await {
+                                Ok(()) => {
+                                    failing = None;
+                                    backoff = Duration::from_millis(250);
+                                    continue;
+                                }
+                                Err(park_err) => tracing::error!(
+                                    projector = name,
+                                    error = %park_err,
+                                    "cannot park the failing event; retrying"
+                                ),
+                            }
+                        }
+                    }
+                    let failures = checkpoint::record_failure(&pool, name, &error, err.position())
+                        .await
+                        .unwrap_or(0);
                     tracing::error!(
                         projector = name,
                         error = %err,
@@ -302,6 +357,74 @@ async fn run_projector(
     }
 }
 
+/// The event a projector keeps failing on.
+struct Failing {
+    position: i64,
+    attempts: u32,
+    since: DateTime<Utc>,
+}
+
+/// Parks the failing event's stream behind a dead letter, in a transaction of its own that also
+/// clears the checkpoint's failure (the projector goes on).
+async fn park(
+    pool: &PgPool,
+    name: &str,
+    failing: &Failing,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id = dead_letters::park(
+        &mut tx,
+        name,
+        failing.position,
+        error,
+        failing.attempts as i32,
+        failing.since,
+    )
+    .await?;
+    sqlx::query("UPDATE projector_checkpoints SET failures = 0 WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::warn!(
+        projector = name,
+        position = failing.position,
+        dead_letter = id,
+        attempts = failing.attempts,
+        %error,
+        "parked the event's stream behind a dead letter; the other streams go on"
+    );
+    Ok(())
+}
+
+/// Does the retries and skips operators asked of this projector's dead letters.
+async fn do_requests(pool: &PgPool, projector: &dyn Projector) {
+    let name = projector.name();
+    let ids = match dead_letters::requested(pool, name).await {
+        Ok(ids) => ids,
+        Err(err) => {
+            tracing::warn!(projector = name, error = %err, "cannot read dead-letter requests");
+            return;
+        }
+    };
+    for id in ids {
+        match dead_letters::resolve(pool, projector, id).await {
+            Ok(resolution) => {
+                tracing::info!(
+                    projector = name,
+                    dead_letter = id,
+                    ?resolution,
+                    "dead letter handled"
+                )
+            }
+            Err(err) => {
+                tracing::warn!(projector = name, dead_letter = id, error = %err, "dead-letter request failed; retrying")
+            }
+        }
+    }
+}
+
 /// Applies the next batch of a projector; returns how many events it read (applied or passed
 /// over). For a read model everything happens in one transaction: checkpoint lock, read, apply,
 /// advance. A process (`Delivery::Effects`) holds no transaction while its commands run.
@@ -309,41 +432,45 @@ pub(crate) async fn run_batch(
     pool: &PgPool,
     projector: &dyn Projector,
     batch_size: i64,
+    fence: &Fence,
 ) -> Result<usize, ProjectionError> {
+    let name = projector.name();
+    let lost = || {
+        tracing::warn!(
+            projector = name,
+            epoch = fence.epoch,
+            "the lease was taken over or lapsed: this batch is not applied here"
+        );
+        Ok(0)
+    };
     if projector.delivery() == Delivery::Effects {
         let mut conn = pool.acquire().await?;
-        let from = checkpoint::read(&mut conn, projector.name()).await?;
+        if !checkpoint::leased(&mut conn, name, fence).await? {
+            return lost();
+        }
+        let from = checkpoint::read(&mut conn, name).await?;
         let (read, to) = apply_batch(&mut conn, projector, from, batch_size).await?;
-        if read > 0 && !checkpoint::advance_from(&mut conn, projector.name(), from, to).await? {
-            // Another runner moved it meanwhile (a leader that was paused): its effects and
-            // ours were the same, each done once under its key.
+        if read > 0 && !checkpoint::advance_from(&mut conn, name, from, to, Some(fence)).await? {
+            // Another runner took over meanwhile (this one was paused): its effects and ours
+            // were the same, each done once under its key; the checkpoint is its to move.
             tracing::warn!(
-                projector = projector.name(),
-                "checkpoint moved by another runner"
+                projector = name,
+                "checkpoint moved by another runner, or the lease was taken over"
             );
         }
         return Ok(read);
     }
     let mut tx = pool.begin().await?;
-    let from = checkpoint::lock(&mut tx, projector.name()).await?;
-    let (read, _) = apply_next(&mut tx, projector, from, batch_size).await?;
+    let Some(from) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
+        return lost();
+    };
+    let (read, to) = apply_batch(&mut tx, projector, from, batch_size).await?;
+    if read > 0 && !checkpoint::advance(&mut tx, name, to, Some(fence)).await? {
+        // Rolled back with the transaction's end: nothing of this batch takes effect.
+        return lost();
+    }
     tx.commit().await?;
     Ok(read)
-}
-
-/// Reads past `from`, applies what the projector wants, advances its checkpoint; returns the
-/// number of events read and the new checkpoint.
-pub(crate) async fn apply_next(
-    tx: &mut PgConnection,
-    projector: &dyn Projector,
-    from: Checkpoint,
-    batch_size: i64,
-) -> Result<(usize, Checkpoint), ProjectionError> {
-    let (read, to) = apply_batch(tx, projector, from, batch_size).await?;
-    if read > 0 {
-        checkpoint::advance(tx, projector.name(), to).await?;
-    }
-    Ok((read, to))
 }
 
 /// Reads past `from` and applies what the projector wants, leaving its checkpoint alone;
@@ -354,12 +481,23 @@ pub(crate) async fn apply_batch(
     from: Checkpoint,
     batch_size: i64,
 ) -> Result<(usize, Checkpoint), ProjectionError> {
-    let events = feed::read_after(tx, from.at, projector.event_types(), batch_size).await?;
+    let events = feed::read_after(
+        tx,
+        projector.name(),
+        from.at,
+        projector.event_types(),
+        batch_size,
+    )
+    .await?;
     let Some(last) = events.last().map(|e| e.at) else {
         return Ok((0, from));
     };
     let read = events.len();
-    let wanted: Vec<_> = events.into_iter().filter(|e| e.payload.is_some()).collect();
+    // Events of a stream parked behind a dead letter are passed over: they wait for it.
+    let wanted: Vec<_> = events
+        .into_iter()
+        .filter(|e| e.payload.is_some() && !e.parked)
+        .collect();
     if !wanted.is_empty() {
         projector.apply(tx, &wanted).await?;
     }

@@ -12,7 +12,7 @@ use crate::startup;
 
 /// Reads only (no migration): an auditor's read-only database role is enough.
 pub async fn verify(settings: VerifySettings) -> anyhow::Result<()> {
-    let pool = startup::connect(&settings.database).await?;
+    let pool = startup::connect_unbounded(&settings.database).await?;
     let stream = match (&settings.collection, settings.id) {
         (Some(collection), Some(id)) => {
             let Some(aggregate_type) = aggregate_type_of(collection) else {
@@ -91,7 +91,7 @@ pub async fn digest(settings: DigestSettings) -> anyhow::Result<()> {
         return Ok(());
     }
     let key = settings.key.as_deref().context("--key is required")?;
-    let pool = startup::connect(&settings.database).await?;
+    let pool = startup::connect_unbounded(&settings.database).await?;
     let streams = match &settings.out {
         Some(path) => {
             let file = std::fs::File::create(path)

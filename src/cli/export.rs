@@ -33,7 +33,7 @@ pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
     {
         anyhow::bail!("no event type is named {unknown:?}");
     }
-    let pool = startup::connect(&settings.database).await?;
+    let pool = startup::connect_unbounded(&settings.database).await?;
     let mut after: FeedPosition = match &settings.after {
         Some(token) => token.parse().map_err(anyhow::Error::msg)?,
         None => FeedPosition::default(),

@@ -1,11 +1,13 @@
 //! The CLI's own jobs: what it prints goes to the terminal, not to the logs.
 
 mod audit;
+mod dead_letters;
 mod export;
 mod keys;
 mod timeline;
 
 pub use audit::{digest, verify};
+pub use dead_letters::dead_letters;
 pub use export::export;
 pub use keys::keys;
 pub use timeline::timeline;
@@ -20,7 +22,7 @@ use crate::startup;
 
 /// `operations replay`: rebuilds read models from the events, with a progress bar.
 pub async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
-    let pool = startup::connect(&settings.database).await?;
+    let pool = startup::connect_unbounded(&settings.database).await?;
     startup::migrate(&pool).await?;
     let all = projections::all();
     let chosen: Vec<_> = match &settings.projection {

@@ -21,7 +21,8 @@ async fn healthz() -> Json<Value> {
 
 /// Ready when the database answers (503 otherwise). `degraded` (still 200: every instance
 /// shares the database, so taking them out of a load balancer would not help) when a
-/// transaction holds the projectors' horizon back or a projector keeps failing. Without an
+/// transaction holds the projectors' horizon back, a projector keeps failing or a stream is
+/// parked behind a dead letter. Without an
 /// admin's credential it says only that; the checks (other sessions' SQL, database names,
 /// driver errors) are for admins.
 async fn readyz(
@@ -66,6 +67,18 @@ async fn readiness(ctx: &ApiContext) -> (StatusCode, Json<Value>) {
             }
         }
         Err(err) => checks["projectors"] = json!(format!("unknown: {err}")),
+    }
+    match projections::dead_letters::parked_counts(pool).await {
+        Ok(counts) if counts.is_empty() => checks["dead_letters"] = json!("ok"),
+        Ok(counts) => {
+            problems.push("dead_letters");
+            checks["dead_letters"] = counts
+                .into_iter()
+                .map(|(projector, parked)| (projector, json!(parked)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        Err(err) => checks["dead_letters"] = json!(format!("unknown: {err}")),
     }
     let status = if problems.is_empty() {
         "ready"

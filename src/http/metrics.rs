@@ -25,6 +25,7 @@ pub struct Metrics {
     projector_position: IntGaugeVec,
     projector_lag: IntGaugeVec,
     projector_failures: IntGaugeVec,
+    projector_dead_letters: IntGaugeVec,
 }
 
 impl Metrics {
@@ -75,6 +76,10 @@ impl Metrics {
             projector_failures: gauge(
                 "projector_failures",
                 "Consecutive failed batches of each projector",
+            )?,
+            projector_dead_letters: gauge(
+                "projector_dead_letters",
+                "Streams parked behind a dead letter, by projector (and `deadlines`)",
             )?,
             registry,
         }))
@@ -128,6 +133,20 @@ async fn render(
             .projector_failures
             .with_label_values(&name)
             .set(status.failures.into());
+        ctx.metrics
+            .projector_dead_letters
+            .with_label_values(&name)
+            .set(0);
+    }
+    ctx.metrics
+        .projector_dead_letters
+        .with_label_values(&[projections::dead_letters::DEADLINES])
+        .set(0);
+    for (projector, parked) in projections::dead_letters::parked_counts(ctx.store.pool()).await? {
+        ctx.metrics
+            .projector_dead_letters
+            .with_label_values(&[projector.as_str()])
+            .set(parked);
     }
     let mut body = Vec::new();
     TextEncoder::new()

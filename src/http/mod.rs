@@ -2,6 +2,7 @@
 
 pub mod access;
 mod collection;
+mod dead_letters;
 mod events;
 mod fo_tasks;
 mod headers;
@@ -113,6 +114,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(collection::router::<FoTask>())
         .merge(health::router())
         .merge(status::router())
+        .merge(dead_letters::router())
         .merge(events::router())
         .merge(metrics::router())
         .merge(openapi::router())

@@ -727,6 +727,106 @@ pub fn document() -> Value {
             },
         }}),
     );
+    let dead_letter = components.add::<projections::DeadLetter>();
+    let dead_letter_id = parameter(
+        "id",
+        "path",
+        json!({"type": "integer", "minimum": 1}),
+        "The dead letter's id.",
+    );
+    paths.insert(
+        "/v1/dead-letters".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "listDeadLetters",
+            "summary": "Events a projector or process could not apply, newest first",
+            "description": "Each parks its stream for that projector: the stream's later \
+                            events wait behind it, in order, while every other stream goes on.",
+            "parameters": [
+                parameter("projector", "query", json!({"type": "string"}),
+                          "Only this projector's (or `deadlines`)."),
+                parameter("status", "query",
+                          json!({"type": "string", "enum": super::dead_letters::STATUSES}),
+                          "Only dead letters in this status."),
+                parameter("aggregate_type", "query", json!({"type": "string"}),
+                          "Only this aggregate type's."),
+                parameter("aggregate_id", "query", json!({"type": "string"}),
+                          "Only this stream's."),
+                parameter("before", "query", json!({"type": "integer"}),
+                          "The previous page's `next`."),
+                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+            ],
+            "responses": {
+                "200": ok("A page of dead letters.", json!({
+                    "type": "object",
+                    "required": ["items", "next"],
+                    "properties": {
+                        "items": {"type": "array", "items": dead_letter.clone()},
+                        "next": {"type": ["integer", "null"]},
+                    },
+                })),
+                "400": problem("BadRequest"),
+            },
+        }}),
+    );
+    paths.insert(
+        "/v1/dead-letters/{id}".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "getDeadLetter",
+            "summary": "One dead letter",
+            "parameters": [dead_letter_id.clone()],
+            "responses": {
+                "200": ok("The dead letter.", dead_letter.clone()),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+            },
+        }}),
+    );
+    let resolved = |summary: &str, operation: &str, body: Option<Value>| {
+        let mut op = json!({
+            "tags": ["operations"],
+            "operationId": operation,
+            "summary": summary,
+            "description": "Done by the projector's running runner; the request waits for \
+                            it up to the consistency timeout.",
+            "parameters": [dead_letter_id.clone()],
+            "responses": {
+                "200": ok("Done: the dead letter, resolved.", dead_letter.clone()),
+                "202": ok("Asked for; no runner has done it yet.", dead_letter.clone()),
+                "400": problem("BadRequest"),
+                "404": problem("NotFound"),
+                "409": problem("Conflict"),
+            },
+        });
+        if let Some(body) = body {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": body}}});
+        }
+        json!({"post": op})
+    };
+    paths.insert(
+        "/v1/dead-letters/{id}/retry".into(),
+        resolved(
+            "Apply the event and the ones parked behind it again, in order (after a fix)",
+            "retryDeadLetter",
+            None,
+        ),
+    );
+    paths.insert(
+        "/v1/dead-letters/{id}/skip".into(),
+        resolved(
+            "Never apply the event; apply the ones parked behind it",
+            "skipDeadLetter",
+            Some(json!({
+                "type": "object",
+                "required": ["reason"],
+                "additionalProperties": false,
+                "properties": {"reason": {"type": "string", "minLength": 1,
+                                          "maxLength": super::dead_letters::MAX_REASON}},
+            })),
+        ),
+    );
     paths.insert(
         "/healthz".into(),
         json!({"get": {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 
-use projections::{checkpoint, FeedPosition};
+use projections::{checkpoint, DeadLetter, FeedPosition};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -71,14 +71,20 @@ pub(super) async fn show<C: Collection>(
     if let Some(until) = until {
         return time_travel::<C>(&ctx, id, until).await;
     }
-    wait_for_token(&ctx, query.consistent_with, &[C::STATE_PROJECTOR]).await?;
+    let token = wait_for_token(&ctx, query.consistent_with, &[C::STATE_PROJECTOR]).await?;
+    let behind = parked_behind(&ctx, C::TYPE, id, &[C::STATE_PROJECTOR], token).await?;
     let view = C::read(ctx.store.pool(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
-    let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    let mut value = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    let version = value.get("version").and_then(Value::as_u64);
+    let header = say_behind(&mut value, &behind);
     let mut response = Json(&value).into_response();
-    if let Some(version) = value.get("version").and_then(Value::as_u64) {
+    if let Some(version) = version {
         response.headers_mut().insert(header::ETAG, etag(version));
+    }
+    if let Some(header) = header {
+        response.headers_mut().insert(BEHIND_HEADER, header);
     }
     Ok(response)
 }
@@ -99,16 +105,43 @@ pub(super) async fn history<C: Collection>(
     // The state read model is consulted too (does the entity exist?): wait for it as well.
     let mut projectors = C::HISTORY_PROJECTORS.to_vec();
     projectors.push(C::STATE_PROJECTOR);
-    wait_for_token(&ctx, query.consistent_with, &projectors).await?;
+    let token = wait_for_token(&ctx, query.consistent_with, &projectors).await?;
+    let behind = parked_behind(&ctx, C::TYPE, id, &projectors, token).await?;
     let rows = C::history(ctx.store.pool(), id).await?;
     // An entity whose rows are not projected yet (no consistent_with) may have none: 404 only
     // if its state is unknown too.
     if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
+    let mut rows = rows
+        .into_iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    // Events an operator skipped (dead letters) are part of the timeline: who, when and why.
+    let skipped =
+        projections::dead_letters::skipped_for(ctx.store.pool(), C::TYPE, &id.to_string()).await?;
+    for letter in skipped {
+        rows.push(json!({
+            "kind": "skipped",
+            "sequence": letter.sequence,
+            "event_type": letter.event_type,
+            "to_status": "SKIPPED",
+            "changed_at": letter.resolved_at,
+            "actor": letter.resolved_by,
+            "reason": letter.reason,
+            "position": letter.position,
+            "dead_letter": letter.id,
+            "projector": letter.projector,
+        }));
+    }
+    rows.sort_by_key(|row| {
+        row.get("position")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX)
+    });
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let row = serde_json::to_value(row).map_err(ApiError::internal)?;
         let changed_at = row
             .get("changed_at")
             .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok());
@@ -120,7 +153,86 @@ pub(super) async fn history<C: Collection>(
             items.push(row);
         }
     }
-    Ok(Json(json!({"id": id, "items": items})).into_response())
+    let mut value = json!({"id": id, "items": items});
+    let header = say_behind(&mut value, &behind);
+    let mut response = Json(value).into_response();
+    if let Some(header) = header {
+        response.headers_mut().insert(BEHIND_HEADER, header);
+    }
+    Ok(response)
+}
+
+/// Names the dead letters that hold a read back, on a read of a parked entity.
+pub const BEHIND_HEADER: &str = "x-dead-letters";
+
+/// The dead letters holding an entity back in `projectors`. With a token at or past one of
+/// them, the read cannot be consistent with it: 503 naming the dead letter.
+pub(super) async fn parked_behind(
+    ctx: &ApiContext,
+    aggregate_type: &str,
+    id: Uuid,
+    projectors: &[&str],
+    token: Option<FeedPosition>,
+) -> Result<Vec<DeadLetter>, ApiError> {
+    let parked = projections::dead_letters::parked_for(
+        ctx.store.pool(),
+        aggregate_type,
+        &id.to_string(),
+        projectors,
+    )
+    .await?;
+    if let Some(at) = token {
+        let blocking = parked.iter().find(|letter| {
+            letter
+                .token
+                .as_deref()
+                .and_then(|t| t.parse::<FeedPosition>().ok())
+                .is_some_and(|parked_at| parked_at <= at)
+        });
+        if let Some(letter) = blocking {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "parked",
+                format!(
+                    "the read models cannot include token {at} for this {aggregate_type}: its \
+                     event at {} ({}) could not be applied by {} and waits, with the events \
+                     after it, as dead letter {} (GET /v1/dead-letters/{})",
+                    letter.token.as_deref().unwrap_or("?"),
+                    letter.event_type.as_deref().unwrap_or("?"),
+                    letter.projector,
+                    letter.id,
+                    letter.id
+                ),
+            )
+            .with("dead_letter", letter.id));
+        }
+    }
+    Ok(parked)
+}
+
+/// Adds `behind` to a read's body (what holds it back) and answers the header's value, when
+/// dead letters hold it back.
+fn say_behind(value: &mut Value, behind: &[DeadLetter]) -> Option<axum::http::HeaderValue> {
+    if behind.is_empty() {
+        return None;
+    }
+    if let Some(object) = value.as_object_mut() {
+        let letters: Vec<Value> = behind
+            .iter()
+            .map(|letter| {
+                json!({
+                    "dead_letter": letter.id,
+                    "projector": letter.projector,
+                    "sequence": letter.sequence,
+                    "event_type": letter.event_type,
+                    "token": letter.token,
+                })
+            })
+            .collect();
+        object.insert("behind".into(), Value::Array(letters));
+    }
+    let ids: Vec<String> = behind.iter().map(|l| l.id.to_string()).collect();
+    axum::http::HeaderValue::from_str(&ids.join(", ")).ok()
 }
 
 /// The state at a version or a moment, folded from the events with the aggregate itself: the
@@ -203,9 +315,9 @@ pub(super) async fn wait_for_token(
     ctx: &ApiContext,
     token: Option<String>,
     projectors: &[&str],
-) -> Result<(), ApiError> {
+) -> Result<Option<FeedPosition>, ApiError> {
     let Some(token) = token else {
-        return Ok(());
+        return Ok(None);
     };
     let at: FeedPosition = token
         .parse()
@@ -234,7 +346,7 @@ pub(super) async fn wait_for_token(
     let mut pause = Duration::from_millis(2);
     loop {
         if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
-            return Ok(());
+            return Ok(Some(at));
         }
         if Instant::now() + pause > deadline {
             return Err(ApiError::new(

@@ -5,8 +5,17 @@
 //! (the assignment with the time it was requested, the reservation with the stream sequence at
 //! which it was made), so nothing fires twice, and an id a pilot uses again later (it remembers
 //! the last 64) is a new deadline.
+//!
+//! A deadline that keeps failing on its pilot (its stream cannot be loaded, say) is parked
+//! after `park_after` ticks, like a projector's poison event: a dead letter of `deadlines` on
+//! that pilot, whose deadlines are then passed over while the others' keep firing. A retry
+//! lets them fire again at the next tick; a skip drops that one deadline for good.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use projections::dead_letters::{self, DEADLINES};
 
 use aggregates::pilot::{Pilot, PilotCommand, PilotServices};
 use sqlx::Row;
@@ -21,21 +30,32 @@ pub struct DeadlineSettings {
     pub assignment_timeout: Duration,
     /// How often due deadlines are looked for.
     pub interval: Duration,
+    /// Ticks at which a deadline fails before its pilot's deadlines are parked.
+    pub park_after: u32,
 }
+
+/// The deadlines failing so far, by key: attempts and the first failure.
+#[derive(Default)]
+pub struct Failures(HashMap<String, (u32, DateTime<Utc>)>);
 
 pub async fn run(store: EventStore, settings: DeadlineSettings) {
     let mut every = tokio::time::interval(settings.interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = Failures::default();
     loop {
         every.tick().await;
-        if let Err(err) = tick(&store, settings).await {
+        if let Err(err) = tick(&store, settings, &mut failures).await {
             tracing::warn!(error = %format!("{err:#}"), "deadline check failed; retrying");
         }
     }
 }
 
 /// Fires every due deadline; returns how many commands it issued.
-pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Result<usize> {
+pub async fn tick(
+    store: &EventStore,
+    settings: DeadlineSettings,
+    failures: &mut Failures,
+) -> anyhow::Result<usize> {
     let mut lock = store.pool().begin().await?;
     let leading: bool =
         sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('operations.deadlines'))")
@@ -44,6 +64,23 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
     if !leading {
         return Ok(0);
     }
+    answer_requests(store).await?;
+    // Pilots parked behind a deadline's dead letter, and deadlines skipped for good.
+    let held: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT aggregate_id, deadline_key, status FROM dead_letters
+          WHERE projector = $1 AND (status = 'parked' OR (status = 'skipped' AND deadline_key IS NOT NULL))",
+    )
+    .bind(DEADLINES)
+    .fetch_all(store.pool())
+    .await?;
+    let parked: HashSet<String> = held
+        .iter()
+        .filter(|(_, _, status)| status == "parked")
+        .map(|(pilot, _, _)| pilot.clone())
+        .collect();
+    let skipped: HashSet<String> = held.into_iter().filter_map(|(_, key, _)| key).collect();
+    let passed_over =
+        |pilot: &Uuid, key: &str| parked.contains(&pilot.to_string()) || skipped.contains(key);
     let stale = sqlx::query(
         "SELECT pilot_id, assignment_id, requested_at FROM pilot_assignments
           WHERE status = 'REQUESTED' AND requested_at <= now() - make_interval(secs => $1)
@@ -74,8 +111,20 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
             "deadline:stale:{pilot_id}:{assignment_id}:{}",
             requested_at.timestamp_micros()
         );
+        if passed_over(&pilot_id, &key) {
+            continue;
+        }
         let command = PilotCommand::MarkAssignmentStale { assignment_id };
-        fired += fire(store, key, pilot_id, command, assignment_id).await;
+        fired += fire(
+            store,
+            settings,
+            failures,
+            key,
+            pilot_id,
+            command,
+            assignment_id,
+        )
+        .await;
     }
     for row in expired {
         let (pilot_id, reservation_id): (Uuid, Uuid) = (
@@ -84,17 +133,47 @@ pub async fn tick(store: &EventStore, settings: DeadlineSettings) -> anyhow::Res
         );
         let reserved_sequence: i64 = row.try_get("reserved_sequence")?;
         let key = format!("deadline:expire:{pilot_id}:{reservation_id}:{reserved_sequence}");
+        if passed_over(&pilot_id, &key) {
+            continue;
+        }
         let command = PilotCommand::ExpireReservation { reservation_id };
-        fired += fire(store, key, pilot_id, command, reservation_id).await;
+        fired += fire(
+            store,
+            settings,
+            failures,
+            key,
+            pilot_id,
+            command,
+            reservation_id,
+        )
+        .await;
     }
     lock.commit().await?;
     Ok(fired)
 }
 
+/// Retries (the pilot's deadlines fire again) and skips (that deadline never fires) that
+/// operators asked of the deadlines' dead letters.
+async fn answer_requests(store: &EventStore) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE dead_letters
+            SET status = CASE requested WHEN 'skip' THEN 'skipped' ELSE 'retried' END,
+                resolved_by = requested_by, resolved_at = now(), requested = NULL
+          WHERE projector = $1 AND status = 'parked' AND requested IS NOT NULL",
+    )
+    .bind(DEADLINES)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 /// Issues one deadline's command; a failure is logged and retried at the next tick, without
-/// holding up the other deadlines.
+/// holding up the other deadlines, and parked after `park_after` ticks.
+#[allow(clippy::too_many_arguments)]
 async fn fire(
     store: &EventStore,
+    settings: DeadlineSettings,
+    failures: &mut Failures,
     key: String,
     pilot_id: Uuid,
     command: PilotCommand,
@@ -108,7 +187,11 @@ async fn fire(
     let services = PilotServices {
         now: chrono::Utc::now(),
     };
-    match issue::<Pilot>(store, &services, key, pilot_id, command, &cause).await {
+    let issued = issue::<Pilot>(store, &services, key.clone(), pilot_id, command, &cause).await;
+    if issued.is_ok() {
+        failures.0.remove(&key);
+    }
+    match issued {
         Ok(Effect::Applied(outcome)) if !outcome.replayed => 1,
         Ok(Effect::Applied(_) | Effect::Unchanged) => 0,
         Ok(Effect::Refused(refusal)) => {
@@ -118,7 +201,32 @@ async fn fire(
             0
         }
         Err(err) => {
-            tracing::warn!(%pilot_id, error = %format!("{err:#}"), "deadline failed; retrying");
+            let error = format!("{err:#}");
+            let (attempts, since) = failures.0.entry(key.clone()).or_insert((0, Utc::now()));
+            *attempts += 1;
+            if *attempts >= settings.park_after.max(1) {
+                let parked = dead_letters::park_deadline(
+                    store.pool(),
+                    <Pilot as cqrs_es::Aggregate>::TYPE,
+                    &pilot_id.to_string(),
+                    &key,
+                    &error,
+                    *attempts as i32,
+                    *since,
+                )
+                .await;
+                match parked {
+                    Ok(id) => {
+                        tracing::warn!(%pilot_id, %error, dead_letter = ?id, "deadline parked");
+                        failures.0.remove(&key);
+                    }
+                    Err(park_err) => {
+                        tracing::warn!(%pilot_id, error = %park_err, "cannot park the deadline")
+                    }
+                }
+            } else {
+                tracing::warn!(%pilot_id, %error, "deadline failed; retrying");
+            }
             0
         }
     }

@@ -56,11 +56,9 @@ pub async fn follow_moves(pool: &PgPool) -> Result<Followed, sqlx::Error> {
             .await
             .ok();
     let mut tx = pool.begin().await?;
-    let clock = sqlx::query(
-        "SELECT xid_offset, system_identifier FROM feed_clock FOR UPDATE",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let clock = sqlx::query("SELECT xid_offset, system_identifier FROM feed_clock FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
     let offset: i64 = clock.try_get("xid_offset")?;
     let previous_system: Option<String> = clock.try_get("system_identifier")?;
     let raw_current: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")

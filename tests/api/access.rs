@@ -270,7 +270,8 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
             "--expires",
             "90d",
         ],
-    ).await;
+    )
+    .await;
     assert!(created.status.success(), "{created:?}");
     let stdout = String::from_utf8(created.stdout).unwrap();
     let secret = stdout.lines().last().unwrap().to_string();
@@ -294,7 +295,8 @@ async fn keys_are_issued_listed_and_revoked_by_the_cli_on_every_instance_at_once
     let twice = run_cli(
         &app,
         &["keys", "create", "--name", "ops-bot", "--role", "admin"],
-    ).await;
+    )
+    .await;
     assert!(!twice.status.success());
 
     let revoked = run_cli(&app, &["keys", "revoke", "ops-bot"]).await;

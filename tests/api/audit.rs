@@ -165,7 +165,8 @@ async fn verify_alone_catches_an_altered_payload_a_changed_actor_a_deleted_or_a_
         assert_eq!(answer["broken"]["sequence"], reported);
         assert_eq!(answer["broken"]["kind"], kind);
         // Scoped to that stream, the CLI says the same.
-        let (intact, out) = verify(&app, &["--collection", "tasks", "--id", &task.to_string()]).await;
+        let (intact, out) =
+            verify(&app, &["--collection", "tasks", "--id", &task.to_string()]).await;
         assert!(!intact && out.contains(&expected), "{what}: {out}");
     }
     // Two events swapping places.

@@ -19,10 +19,17 @@ pub struct Service {
     pub base: String,
     /// Sends an admin key of this start's own.
     pub client: reqwest::Client,
+    /// That admin key's credential.
+    pub key: String,
 }
 
 impl Service {
     pub async fn start(db: &TestDatabase, port: u16) -> Self {
+        Self::start_with(db, port, &[]).await
+    }
+
+    /// Starts the binary with more arguments for `serve`.
+    pub async fn start_with(db: &TestDatabase, port: u16, args: &[&str]) -> Self {
         let key = db
             .key(
                 &format!("crash-{}", Uuid::new_v4().simple()),
@@ -33,6 +40,7 @@ impl Service {
         let child = Command::new(env!("CARGO_BIN_EXE_operations"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .args(["--projection-batch-size", "7"])
+            .args(args)
             .env("DATABASE_URL", db.options.to_url_lossy().to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -53,7 +61,13 @@ impl Service {
             child,
             base,
             client: client_with(&key),
+            key,
         }
+    }
+
+    /// The process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn kill(&mut self) {

@@ -142,6 +142,7 @@ impl TestApp {
             database: DatabaseSettings {
                 url: db.options.clone(),
                 max_connections: 10,
+                timeouts: Default::default(),
             },
             projections: ProjectionSettings {
                 poll_interval: Duration::from_millis(100),

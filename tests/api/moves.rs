@@ -58,7 +58,11 @@ impl Instance {
             if items.is_empty() {
                 return ids;
             }
-            ids.extend(items.iter().map(|e| e["aggregate_id"].as_str().unwrap().to_string()));
+            ids.extend(
+                items
+                    .iter()
+                    .map(|e| e["aggregate_id"].as_str().unwrap().to_string()),
+            );
             after = page["next"].as_str().unwrap().to_string();
         }
     }
@@ -124,7 +128,11 @@ async fn a_database_restored_into_a_new_cluster_projects_every_new_write() {
         let read = after
             .get(&format!("/v1/tasks/{id}?consistent_with={token}"))
             .await;
-        assert_eq!(read.status(), StatusCode::OK, "task {id} with token {token}");
+        assert_eq!(
+            read.status(),
+            StatusCode::OK,
+            "task {id} with token {token}"
+        );
         written.push((id, token));
     }
     let moves: Vec<(String, i64)> =
@@ -196,7 +204,14 @@ async fn a_cut_over_to_a_logical_replica_projects_every_new_write() {
     let schema = schema.to_str().unwrap();
     old.client(
         "pg_dump",
-        &["-Fc", "--schema-only", "-f", schema, "-d", &old.url(&source.name)],
+        &[
+            "-Fc",
+            "--schema-only",
+            "-f",
+            schema,
+            "-d",
+            &old.url(&source.name),
+        ],
     );
     let target = TestDatabase::create_on(new.admin()).await;
     new.client(
@@ -236,14 +251,21 @@ async fn a_cut_over_to_a_logical_replica_projects_every_new_write() {
         .await
             == 0
             && count(&target_pool, "SELECT count(*) FROM events").await == events
-            && count(&target_pool, "SELECT COALESCE(sum(position), 0)::bigint FROM projector_checkpoints").await
+            && count(
+                &target_pool,
+                "SELECT COALESCE(sum(position), 0)::bigint FROM projector_checkpoints",
+            )
+            .await
                 == checkpoints
         {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(count(&target_pool, "SELECT count(*) FROM events").await, events);
+    assert_eq!(
+        count(&target_pool, "SELECT count(*) FROM events").await,
+        events
+    );
     // The cut-over: writers stop (here: no more writes to the source), the subscription goes.
     sqlx::query("ALTER SUBSCRIPTION operations DISABLE")
         .execute(&target_pool)
@@ -267,7 +289,11 @@ async fn a_cut_over_to_a_logical_replica_projects_every_new_write() {
         let read = after
             .get(&format!("/v1/tasks/{id}?consistent_with={token}"))
             .await;
-        assert_eq!(read.status(), StatusCode::OK, "task {id} with token {token}");
+        assert_eq!(
+            read.status(),
+            StatusCode::OK,
+            "task {id} with token {token}"
+        );
         written.push((id, token));
     }
     // Logical replication carries no sequence: the service set the positions' past the copied.
@@ -306,5 +332,8 @@ async fn a_new_system_identifier_is_a_move_even_when_the_ids_are_above() {
     app.create_task().await;
     assert!(max_stored_xid(&app.pool).await > stored + operations::store::moves::MOVE_GAP);
     // Followed once: the clock now names this cluster.
-    assert_eq!(operations::startup::migrate(&app.pool).await.unwrap().moved, None);
+    assert_eq!(
+        operations::startup::migrate(&app.pool).await.unwrap().moved,
+        None
+    );
 }

@@ -308,8 +308,8 @@ async fn a_replay_rebuilds_the_same_rows() {
 }
 
 #[tokio::test]
-async fn a_failing_event_is_retried_reported_and_never_skipped() {
-    let app = TestApp::spawn().await;
+async fn a_projector_set_to_stop_retries_a_failing_event_reports_it_and_never_skips_it() {
+    let app = TestApp::spawn_with(|s| s.projections.stop_on_failure = vec!["tasks".into()]).await;
     let broken = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
@@ -581,10 +581,22 @@ async fn a_replay_that_fails_changes_nothing() {
             .unwrap()
     };
     let before = checkpoint(app.pool.clone()).await;
+    // A valid event whose row the table now refuses: the write fails as a whole, with no one
+    // event to blame (a poison event would be parked, not fail the replay).
+    sqlx::query(
+        "ALTER TABLE tasks ADD CONSTRAINT no_boom CHECK (external_ref IS DISTINCT FROM 'order-boom')
+         NOT VALID",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                              payload, metadata)
-         VALUES ('Task', $1, 1, 'TaskCreated', '1.0', '{\"TaskCreated\": {\"nonsense\": 1}}', '{}')",
+         SELECT 'Task', $1, 1, 'TaskCreated', event_version,
+                jsonb_set(payload::jsonb, '{TaskCreated,external_ref}', '\"order-boom\"')::json,
+                metadata
+           FROM events WHERE event_type = 'TaskCreated' LIMIT 1",
     )
     .bind(Uuid::new_v4().to_string())
     .execute(&app.pool)

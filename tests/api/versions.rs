@@ -156,7 +156,8 @@ async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
     let ndjson = run_cli(
         &app,
         &["export", "--event-type", "PilotReservationReleased"],
-    ).await;
+    )
+    .await;
     assert!(ndjson.status.success(), "{ndjson:?}");
     let event: Value = serde_json::from_slice(&ndjson.stdout).unwrap();
     assert_eq!(event["event_version"], "1.1");
@@ -172,7 +173,8 @@ async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
             "--event-type",
             "PilotReservationReleased",
         ],
-    ).await;
+    )
+    .await;
     assert!(csv.status.success(), "{csv:?}");
     let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
     let headers = reader.headers().unwrap().clone();
