@@ -24,6 +24,8 @@ struct Counters {
     reads: AtomicU64,
     /// Answers 4xx the scenario did not expect.
     unexpected_4xx: AtomicU64,
+    /// `409 concurrent_modification`, retried.
+    conflicts: AtomicU64,
     server_errors: AtomicU64,
     transport_errors: AtomicU64,
     /// Reads of one's own write: how long until the read models had it, in µs.
@@ -38,11 +40,28 @@ struct Client {
 }
 
 impl Client {
+    /// Sends a command; a `409 concurrent_modification` (the assignment process wrote to the
+    /// same stream meanwhile) is retried, as a client is told to.
     async fn command(&self, collection: &str, id: Uuid, body: Value) -> Option<Value> {
+        for _ in 0..5 {
+            match self.send(collection, id, &body).await {
+                Err(true) => {
+                    self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Err(false) => return None,
+                Ok(answer) => return Some(answer),
+            }
+        }
+        None
+    }
+
+    /// `Err(true)`: a conflict worth retrying.
+    async fn send(&self, collection: &str, id: Uuid, body: &Value) -> Result<Value, bool> {
         let sent = self
             .http
             .post(format!("{}/v1/{collection}/{id}/commands", self.base))
-            .json(&body)
+            .json(body)
             .send()
             .await;
         let response = match sent {
@@ -52,14 +71,17 @@ impl Client {
                     .transport_errors
                     .fetch_add(1, Ordering::Relaxed);
                 *self.counters.last_error.lock().unwrap() = Some(err.to_string());
-                return None;
+                return Err(false);
             }
         };
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
         if status.is_success() {
             self.counters.commands.fetch_add(1, Ordering::Relaxed);
-            return Some(answer);
+            return Ok(answer);
+        }
+        if answer["code"] == "concurrent_modification" {
+            return Err(true);
         }
         let counter = if status.is_server_error() {
             &self.counters.server_errors
@@ -69,7 +91,7 @@ impl Client {
         counter.fetch_add(1, Ordering::Relaxed);
         *self.counters.last_error.lock().unwrap() =
             Some(format!("{collection} {body}: {status} {answer}"));
-        None
+        Err(false)
     }
 
     async fn read(&self, path: &str) -> bool {
@@ -457,9 +479,10 @@ async fn main() -> anyhow::Result<()> {
         percentile(&all_lags, 1.0),
     );
     println!(
-        "errors: 5xx {server_errors}, unexpected 4xx {}, transport {}{}",
+        "errors: 5xx {server_errors}, unexpected 4xx {}, transport {}; conflicts retried {}{}",
         counters.unexpected_4xx.load(Ordering::Relaxed),
         counters.transport_errors.load(Ordering::Relaxed),
+        counters.conflicts.load(Ordering::Relaxed),
         counters
             .last_error
             .lock()

@@ -26,9 +26,12 @@ async fn main() -> anyhow::Result<()> {
                 .run_until_stopped()
                 .await
         }
-        Command::Migrate(database) => {
-            let pool = startup::connect(&database).await?;
-            let followed = startup::migrate(&pool).await?;
+        Command::Migrate(settings) => {
+            let pool = startup::connect(&settings.database).await?;
+            let mut followed = startup::migrate(&pool).await?;
+            if settings.moved && followed.moved.is_none() {
+                followed = operations::store::moves::declare_move(&pool).await?;
+            }
             match followed.moved {
                 Some(moved) => tracing::info!(
                     reason = %moved.reason,

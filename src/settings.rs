@@ -24,8 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Apply pending migrations, then serve the HTTP API.
     Serve(Box<ServeSettings>),
-    /// Apply pending migrations and exit.
-    Migrate(DatabaseSettings),
+    /// Apply pending migrations, follow a move to another cluster, and exit.
+    Migrate(MigrateSettings),
     /// Rebuild read models from the events (safe while the service runs).
     Replay(ReplaySettings),
     /// Write events to stdout as NDJSON or CSV, in feed order, in constant memory.
@@ -43,6 +43,16 @@ pub enum Command {
     Digest(DigestSettings),
     /// List, retry and skip dead letters: events a projector or process could not apply.
     DeadLetters(DeadLettersSettings),
+}
+
+#[derive(Args, Clone)]
+pub struct MigrateSettings {
+    /// The database was restored in a way the detection cannot see (a point-in-time restore
+    /// into the same cluster): move the feed's clock past everything stored anyway.
+    #[arg(long)]
+    pub moved: bool,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 }
 
 #[derive(Args, Clone)]
@@ -438,6 +448,14 @@ pub struct ReplaySettings {
     /// Events per batch.
     #[arg(long, default_value_t = 5000)]
     pub batch_size: i64,
+    /// Projectors whose replay fails at an event it cannot apply, rather than park its stream
+    /// (as `serve --stop-on-failure`).
+    #[arg(
+        long = "stop-on-failure",
+        env = "OPERATIONS_STOP_ON_FAILURE",
+        value_delimiter = ','
+    )]
+    pub stop_on_failure: Vec<String>,
     #[command(flatten)]
     pub database: DatabaseSettings,
 }

@@ -206,6 +206,10 @@ async fn start_projections(
     }
     let mut projectors = projections::all();
     projectors.push(Arc::new(AssignmentProcess::new(store.clone())));
+    anyhow::ensure!(
+        settings.lease_ttl >= Duration::from_secs(1),
+        "--lease-ttl must be at least 1s (it is renewed every third of it)"
+    );
     for name in &settings.stop_on_failure {
         if !projectors.iter().any(|p| p.name() == name) {
             anyhow::bail!(

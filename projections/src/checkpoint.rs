@@ -212,6 +212,9 @@ pub struct ProjectorStatus {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub failed_position: Option<i64>,
+    /// The instance running it (`host:pid:id`), while its lease holds.
+    pub leader: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
 }
 
 pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectorStatus>, sqlx::Error> {
@@ -221,8 +224,10 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectorStatus>, sqlx::Error
                 c.failed_position,
                 (SELECT count(*) FROM (SELECT 1 FROM events e
                    WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
-                   LIMIT 1000000) behind) AS lag_events
+                   LIMIT 1000000) behind) AS lag_events,
+                l.holder, l.expires_at
            FROM projector_checkpoints c
+           LEFT JOIN projector_leases l ON l.name = c.name AND l.expires_at > now()
           ORDER BY c.name",
     )
     .fetch_all(pool)
@@ -246,6 +251,8 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectorStatus>, sqlx::Error
                 last_error: row.try_get("last_error")?,
                 last_error_at: row.try_get("last_error_at")?,
                 failed_position: row.try_get("failed_position")?,
+                leader: row.try_get("holder")?,
+                lease_expires_at: row.try_get("expires_at")?,
             })
         })
         .collect()

@@ -223,8 +223,8 @@ pub async fn request(
     };
     let updated: Option<i64> = sqlx::query_scalar(
         "UPDATE dead_letters
-            SET requested = $2, requested_by = $3, requested_at = now(),
-                reason = COALESCE($4, reason)
+            SET requested = $2, requested_by = $3, requested_at = clock_timestamp(),
+                reason = $4
           WHERE id = $1 AND status = 'parked'
       RETURNING id",
     )
@@ -249,8 +249,9 @@ pub async fn request(
 }
 
 /// Parks the stream of the event at `position` behind it, for `projector`, in the table
-/// `dead_letters` the connection names (a replay's session has one of its own). Returns the
-/// new dead letter's id; `None` if the stream was parked already.
+/// `dead_letters` the connection names (a replay's session has one of its own); with `ahead_of`
+/// (the projector's checkpoint, locked), only if the event is still ahead of it. Returns the new
+/// dead letter's id; `None` if the stream was parked already, or the event passed.
 pub async fn park(
     conn: &mut PgConnection,
     projector: &str,
@@ -258,6 +259,7 @@ pub async fn park(
     error: &str,
     attempts: i32,
     first_failed_at: DateTime<Utc>,
+    ahead_of: Option<FeedPosition>,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO dead_letters (projector, aggregate_type, aggregate_id, transaction_id,
@@ -265,7 +267,9 @@ pub async fn park(
                                    first_failed_at, last_failed_at)
          SELECT $1, e.aggregate_type, e.aggregate_id, e.transaction_id, e.global_position,
                 e.sequence, e.event_type, $3, $4, $5, now()
-           FROM events e WHERE e.global_position = $2
+           FROM events e
+          WHERE e.global_position = $2
+            AND ($6::bigint IS NULL OR (e.transaction_id, e.global_position) > ($6::text::xid8, $7))
          ON CONFLICT (projector, aggregate_type, aggregate_id) WHERE status = 'parked' DO NOTHING
          RETURNING id",
     )
@@ -274,6 +278,8 @@ pub async fn park(
     .bind(error)
     .bind(attempts)
     .bind(first_failed_at)
+    .bind(ahead_of.map(|at| at.transaction_id as i64))
+    .bind(ahead_of.map(|at| at.position))
     .fetch_optional(conn)
     .await
 }
@@ -329,70 +335,127 @@ pub enum Resolution {
     Nothing,
 }
 
-/// Does what was asked of dead letter `id` of `projector` (see the module's comment).
+/// A dead letter with a request, as `resolve` reads it.
+struct Requested {
+    aggregate_type: String,
+    aggregate_id: String,
+    at: FeedPosition,
+    skip: bool,
+    requested_at: DateTime<Utc>,
+}
+
+async fn requested_letter(
+    conn: &mut PgConnection,
+    id: i64,
+    projector: &str,
+    lock: bool,
+) -> Result<Option<Requested>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT aggregate_type, aggregate_id, transaction_id::text::bigint AS transaction_id,
+                position, requested, requested_at
+           FROM dead_letters
+          WHERE id = $1 AND projector = $2 AND status = 'parked' AND requested IS NOT NULL
+            AND position IS NOT NULL {}",
+        if lock { "FOR UPDATE" } else { "" }
+    ))
+    .bind(id)
+    .bind(projector)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(Requested {
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            at: FeedPosition {
+                transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
+                position: row.try_get("position")?,
+            },
+            skip: row.try_get::<String, _>("requested")? == "skip",
+            requested_at: row.try_get("requested_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Does what was asked of dead letter `id` of `projector` (see the module's comment). Only
+/// the projector's runner calls it, between its batches.
 pub async fn resolve(
     pool: &PgPool,
     projector: &dyn Projector,
     id: i64,
 ) -> Result<Resolution, ProjectionError> {
     let name = projector.name();
-    let mut tx = pool.begin().await?;
-    let at = checkpoint::lock(&mut tx, name).await?.at;
-    let Some(row) = sqlx::query(
-        "SELECT aggregate_type, aggregate_id, transaction_id::text::bigint AS transaction_id,
-                position, requested
-           FROM dead_letters
-          WHERE id = $1 AND projector = $2 AND status = 'parked' AND requested IS NOT NULL
-            AND position IS NOT NULL
-            FOR UPDATE",
-    )
-    .bind(id)
-    .bind(name)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let effects = projector.delivery() == crate::Delivery::Effects;
+    // A read model applies the parked events in the transaction that holds its checkpoint; a
+    // process's effects are commands of their own, run outside any transaction (one held open
+    // across them would hold every reader's horizon).
+    let mut tx = if effects {
+        None
+    } else {
+        Some(pool.begin().await?)
+    };
+    let mut plain = if effects {
+        Some(pool.acquire().await?)
+    } else {
+        None
+    };
+    let conn: &mut PgConnection = match (tx.as_mut(), plain.as_mut()) {
+        (Some(tx), _) => tx,
+        (None, Some(plain)) => plain,
+        (None, None) => unreachable!("one of the two is made above"),
+    };
+    let checkpoint = if effects {
+        checkpoint::read(conn, name).await?
+    } else {
+        checkpoint::lock(conn, name).await?
+    };
+    let Some(letter) = requested_letter(conn, id, name, !effects).await? else {
         return Ok(Resolution::Nothing);
     };
-    let aggregate_type: String = row.try_get("aggregate_type")?;
-    let aggregate_id: String = row.try_get("aggregate_id")?;
-    let from = FeedPosition {
-        transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
-        position: row.try_get("position")?,
-    };
-    let skip = row.try_get::<String, _>("requested")? == "skip";
-    let events = feed::read_stream_range(
-        &mut tx,
-        &aggregate_type,
-        &aggregate_id,
-        from,
-        !skip,
-        at,
-        projector.event_types(),
-    )
-    .await?;
-    let status = if skip { "skipped" } else { "retried" };
-    let failed = match projector.apply(&mut tx, &events).await {
+    // The batch that failed on the event rolled back: until a batch has passed over it, the
+    // feed still has it ahead, and there is nothing parked to apply yet.
+    if checkpoint.at < letter.at {
+        return Ok(Resolution::Nothing);
+    }
+    let events = read_parked(conn, &letter, checkpoint.at, projector.event_types()).await?;
+    let status = if letter.skip { "skipped" } else { "retried" };
+    let failed = match projector.apply(conn, &events).await {
         Ok(()) => {
-            mark_resolved(&mut tx, id, status).await?;
-            tx.commit().await?;
+            mark_resolved(conn, id, status, letter.requested_at).await?;
+            if let Some(tx) = tx {
+                tx.commit().await?;
+            }
             return Ok(Resolution::Resolved { moved_to: None });
         }
         Err(err) => err,
     };
-    tx.rollback().await?;
+    drop(plain);
+    if let Some(tx) = tx {
+        tx.rollback().await?;
+    }
+    let Some(position) = failed.position() else {
+        // Not about one event (the database): the request stays, for the next round.
+        return Err(failed);
+    };
     let error = failed.to_string();
-    let at_index = failed
-        .position()
-        .and_then(|p| events.iter().position(|e| e.at.position == p));
-    match at_index {
-        // A later event fails in turn: apply the ones before it, park the stream behind it.
-        Some(index) if index > 0 || skip => {
+    let index = events.iter().position(|e| e.at.position == position);
+    match index {
+        // A later event fails in turn: the ones before it take effect, the stream parks
+        // behind it.
+        Some(index) if index > 0 || letter.skip => {
             let mut tx = pool.begin().await?;
-            checkpoint::lock(&mut tx, name).await?;
-            if index > 0 {
+            let again = checkpoint::lock(&mut tx, name).await?;
+            // Checked again under the lock: nobody resolved it, and the checkpoint stood still.
+            let same = requested_letter(&mut tx, id, name, true)
+                .await?
+                .is_some_and(|l| l.requested_at == letter.requested_at);
+            if !same || again != checkpoint {
+                return Ok(Resolution::Nothing);
+            }
+            if index > 0 && !effects {
                 projector.apply(&mut tx, &events[..index]).await?;
             }
-            mark_resolved(&mut tx, id, status).await?;
+            mark_resolved(&mut tx, id, status, letter.requested_at).await?;
             let moved = park(
                 &mut tx,
                 name,
@@ -400,6 +463,7 @@ pub async fn resolve(
                 &error,
                 1,
                 Utc::now(),
+                None,
             )
             .await?;
             tx.commit().await?;
@@ -410,10 +474,11 @@ pub async fn resolve(
                 "UPDATE dead_letters
                     SET requested = NULL, last_retry_error = $2, attempts = attempts + 1,
                         last_failed_at = now()
-                  WHERE id = $1",
+                  WHERE id = $1 AND status = 'parked' AND requested_at = $3",
             )
             .bind(id)
             .bind(&error)
+            .bind(letter.requested_at)
             .execute(pool)
             .await?;
             Ok(Resolution::StillFailing(error))
@@ -421,14 +486,38 @@ pub async fn resolve(
     }
 }
 
-async fn mark_resolved(conn: &mut PgConnection, id: i64, status: &str) -> Result<(), sqlx::Error> {
+async fn read_parked(
+    conn: &mut PgConnection,
+    letter: &Requested,
+    to: FeedPosition,
+    wanted: &[&str],
+) -> Result<Vec<crate::StoredEvent>, sqlx::Error> {
+    feed::read_stream_range(
+        conn,
+        &letter.aggregate_type,
+        &letter.aggregate_id,
+        letter.at,
+        !letter.skip,
+        to,
+        wanted,
+    )
+    .await
+}
+
+async fn mark_resolved(
+    conn: &mut PgConnection,
+    id: i64,
+    status: &str,
+    requested_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE dead_letters
             SET status = $2, resolved_by = requested_by, resolved_at = now(), requested = NULL
-          WHERE id = $1",
+          WHERE id = $1 AND status = 'parked' AND requested_at = $3",
     )
     .bind(id)
     .bind(status)
+    .bind(requested_at)
     .execute(conn)
     .await?;
     Ok(())

@@ -72,8 +72,9 @@ pub struct StoredEvent {
     /// The event's link in its stream's hash chain, in hex (read for the feed and the export,
     /// not for the projectors).
     pub hash: Option<String>,
-    /// The reading projector has a dead letter on this event's stream at or before it: the
-    /// event waits behind it (see `dead_letters`). Read for the projectors only.
+    /// The reading projector has a dead letter on this event's stream at or before it (the
+    /// event waits behind it), or skipped this very event (see `dead_letters`). Read for the
+    /// projectors only.
     pub parked: bool,
 }
 
@@ -138,11 +139,13 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
        CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata,
        NULL::text AS hash,
-       EXISTS (SELECT 1 FROM dead_letters d
-                WHERE d.projector = $5 AND d.status = 'parked'
-                  AND d.aggregate_type = e.aggregate_type AND d.aggregate_id = e.aggregate_id
-                  AND (d.transaction_id, d.position) <= (e.transaction_id, e.global_position))
-           AS parked
+       (EXISTS (SELECT 1 FROM dead_letters d
+                 WHERE d.projector = $5 AND d.status = 'parked'
+                   AND d.aggregate_type = e.aggregate_type AND d.aggregate_id = e.aggregate_id
+                   AND (d.transaction_id, d.position) <= (e.transaction_id, e.global_position))
+        OR EXISTS (SELECT 1 FROM dead_letters s
+                    WHERE s.projector = $5 AND s.status = 'skipped'
+                      AND s.position = e.global_position)) AS parked
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < feed_horizon()

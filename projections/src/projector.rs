@@ -16,13 +16,15 @@ pub enum ProjectionError {
     Inconsistent { position: i64, reason: String },
     #[error("reacting to the event at position {position} failed: {reason}")]
     Effect { position: i64, reason: String },
+    #[error("the projector panicked: {0}")]
+    Panicked(String),
 }
 
 impl ProjectionError {
     /// The position of the event that failed, when the failure is about one event.
     pub fn position(&self) -> Option<i64> {
         match self {
-            Self::Database(_) => None,
+            Self::Database(_) | Self::Panicked(_) => None,
             Self::Decode { position, .. }
             | Self::Inconsistent { position, .. }
             | Self::Effect { position, .. } => Some(*position),

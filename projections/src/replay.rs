@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::{
-    checkpoint, dead_letters, runner, Checkpoint, FeedPosition, ProjectionError, Projector,
+    checkpoint, dead_letters, runner, Checkpoint, FailurePolicy, FeedPosition, ProjectionError,
+    Projector,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -39,10 +40,25 @@ pub struct ReplayProgress {
     pub switched_in: Duration,
 }
 
+/// Rebuilds `projector`'s tables; an event it cannot apply parks its stream (see
+/// `replay_with_policy`).
 pub async fn replay(
     pool: &PgPool,
     projector: &dyn Projector,
     batch_size: i64,
+    progress: impl FnMut(ReplayProgress),
+) -> Result<ReplayProgress, ProjectionError> {
+    replay_with_policy(pool, projector, batch_size, FailurePolicy::Park, progress).await
+}
+
+/// Rebuilds `projector`'s tables. With `Park`, an event it cannot apply parks its stream in the
+/// replay's own dead letters, adopted at the switch; with `Stop`, it fails the replay, which
+/// changes nothing. Events operators skipped stay skipped.
+pub async fn replay_with_policy(
+    pool: &PgPool,
+    projector: &dyn Projector,
+    batch_size: i64,
+    policy: FailurePolicy,
     mut progress: impl FnMut(ReplayProgress),
 ) -> Result<ReplayProgress, ProjectionError> {
     let started = Instant::now();
@@ -53,6 +69,14 @@ pub async fn replay(
     // The replay parks what it cannot apply in a dead-letter table of its own, so that it
     // starts from no dead letters and ends with the set it met (adopted at the switch).
     let live_dead_letters = shadow_table(&mut session, "dead_letters").await?;
+    // What operators skipped stays skipped: the feed passes over those events as it does live.
+    sqlx::query(&format!(
+        "INSERT INTO pg_temp.dead_letters OVERRIDING SYSTEM VALUE
+         SELECT * FROM {live_dead_letters} WHERE projector = $1 AND status = 'skipped'"
+    ))
+    .bind(projector.name())
+    .execute(&mut session)
+    .await?;
 
     let mut at = Checkpoint {
         at: FeedPosition::default(),
@@ -71,7 +95,7 @@ pub async fn replay(
     // The rebuild, batch by batch, each in its own short transaction, until a batch comes back
     // short: caught up as of then. (Under steady writes a batch rarely comes back empty.)
     for batch in 1u64.. {
-        let (read, next) = apply_parking(&mut session, projector, at, batch_size).await?;
+        let (read, next) = apply_parking(&mut session, projector, at, batch_size, policy).await?;
         at = next;
         if read > 0 {
             report(read, at);
@@ -95,7 +119,7 @@ pub async fn replay(
     let mut tx = session.begin().await?;
     checkpoint::lock(&mut tx, projector.name()).await?;
     loop {
-        let (read, next) = apply_parking(&mut tx, projector, at, batch_size).await?;
+        let (read, next) = apply_parking(&mut tx, projector, at, batch_size, policy).await?;
         if read == 0 {
             break;
         }
@@ -136,6 +160,7 @@ async fn apply_parking(
     projector: &dyn Projector,
     at: Checkpoint,
     batch_size: i64,
+    policy: FailurePolicy,
 ) -> Result<(usize, Checkpoint), ProjectionError> {
     loop {
         let mut tx = conn.begin().await?;
@@ -149,6 +174,9 @@ async fn apply_parking(
                 let Some(position) = err.position() else {
                     return Err(err);
                 };
+                if policy == FailurePolicy::Stop {
+                    return Err(err);
+                }
                 let parked = dead_letters::park(
                     conn,
                     projector.name(),
@@ -156,6 +184,7 @@ async fn apply_parking(
                     &err.to_string(),
                     1,
                     chrono::Utc::now(),
+                    None,
                 )
                 .await?;
                 if parked.is_none() {

@@ -12,10 +12,12 @@
 //! rest: events written by other means, and a transaction that held the horizon back (its end
 //! sends no notification).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
@@ -281,7 +283,24 @@ async fn run_projector(
                 requests_checked = Some(Instant::now());
                 do_requests(&pool, projector.as_ref()).await;
             }
-            let batch = run_batch(&pool, projector.as_ref(), settings.batch_size, &fence).await;
+            // A projector that panics is a failure like another (retried, reported), not a
+            // task that dies while this instance keeps renewing its lease.
+            let batch = AssertUnwindSafe(run_batch(
+                &pool,
+                projector.as_ref(),
+                settings.batch_size,
+                &fence,
+            ))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                Err(ProjectionError::Panicked(what))
+            });
             if matches!(batch, Ok(read) if read > 0) {
                 // While this batch ran, its transaction held the horizon: events committed
                 // meanwhile were invisible to the other projectors, and nothing else will
@@ -324,7 +343,7 @@ async fn run_projector(
                     };
                     if let (FailurePolicy::Park, Some(f)) = (policy, failing.as_ref()) {
                         if attempts >= settings.park_after.max(1) {
-                            match park(&pool, name, f, &error).await {
+                            match park(&pool, name, &fence, f, &error).await {
                                 Ok(()) => {
                                     failing = None;
                                     backoff = Duration::from_millis(250);
@@ -369,10 +388,17 @@ struct Failing {
 async fn park(
     pool: &PgPool,
     name: &str,
+    fence: &Fence,
     failing: &Failing,
     error: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // Under the checkpoint's lock and the lease's fence, and only if the event is still ahead
+    // of the checkpoint: a runner that lost its lease, or whose event another runner (or a
+    // replay) has applied meanwhile, parks nothing.
+    let Some(at) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
+        return Ok(());
+    };
     let id = dead_letters::park(
         &mut tx,
         name,
@@ -380,6 +406,7 @@ async fn park(
         error,
         failing.attempts as i32,
         failing.since,
+        Some(at.at),
     )
     .await?;
     sqlx::query("UPDATE projector_checkpoints SET failures = 0 WHERE name = $1")

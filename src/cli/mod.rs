@@ -51,9 +51,24 @@ pub async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
         );
         bar.set_prefix(projector.name());
         bar.enable_steady_tick(Duration::from_millis(200));
-        let done = projections::replay(&pool, projector.as_ref(), settings.batch_size, |p| {
-            bar.set_position(p.events_read);
-        })
+        let policy = if settings
+            .stop_on_failure
+            .iter()
+            .any(|n| n == projector.name())
+        {
+            projections::FailurePolicy::Stop
+        } else {
+            projections::FailurePolicy::Park
+        };
+        let done = projections::replay_with_policy(
+            &pool,
+            projector.as_ref(),
+            settings.batch_size,
+            policy,
+            |p| {
+                bar.set_position(p.events_read);
+            },
+        )
         .await
         .with_context(|| format!("replaying {} failed; nothing was changed", projector.name()))?;
         bar.finish_and_clear();

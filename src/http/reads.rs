@@ -361,7 +361,8 @@ pub(super) async fn wait_for_token(
             .with("retry_after_seconds", 1));
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        // Short steps: the wait is what a client pays for reading its own write.
+        pause = (pause * 2).min(Duration::from_millis(10));
     }
 }
 

@@ -48,6 +48,17 @@ pub struct Followed {
 /// columns. Idempotent, safe to run from several instances at once (they take turns on the
 /// clock's row), and cheap when nothing moved (two index lookups).
 pub async fn follow_moves(pool: &PgPool) -> Result<Followed, sqlx::Error> {
+    follow(pool, false).await
+}
+
+/// `follow_moves`, raising the offset whatever it finds: after a restore that the detection
+/// cannot see (a point-in-time restore into the same cluster hands out again the ids of the
+/// transactions it lost, and tokens naming them could pass for new writes').
+pub async fn declare_move(pool: &PgPool) -> Result<Followed, sqlx::Error> {
+    follow(pool, true).await
+}
+
+async fn follow(pool: &PgPool, forced: bool) -> Result<Followed, sqlx::Error> {
     // Outside the transaction: a database that refuses it (some managed services) still gets
     // the detection by transaction ids, which needs no privilege.
     let system_identifier: Option<String> =
@@ -61,22 +72,21 @@ pub async fn follow_moves(pool: &PgPool) -> Result<Followed, sqlx::Error> {
         .await?;
     let offset: i64 = clock.try_get("xid_offset")?;
     let previous_system: Option<String> = clock.try_get("system_identifier")?;
-    let raw_current: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
-        .fetch_one(&mut *tx)
-        .await?;
-    let mut stored_max = stored_max(&mut tx).await?;
+    let (mut raw_current, mut stored_max) = ids(&mut tx).await?;
 
     let new_system = system_identifier.is_some() && system_identifier != previous_system;
     let behind = raw_current + offset <= stored_max;
     let mut moved = None;
-    if behind || (new_system && previous_system.is_some()) {
+    if behind || forced || (new_system && previous_system.is_some()) {
         // No event may be written while the offset changes: wait for writers in flight (there
         // are none unless something wrote before this ran) and hold new ones until commit.
         sqlx::query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        stored_max = stored_max.max(self::stored_max(&mut tx).await?);
-        let reason = if raw_current + offset <= stored_max {
+        (raw_current, stored_max) = ids(&mut tx).await?;
+        let reason = if forced {
+            "declared by the operator (operations migrate --moved)".to_string()
+        } else if raw_current + offset <= stored_max {
             format!(
                 "stored transaction ids reach {stored_max}, above this cluster's {} (plus offset {offset})",
                 raw_current
@@ -142,9 +152,13 @@ pub async fn follow_moves(pool: &PgPool) -> Result<Followed, sqlx::Error> {
     })
 }
 
-async fn stored_max(tx: &mut sqlx::PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT GREATEST((SELECT max(transaction_id) FROM events),
+/// The cluster's next transaction id (the snapshot's `xmax`: every transaction whose events
+/// this statement sees has a lower one) and the highest stored id, read in one snapshot. Read
+/// apart, a writer committing in between would pass for a move.
+async fn ids(tx: &mut sqlx::PgConnection) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+                GREATEST((SELECT max(transaction_id) FROM events),
                          (SELECT max(transaction_id) FROM projector_checkpoints),
                          '0'::xid8)::text::bigint",
     )

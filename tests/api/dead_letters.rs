@@ -132,6 +132,8 @@ async fn a_poison_event_parks_its_stream_and_every_other_stream_goes_on() {
     let read = app.get_consistent(&format!("/v1/tasks/{c}"), &answer).await;
     assert_eq!(read.status(), StatusCode::OK);
     app.wait_for_projections().await; // no projector is stuck: every one reaches the end
+    // Read again now that the checkpoint has passed A's later event (parked behind).
+    let letters = wait_parked(&app, "tasks", 2).await;
 
     let (of_a, of_b) = (letter_of(&letters, a), letter_of(&letters, b));
     assert_eq!(of_a["sequence"], 3);
@@ -442,6 +444,16 @@ async fn a_replay_reaches_the_same_parked_set() {
         .unwrap();
     assert_eq!(letter["status"], "skipped");
     assert_eq!(letter["resolved_by"], "ops:ada");
+    // What was skipped stays skipped through a replay: not applied, not parked again.
+    let replay = run_cli(&app, &["replay", "--projection", "tasks"]).await;
+    assert!(replay.status.success(), "{replay:?}");
+    let still = wait_parked(&app, "tasks", 1).await;
+    assert_eq!(still[0]["id"], before[1]["id"]);
+    let rows_after: Vec<(Uuid, i64)> = sqlx::query_as("SELECT id, version FROM tasks ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows_after, rows_before);
 }
 
 #[tokio::test]
