@@ -139,13 +139,22 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
        CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata,
        NULL::text AS hash,
-       (EXISTS (SELECT 1 FROM dead_letters d
-                 WHERE d.projector = $5 AND d.status = 'parked'
-                   AND d.aggregate_type = e.aggregate_type AND d.aggregate_id = e.aggregate_id
-                   AND (d.transaction_id, d.position) <= (e.transaction_id, e.global_position))
-        OR EXISTS (SELECT 1 FROM dead_letters s
-                    WHERE s.projector = $5 AND s.status = 'skipped'
-                      AND s.position = e.global_position)) AS parked
+       -- Two hashed subplans, each run once per statement (a probe per event, instead of an
+       -- index search per event: this is on every projector's every batch); the exact test of
+       -- the position only for a stream that has a dead letter.
+       CASE WHEN (e.aggregate_type, e.aggregate_id) IN
+                 (SELECT d.aggregate_type, d.aggregate_id FROM dead_letters d
+                   WHERE d.projector = $5 AND d.status = 'parked')
+            THEN EXISTS (SELECT 1 FROM dead_letters d
+                          WHERE d.projector = $5 AND d.status = 'parked'
+                            AND d.aggregate_type = e.aggregate_type
+                            AND d.aggregate_id = e.aggregate_id
+                            AND (d.transaction_id, d.position)
+                                <= (e.transaction_id, e.global_position))
+            ELSE false
+       END
+       OR e.global_position IN (SELECT s.position FROM dead_letters s
+                                 WHERE s.projector = $5 AND s.status = 'skipped') AS parked
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < feed_horizon()

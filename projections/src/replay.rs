@@ -71,8 +71,13 @@ pub async fn replay_with_policy(
     let live_dead_letters = shadow_table(&mut session, "dead_letters").await?;
     // What operators skipped stays skipped: the feed passes over those events as it does live.
     sqlx::query(&format!(
-        "INSERT INTO pg_temp.dead_letters OVERRIDING SYSTEM VALUE
-         SELECT * FROM {live_dead_letters} WHERE projector = $1 AND status = 'skipped'"
+        "INSERT INTO pg_temp.dead_letters (projector, aggregate_type, aggregate_id,
+                                           transaction_id, position, sequence, event_type,
+                                           error, attempts, first_failed_at, last_failed_at,
+                                           status)
+         SELECT projector, aggregate_type, aggregate_id, transaction_id, position, sequence,
+                event_type, error, attempts, first_failed_at, last_failed_at, status
+           FROM {live_dead_letters} WHERE projector = $1 AND status = 'skipped'"
     ))
     .bind(projector.name())
     .execute(&mut session)
