@@ -853,7 +853,8 @@ pub fn document() -> Value {
             "operationId": "readyz",
             "summary": "Ready when the database answers",
             "description": "`degraded` (still 200) when a long transaction holds the \
-                            projectors back or a projector keeps failing.",
+                            projectors back, a projector keeps failing or a stream is parked \
+                            behind a dead letter.",
             "responses": {
                 "200": ok("Ready or degraded.", readiness.clone()),
                 "503": ok("The database does not answer.", readiness),
