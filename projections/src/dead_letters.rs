@@ -205,6 +205,8 @@ pub enum RequestError {
     NotFound(i64),
     #[error("dead letter {id} is {status}, not parked: there is nothing to retry or skip")]
     NotParked { id: i64, status: String },
+    #[error("dead letter {id} has a {pending} asked for already; wait for it (GET /v1/dead-letters/{id})")]
+    Pending { id: i64, pending: String },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -223,9 +225,12 @@ pub async fn request(
     };
     let updated: Option<i64> = sqlx::query_scalar(
         "UPDATE dead_letters
-            SET requested = $2, requested_by = $3, requested_at = clock_timestamp(),
-                reason = $4
-          WHERE id = $1 AND status = 'parked'
+            SET requested = $2, reason = $4,
+                -- joining the same request pending keeps it as it was asked first
+                requested_by = CASE WHEN requested IS NULL THEN $3 ELSE requested_by END,
+                requested_at = CASE WHEN requested IS NULL THEN clock_timestamp()
+                                    ELSE requested_at END
+          WHERE id = $1 AND status = 'parked' AND (requested IS NULL OR requested = $2)
       RETURNING id",
     )
     .bind(id)
@@ -236,9 +241,12 @@ pub async fn request(
     .await?;
     let found = get(pool, id).await?.ok_or(RequestError::NotFound(id))?;
     if updated.is_none() {
-        return Err(RequestError::NotParked {
-            id,
-            status: found.status,
+        return Err(match found.requested {
+            Some(pending) if found.status == "parked" => RequestError::Pending { id, pending },
+            _ => RequestError::NotParked {
+                id,
+                status: found.status,
+            },
         });
     }
     // Wake the runners of every instance.
@@ -421,7 +429,10 @@ pub async fn resolve(
     let status = if letter.skip { "skipped" } else { "retried" };
     let failed = match projector.apply(conn, &events).await {
         Ok(()) => {
-            mark_resolved(conn, id, status, letter.requested_at).await?;
+            if !mark_resolved(conn, id, status, letter.requested_at).await? {
+                // Resolved or asked again meanwhile: this apply rolls back with the transaction.
+                return Ok(Resolution::Nothing);
+            }
             if let Some(tx) = tx {
                 tx.commit().await?;
             }
@@ -455,7 +466,9 @@ pub async fn resolve(
             if index > 0 && !effects {
                 projector.apply(&mut tx, &events[..index]).await?;
             }
-            mark_resolved(&mut tx, id, status, letter.requested_at).await?;
+            if !mark_resolved(&mut tx, id, status, letter.requested_at).await? {
+                return Ok(Resolution::Nothing);
+            }
             let moved = park(
                 &mut tx,
                 name,
@@ -509,8 +522,8 @@ async fn mark_resolved(
     id: i64,
     status: &str,
     requested_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let marked = sqlx::query(
         "UPDATE dead_letters
             SET status = $2, resolved_by = requested_by, resolved_at = now(), requested = NULL
           WHERE id = $1 AND status = 'parked' AND requested_at = $3",
@@ -520,7 +533,7 @@ async fn mark_resolved(
     .bind(requested_at)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(marked.rows_affected() == 1)
 }
 
 /// After a replay built its own dead letters (in its session's `pg_temp.dead_letters`), makes

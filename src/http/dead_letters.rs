@@ -177,6 +177,13 @@ async fn act(
         Err(RequestError::NotFound(_)) => {
             return Err(ApiError::not_found(format!("no dead letter {id}")))
         }
+        Err(err @ RequestError::Pending { .. }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "request_pending",
+                err.to_string(),
+            ))
+        }
         Err(err @ RequestError::NotParked { .. }) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

@@ -564,3 +564,60 @@ async fn a_broken_pilot_parks_its_own_assignments_and_deadlines_not_the_others()
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(parked(&app, "deadlines").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_request_no_runner_takes_is_accepted_and_a_different_one_waits_its_turn() {
+    // No instance runs the projectors: a request stays asked for.
+    let app = TestApp::spawn_with(|s| {
+        s.projections.disabled = true;
+        s.consistency_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let task = app.create_task().await;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO dead_letters (projector, aggregate_type, aggregate_id, transaction_id,
+                                   position, sequence, event_type, error, attempts,
+                                   first_failed_at, last_failed_at)
+         SELECT 'tasks', aggregate_type, aggregate_id, transaction_id, global_position, sequence,
+                event_type, 'made for the test', 5, now(), now()
+           FROM events WHERE aggregate_id = $1
+         RETURNING id",
+    )
+    .bind(task.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let post = |action: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("/v1/dead-letters/{id}/{action}")))
+            .json(&body)
+            .send()
+    };
+    let first = post("retry", json!({})).await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["requested"], "retry");
+    assert_eq!(first["requested_by"], "key:test-admin");
+    // The same request again joins it; a different one is refused until it is done.
+    assert_eq!(
+        post("retry", json!({})).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    assert_problem(
+        post("skip", json!({"reason": "changed my mind"}))
+            .await
+            .unwrap(),
+        StatusCode::CONFLICT,
+        "request_pending",
+    )
+    .await;
+    let letter: Value = app
+        .get(&format!("/v1/dead-letters/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(letter["requested"], "retry");
+    assert_eq!(letter["reason"], Value::Null);
+    assert_eq!(letter["status"], "parked");
+}
