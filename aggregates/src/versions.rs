@@ -116,20 +116,16 @@ impl Upcasters {
     /// already). A real fix is compiled into the next release; this is how the tests stand for
     /// that deployment (an event parked because no upcaster read it, retried once one does).
     pub fn deploy(more: &'static [Upcast]) -> bool {
-        let mut steps = Upcasters::new(UPCASTS).steps;
-        steps.extend(Upcasters::new(more).steps);
-        steps.sort_by(|a, b| {
-            (a.upcast.event_type, &a.version)
-                .partial_cmp(&(b.upcast.event_type, &b.version))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        DEPLOYED.set(Upcasters { steps }).is_ok()
+        DEPLOYED.set(Self::of(UPCASTS.iter().chain(more))).is_ok()
     }
 
     /// A chain of these upcasts, in version order whatever the order given.
     pub fn new(upcasts: &'static [Upcast]) -> Self {
+        Self::of(upcasts.iter())
+    }
+
+    fn of(upcasts: impl Iterator<Item = &'static Upcast>) -> Self {
         let mut steps: Vec<Step> = upcasts
-            .iter()
             .map(|upcast| Step {
                 upcast,
                 version: upcast

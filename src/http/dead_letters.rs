@@ -115,9 +115,7 @@ async fn retry(
     no_query(query)?;
     // No body, or an empty JSON object.
     if !body.is_empty() {
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        })?;
+        let value = json_body(&body)?;
         if value.as_object().is_none_or(|o| !o.is_empty()) {
             return Err(ApiError::bad_request(
                 "invalid_field",
@@ -126,6 +124,13 @@ async fn retry(
         }
     }
     act(&ctx, id, None, &principal.actor).await
+}
+
+/// The body as JSON, or `400 malformed_json`.
+fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })
 }
 
 #[derive(Deserialize)]
@@ -143,9 +148,7 @@ async fn skip(
 ) -> Result<Response, ApiError> {
     let id = parse_id(path)?;
     no_query(query)?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let value = json_body(&body)?;
     let Skip { reason } = serde_json::from_value(value).map_err(|e| {
         ApiError::bad_request(
             "invalid_field",

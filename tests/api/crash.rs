@@ -138,18 +138,24 @@ async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
         .unwrap();
     wait_for_projections(&pool).await;
 
+    let events = assert_tasks_projected_exactly_once(&pool).await;
+    assert!(events > 50, "the load wrote only {events} events");
+}
+
+/// After a fault drill on tasks: every status-changing task event has exactly one history row
+/// and no row lacks its event, every task row is at its stream's last event, and both
+/// projectors counted every event once. Returns the number of events.
+pub async fn assert_tasks_projected_exactly_once(pool: &sqlx::PgPool) -> i64 {
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .unwrap();
-    assert!(events > 50, "the load wrote only {events} events");
-    // Every status-changing task event has exactly one history row, and no row lacks its event.
     let unmatched: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events e
            FULL JOIN task_history h ON h.global_position = e.global_position
           WHERE e.global_position IS NULL OR h.global_position IS NULL",
     )
-    .fetch_one(&pool)
+    .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(unmatched, 0);
@@ -160,7 +166,7 @@ async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
            FULL JOIN tasks t ON t.id::text = s.aggregate_id
           WHERE t.version IS DISTINCT FROM s.version",
     )
-    .fetch_one(&pool)
+    .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(behind, 0);
@@ -168,8 +174,9 @@ async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
         "SELECT events_applied FROM projector_checkpoints
           WHERE name IN ('tasks', 'task_history') ORDER BY name",
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await
     .unwrap();
     assert_eq!(applied, [events, events]);
+    events
 }

@@ -190,39 +190,9 @@ async fn a_paused_leader_loses_its_projectors_within_the_lease_and_applies_nothi
         .iter()
         .all(|(_, pid)| *pid != first.pid()));
 
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    // Every status event has exactly one history row, and no row lacks its event.
-    let unmatched: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events e
-           FULL JOIN task_history h ON h.global_position = e.global_position
-          WHERE e.global_position IS NULL OR h.global_position IS NULL",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(unmatched, 0);
-    // Every read model row is at its stream's version.
-    let behind: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT aggregate_id, max(sequence) AS version FROM events
-                                GROUP BY aggregate_id) s
-           FULL JOIN tasks t ON t.id::text = s.aggregate_id
-          WHERE t.version IS DISTINCT FROM s.version",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(behind, 0);
-    let applied: Vec<i64> = sqlx::query_scalar(
-        "SELECT events_applied FROM projector_checkpoints
-          WHERE name IN ('tasks', 'task_history') ORDER BY name",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(applied, [events, events]);
+    // Every status event has exactly one history row, every read model row is at its
+    // stream's version.
+    crate::crash::assert_tasks_projected_exactly_once(&pool).await;
     drop(others);
     drop(first);
 }
