@@ -25,12 +25,73 @@ pub trait DomainError: std::error::Error {
     }
 }
 
-/// The names of an aggregate's commands, as they appear in the HTTP body's `"type"`.
-pub trait CommandNames {
+/// The names of an aggregate's commands, as they appear in the HTTP body's `"type"`: the
+/// variants' names (`strum::VariantNames`).
+pub trait CommandNames: strum::VariantNames {
+    /// How many variants, at the end of the enum, are issued by processes rather than clients
+    /// (serde skips them).
+    const INTERNAL: usize = 0;
     /// Every command a client may send, in catalogue order.
-    const PUBLIC: &'static [&'static str];
+    const PUBLIC: &'static [&'static str] = Self::VARIANTS
+        .split_at(Self::VARIANTS.len() - Self::INTERNAL)
+        .0;
     /// This command's name.
     fn name(&self) -> &'static str;
     /// True for the command that creates the stream.
     fn creates_stream(&self) -> bool;
+}
+
+/// The text of a seed enum's value, as the API writes it and the read models store it (the
+/// `strum` derive of each enum, which names its values as its serde derive does).
+pub trait Label: Copy + Into<&'static str> {
+    fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl<T: Copy + Into<&'static str>> Label for T {}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Debug;
+    use std::str::FromStr;
+
+    use serde::{de::DeserializeOwned, Serialize};
+    use strum::VariantArray;
+
+    use super::{fo_task, pilot, task, trip, Label};
+
+    /// The read models store a value as its `strum` text and the API writes it with serde: the
+    /// two derives must spell every value alike, and the text must read back.
+    fn spelt_alike<T>()
+    where
+        T: VariantArray + Label + Serialize + DeserializeOwned + FromStr + PartialEq + Debug,
+    {
+        for &value in T::VARIANTS {
+            let text = value.as_str();
+            assert_eq!(serde_json::to_value(value).unwrap(), text, "{value:?}");
+            assert_eq!(T::from_str(text).ok(), Some(value), "{text}");
+            assert_eq!(serde_json::from_value::<T>(text.into()).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn every_seed_enum_is_spelt_alike_by_serde_and_by_strum() {
+        spelt_alike::<task::TaskStatus>();
+        spelt_alike::<task::TaskType>();
+        spelt_alike::<task::CancellationReason>();
+        spelt_alike::<trip::TripStatus>();
+        spelt_alike::<trip::TripType>();
+        spelt_alike::<trip::AssistanceKind>();
+        spelt_alike::<trip::AssistanceOutcome>();
+        spelt_alike::<trip::AssistanceStatus>();
+        spelt_alike::<pilot::PilotLocation>();
+        spelt_alike::<pilot::ShiftStatus>();
+        spelt_alike::<pilot::PilotAssignmentStatus>();
+        spelt_alike::<pilot::ReservationStatus>();
+        spelt_alike::<fo_task::FoTaskStatus>();
+        spelt_alike::<fo_task::SubtaskStatus>();
+        spelt_alike::<fo_task::FoTaskKind>();
+        spelt_alike::<fo_task::FoAction>();
+    }
 }

@@ -9,6 +9,7 @@ use crate::{CommandNames, Note};
 /// optional field is an error rather than dropped.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
 pub enum FoTaskCommand {
     CreateFoTask {
         hub_id: Uuid,
@@ -50,32 +51,8 @@ pub enum FoTaskCommand {
 }
 
 impl CommandNames for FoTaskCommand {
-    const PUBLIC: &'static [&'static str] = &[
-        "CreateFoTask",
-        "AddSubtask",
-        "AssignFieldOperator",
-        "UnassignFieldOperator",
-        "StartFoTask",
-        "StartSubtask",
-        "CompleteSubtask",
-        "SkipSubtask",
-        "CompleteFoTask",
-        "CancelFoTask",
-    ];
-
     fn name(&self) -> &'static str {
-        match self {
-            Self::CreateFoTask { .. } => "CreateFoTask",
-            Self::AddSubtask { .. } => "AddSubtask",
-            Self::AssignFieldOperator { .. } => "AssignFieldOperator",
-            Self::UnassignFieldOperator { .. } => "UnassignFieldOperator",
-            Self::StartFoTask {} => "StartFoTask",
-            Self::StartSubtask { .. } => "StartSubtask",
-            Self::CompleteSubtask { .. } => "CompleteSubtask",
-            Self::SkipSubtask { .. } => "SkipSubtask",
-            Self::CompleteFoTask {} => "CompleteFoTask",
-            Self::CancelFoTask { .. } => "CancelFoTask",
-        }
+        self.into()
     }
 
     fn creates_stream(&self) -> bool {

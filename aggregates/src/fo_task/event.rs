@@ -6,7 +6,16 @@ use super::{FoTaskKind, FoTaskStatus, SubtaskSpec, SubtaskStatus};
 
 /// What happened to a field-operations task. Every status change, of the task or of a subtask,
 /// carries the status it left, so that a history row is a copy of its event and needs no lookup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 pub enum FoTaskEvent {
     FoTaskCreated {
         hub_id: Uuid,
@@ -62,32 +71,10 @@ pub enum FoTaskEvent {
 
 impl FoTaskEvent {
     /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = &[
-        "FoTaskCreated",
-        "FoSubtaskAdded",
-        "FoAssigned",
-        "FoUnassigned",
-        "FoTaskStarted",
-        "FoSubtaskStarted",
-        "FoSubtaskCompleted",
-        "FoSubtaskSkipped",
-        "FoTaskCompleted",
-        "FoTaskCancelled",
-    ];
+    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::FoTaskCreated { .. } => "FoTaskCreated",
-            Self::FoSubtaskAdded { .. } => "FoSubtaskAdded",
-            Self::FoAssigned { .. } => "FoAssigned",
-            Self::FoUnassigned { .. } => "FoUnassigned",
-            Self::FoTaskStarted { .. } => "FoTaskStarted",
-            Self::FoSubtaskStarted { .. } => "FoSubtaskStarted",
-            Self::FoSubtaskCompleted { .. } => "FoSubtaskCompleted",
-            Self::FoSubtaskSkipped { .. } => "FoSubtaskSkipped",
-            Self::FoTaskCompleted { .. } => "FoTaskCompleted",
-            Self::FoTaskCancelled { .. } => "FoTaskCancelled",
-        }
+        self.into()
     }
 
     /// The task's `(previous, new)` status if this event changes it; the creation has no

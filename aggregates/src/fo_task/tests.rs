@@ -1165,12 +1165,6 @@ fn enum_values_are_spelt_in_screaming_snake_case() {
         "IN_PROGRESS"
     );
     assert_eq!(FoTaskStatus::InProgress.to_string(), "IN_PROGRESS");
-    for status in FoTaskStatus::ALL {
-        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
-    }
-    for status in SubtaskStatus::ALL {
-        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
-    }
     assert_eq!(SubtaskStatus::Skipped.to_string(), "SKIPPED");
     assert_eq!(
         serde_json::to_value(FoTaskKind::RobotRescue).unwrap(),

@@ -8,6 +8,7 @@ use crate::{CommandNames, Note};
 /// Commands on a pilot, deserialized from `{"<CommandName>": {...fields}}` (see `TaskCommand`).
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
 pub enum PilotCommand {
     RegisterPilot {
         #[serde(default)]
@@ -83,46 +84,8 @@ pub enum PilotCommand {
 }
 
 impl CommandNames for PilotCommand {
-    const PUBLIC: &'static [&'static str] = &[
-        "RegisterPilot",
-        "UpdatePilotProfile",
-        "ArchivePilot",
-        "StartShift",
-        "ChangeShiftState",
-        "EndShift",
-        "RequestAssignment",
-        "AcceptAssignment",
-        "RejectAssignment",
-        "AbandonAssignment",
-        "CancelAssignment",
-        "RevokeAssignment",
-        "MarkAssignmentStale",
-        "FinishAssignment",
-        "ReservePilot",
-        "ReleaseReservation",
-        "ExpireReservation",
-    ];
-
     fn name(&self) -> &'static str {
-        match self {
-            Self::RegisterPilot { .. } => "RegisterPilot",
-            Self::UpdatePilotProfile { .. } => "UpdatePilotProfile",
-            Self::ArchivePilot { .. } => "ArchivePilot",
-            Self::StartShift { .. } => "StartShift",
-            Self::ChangeShiftState { .. } => "ChangeShiftState",
-            Self::EndShift {} => "EndShift",
-            Self::RequestAssignment { .. } => "RequestAssignment",
-            Self::AcceptAssignment { .. } => "AcceptAssignment",
-            Self::RejectAssignment { .. } => "RejectAssignment",
-            Self::AbandonAssignment { .. } => "AbandonAssignment",
-            Self::CancelAssignment { .. } => "CancelAssignment",
-            Self::RevokeAssignment { .. } => "RevokeAssignment",
-            Self::MarkAssignmentStale { .. } => "MarkAssignmentStale",
-            Self::FinishAssignment { .. } => "FinishAssignment",
-            Self::ReservePilot { .. } => "ReservePilot",
-            Self::ReleaseReservation { .. } => "ReleaseReservation",
-            Self::ExpireReservation { .. } => "ExpireReservation",
-        }
+        self.into()
     }
 
     fn creates_stream(&self) -> bool {

@@ -7,7 +7,16 @@ use super::{PilotAssignmentStatus, PilotLocation, ShiftStatus};
 
 /// What happened to a pilot. Every change of a shift's state, an assignment's status or a
 /// reservation carries what it left, so that the history rows are copies of their events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 pub enum PilotEvent {
     PilotRegistered {
         user_id: Option<Uuid>,
@@ -103,46 +112,10 @@ pub enum PilotEvent {
 }
 
 impl PilotEvent {
-    pub const TYPES: &'static [&'static str] = &[
-        "PilotRegistered",
-        "PilotProfileUpdated",
-        "PilotArchived",
-        "PilotShiftStarted",
-        "PilotShiftStateChanged",
-        "PilotShiftEnded",
-        "PilotAssignmentRequested",
-        "PilotAssignmentAccepted",
-        "PilotAssignmentRejected",
-        "PilotAssignmentAbandoned",
-        "PilotAssignmentCanceled",
-        "PilotAssignmentRevoked",
-        "PilotAssignmentStale",
-        "PilotAssignmentFinished",
-        "PilotReserved",
-        "PilotReservationReleased",
-        "PilotReservationExpired",
-    ];
+    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::PilotRegistered { .. } => "PilotRegistered",
-            Self::PilotProfileUpdated { .. } => "PilotProfileUpdated",
-            Self::PilotArchived { .. } => "PilotArchived",
-            Self::PilotShiftStarted { .. } => "PilotShiftStarted",
-            Self::PilotShiftStateChanged { .. } => "PilotShiftStateChanged",
-            Self::PilotShiftEnded { .. } => "PilotShiftEnded",
-            Self::PilotAssignmentRequested { .. } => "PilotAssignmentRequested",
-            Self::PilotAssignmentAccepted { .. } => "PilotAssignmentAccepted",
-            Self::PilotAssignmentRejected { .. } => "PilotAssignmentRejected",
-            Self::PilotAssignmentAbandoned { .. } => "PilotAssignmentAbandoned",
-            Self::PilotAssignmentCanceled { .. } => "PilotAssignmentCanceled",
-            Self::PilotAssignmentRevoked { .. } => "PilotAssignmentRevoked",
-            Self::PilotAssignmentStale { .. } => "PilotAssignmentStale",
-            Self::PilotAssignmentFinished { .. } => "PilotAssignmentFinished",
-            Self::PilotReserved { .. } => "PilotReserved",
-            Self::PilotReservationReleased { .. } => "PilotReservationReleased",
-            Self::PilotReservationExpired { .. } => "PilotReservationExpired",
-        }
+        self.into()
     }
 
     /// For an assignment event: (assignment, task, status left, status reached, reason).

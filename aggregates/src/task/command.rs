@@ -10,6 +10,7 @@ use crate::{CommandNames, ExternalRef, Note};
 /// fields are refused, so that a misspelt optional field is an error rather than dropped.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
 pub enum TaskCommand {
     CreateTask {
         task_type: TaskType,
@@ -57,34 +58,11 @@ pub enum TaskCommand {
 }
 
 impl CommandNames for TaskCommand {
-    const PUBLIC: &'static [&'static str] = &[
-        "CreateTask",
-        "MarkTaskPending",
-        "StartTask",
-        "PauseTask",
-        "ResumeTask",
-        "MarkTaskArrived",
-        "CompleteTask",
-        "CancelTask",
-        "AttachTrip",
-        "AssignRobot",
-    ];
+    /// The last two, `RecordPilot*`, are the assignment process's.
+    const INTERNAL: usize = 2;
 
     fn name(&self) -> &'static str {
-        match self {
-            Self::CreateTask { .. } => "CreateTask",
-            Self::MarkTaskPending {} => "MarkTaskPending",
-            Self::StartTask {} => "StartTask",
-            Self::PauseTask { .. } => "PauseTask",
-            Self::ResumeTask {} => "ResumeTask",
-            Self::MarkTaskArrived {} => "MarkTaskArrived",
-            Self::CompleteTask {} => "CompleteTask",
-            Self::CancelTask { .. } => "CancelTask",
-            Self::AttachTrip { .. } => "AttachTrip",
-            Self::AssignRobot { .. } => "AssignRobot",
-            Self::RecordPilotAssigned { .. } => "RecordPilotAssigned",
-            Self::RecordPilotUnassigned { .. } => "RecordPilotUnassigned",
-        }
+        self.into()
     }
 
     fn creates_stream(&self) -> bool {

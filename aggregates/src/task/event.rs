@@ -7,7 +7,16 @@ use super::{CancellationReason, TaskStatus, TaskType};
 
 /// What happened to a task. Status changes carry the status they left, so that a history row
 /// is a copy of its event and needs no lookup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 pub enum TaskEvent {
     TaskCreated {
         task_type: TaskType,
@@ -60,36 +69,10 @@ pub enum TaskEvent {
 
 impl TaskEvent {
     /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = &[
-        "TaskCreated",
-        "TaskMarkedPending",
-        "TaskStarted",
-        "TaskPaused",
-        "TaskResumed",
-        "TaskArrived",
-        "TaskCompleted",
-        "TaskCancelled",
-        "TaskTripAttached",
-        "TaskRobotAssigned",
-        "TaskPilotAssigned",
-        "TaskPilotUnassigned",
-    ];
+    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::TaskCreated { .. } => "TaskCreated",
-            Self::TaskMarkedPending { .. } => "TaskMarkedPending",
-            Self::TaskStarted { .. } => "TaskStarted",
-            Self::TaskPaused { .. } => "TaskPaused",
-            Self::TaskResumed { .. } => "TaskResumed",
-            Self::TaskArrived { .. } => "TaskArrived",
-            Self::TaskCompleted { .. } => "TaskCompleted",
-            Self::TaskCancelled { .. } => "TaskCancelled",
-            Self::TaskTripAttached { .. } => "TaskTripAttached",
-            Self::TaskRobotAssigned { .. } => "TaskRobotAssigned",
-            Self::TaskPilotAssigned { .. } => "TaskPilotAssigned",
-            Self::TaskPilotUnassigned { .. } => "TaskPilotUnassigned",
-        }
+        self.into()
     }
 
     /// The status this event moves the task to, if it changes the status.

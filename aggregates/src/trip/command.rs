@@ -10,6 +10,7 @@ use crate::{CommandNames, Location, Note};
 /// fields are refused, so that a misspelt optional field is an error rather than dropped.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
 pub enum TripCommand {
     PlanTrip {
         task_id: Uuid,
@@ -57,32 +58,8 @@ pub enum TripCommand {
 }
 
 impl CommandNames for TripCommand {
-    const PUBLIC: &'static [&'static str] = &[
-        "PlanTrip",
-        "MarkReadyToDepart",
-        "DepartTrip",
-        "ArriveAtStop",
-        "CompleteTrip",
-        "CancelTrip",
-        "RecordRoute",
-        "RequestFoAssistance",
-        "AcknowledgeFoAssistance",
-        "ResolveFoAssistance",
-    ];
-
     fn name(&self) -> &'static str {
-        match self {
-            Self::PlanTrip { .. } => "PlanTrip",
-            Self::MarkReadyToDepart {} => "MarkReadyToDepart",
-            Self::DepartTrip {} => "DepartTrip",
-            Self::ArriveAtStop { .. } => "ArriveAtStop",
-            Self::CompleteTrip {} => "CompleteTrip",
-            Self::CancelTrip { .. } => "CancelTrip",
-            Self::RecordRoute { .. } => "RecordRoute",
-            Self::RequestFoAssistance { .. } => "RequestFoAssistance",
-            Self::AcknowledgeFoAssistance { .. } => "AcknowledgeFoAssistance",
-            Self::ResolveFoAssistance { .. } => "ResolveFoAssistance",
-        }
+        self.into()
     }
 
     fn creates_stream(&self) -> bool {

@@ -8,7 +8,16 @@ use crate::Location;
 
 /// What happened to a trip. Status changes carry the status they left, so that a history row
 /// is a copy of its event and needs no lookup; so does the resolution of an assistance request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 pub enum TripEvent {
     TripPlanned {
         task_id: Uuid,
@@ -60,32 +69,10 @@ pub enum TripEvent {
 
 impl TripEvent {
     /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = &[
-        "TripPlanned",
-        "TripReadyToDepart",
-        "TripDeparted",
-        "TripArrivedAtStop",
-        "TripCompleted",
-        "TripCancelled",
-        "TripRouteRecorded",
-        "FoAssistanceRequested",
-        "FoAssistanceAcknowledged",
-        "FoAssistanceResolved",
-    ];
+    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::TripPlanned { .. } => "TripPlanned",
-            Self::TripReadyToDepart { .. } => "TripReadyToDepart",
-            Self::TripDeparted { .. } => "TripDeparted",
-            Self::TripArrivedAtStop { .. } => "TripArrivedAtStop",
-            Self::TripCompleted { .. } => "TripCompleted",
-            Self::TripCancelled { .. } => "TripCancelled",
-            Self::TripRouteRecorded { .. } => "TripRouteRecorded",
-            Self::FoAssistanceRequested { .. } => "FoAssistanceRequested",
-            Self::FoAssistanceAcknowledged { .. } => "FoAssistanceAcknowledged",
-            Self::FoAssistanceResolved { .. } => "FoAssistanceResolved",
-        }
+        self.into()
     }
 
     /// The status this event moves the trip to, if it changes the trip's status.

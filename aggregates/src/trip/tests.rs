@@ -903,10 +903,6 @@ fn enum_values_are_the_seeds_spelling() {
             ..
         }
     ));
-    for status in TripStatus::ALL {
-        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
-        assert_eq!(status.to_string(), status.as_str());
-    }
     assert_eq!(
         serde_json::to_value(TripStatus::ReadyToDepart).unwrap(),
         "READY_TO_DEPART"

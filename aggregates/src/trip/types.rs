@@ -1,9 +1,23 @@
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Seed `TripStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum TripStatus {
     AtStop,
     ReadyToDepart,
@@ -13,39 +27,30 @@ pub enum TripStatus {
 }
 
 impl TripStatus {
-    pub const ALL: [TripStatus; 5] = [
-        Self::AtStop,
-        Self::ReadyToDepart,
-        Self::InTransit,
-        Self::Completed,
-        Self::Cancelled,
-    ];
-
     /// COMPLETED and CANCELLED end a trip: it accepts no further status change.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AtStop => "AT_STOP",
-            Self::ReadyToDepart => "READY_TO_DEPART",
-            Self::InTransit => "IN_TRANSIT",
-            Self::Completed => "COMPLETED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-}
-
-impl fmt::Display for TripStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Seed `TripType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum TripType {
     Jitp,
     Deployment,
@@ -55,8 +60,23 @@ pub enum TripType {
 }
 
 /// What a robot on a trip needs a field operator for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceKind {
     Stuck,
     BlockedPath,
@@ -68,8 +88,23 @@ pub enum AssistanceKind {
 
 /// How a field operator closed an assistance request. Recorded as said: `TRIP_CANCELLED` does
 /// not cancel the trip, which takes its own `CancelTrip`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceOutcome {
     Resolved,
     RobotRecovered,
@@ -79,26 +114,25 @@ pub enum AssistanceOutcome {
 
 /// Where an assistance request stands: REQUESTED, then ACKNOWLEDGED by a field operator, then
 /// RESOLVED (a request may also be resolved straight from REQUESTED).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssistanceStatus {
     Requested,
     Acknowledged,
     Resolved,
-}
-
-impl AssistanceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "REQUESTED",
-            Self::Acknowledged => "ACKNOWLEDGED",
-            Self::Resolved => "RESOLVED",
-        }
-    }
-}
-
-impl fmt::Display for AssistanceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }

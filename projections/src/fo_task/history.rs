@@ -1,4 +1,5 @@
 use aggregates::fo_task::{FoTask, FoTaskEvent};
+use aggregates::Label;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;

@@ -1,4 +1,5 @@
 use aggregates::pilot::{PilotEvent, ReservationStatus, ShiftStatus};
+use aggregates::Label;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,3 +1,4 @@
+use aggregates::Label;
 use std::collections::{HashMap, HashSet};
 
 use aggregates::pilot::{PilotAssignmentStatus, PilotEvent, PilotLocation, ShiftStatus};

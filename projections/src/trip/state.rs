@@ -1,3 +1,4 @@
+use aggregates::Label;
 use std::collections::{HashMap, HashSet};
 
 use aggregates::trip::{AssistanceStatus, Trip, TripEvent, TripStatus};
