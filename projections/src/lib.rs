@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod dead_letters;
 pub mod feed;
 pub mod fo_task;
+pub mod frame;
 pub mod lease;
 pub mod pilot;
 mod projector;

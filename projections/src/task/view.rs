@@ -6,30 +6,33 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
+
+use crate::frame::{table, Table};
 use uuid::Uuid;
 
-/// A task as the API shows it: the columns of the `tasks` read model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TaskView {
-    pub id: Uuid,
-    pub status: TaskStatus,
-    pub task_type: TaskType,
-    pub hub_id: Uuid,
-    pub robot_id: Option<Uuid>,
-    pub trip_id: Option<Uuid>,
-    pub pilot_id: Option<Uuid>,
-    pub assignment_id: Option<Uuid>,
-    pub scheduled_at: Option<DateTime<Utc>>,
-    pub external_ref: Option<String>,
-    pub pause_reason: Option<String>,
-    pub cancellation_reason: Option<CancellationReason>,
-    pub cancellation_note: Option<String>,
-    /// The stream version: the number of events the task has.
-    pub version: u64,
-    /// When the first event was recorded.
-    pub created_at: DateTime<Utc>,
-    /// When the last event was recorded.
-    pub updated_at: DateTime<Utc>,
+table! {
+    /// A task as the API shows it: the columns of the `tasks` read model.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+    pub struct TaskView in "tasks" by (pub id: Uuid) {
+        pub status: TaskStatus,
+        pub task_type: TaskType,
+        pub hub_id: Uuid,
+        pub robot_id: Option<Uuid>,
+        pub trip_id: Option<Uuid>,
+        pub pilot_id: Option<Uuid>,
+        pub assignment_id: Option<Uuid>,
+        pub scheduled_at: Option<DateTime<Utc>>,
+        pub external_ref: Option<String>,
+        pub pause_reason: Option<String>,
+        pub cancellation_reason: Option<CancellationReason>,
+        pub cancellation_note: Option<String>,
+        /// The stream version: the number of events the task has.
+        pub version: u64,
+        /// When the first event was recorded.
+        pub created_at: DateTime<Utc>,
+        /// When the last event was recorded.
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
 impl TaskView {
@@ -109,11 +112,8 @@ impl TaskView {
 
     /// One task from the read model.
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<TaskView>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(Self::from_row).transpose()
+        let mut conn = pool.acquire().await?;
+        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
     }
 
     /// Tasks of the read model by id, in no particular order.
@@ -121,41 +121,9 @@ impl TaskView {
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<TaskView>, sqlx::Error> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE id = ANY($1)"))
-            .bind(ids)
-            .fetch_all(conn)
-            .await?;
-        rows.iter().map(Self::from_row).collect()
-    }
-
-    fn from_row(row: &PgRow) -> Result<TaskView, sqlx::Error> {
-        Ok(TaskView {
-            id: row.try_get("id")?,
-            status: enum_value(row, "status")?,
-            task_type: enum_value(row, "task_type")?,
-            hub_id: row.try_get("hub_id")?,
-            robot_id: row.try_get("robot_id")?,
-            trip_id: row.try_get("trip_id")?,
-            pilot_id: row.try_get("pilot_id")?,
-            assignment_id: row.try_get("assignment_id")?,
-            scheduled_at: row.try_get("scheduled_at")?,
-            external_ref: row.try_get("external_ref")?,
-            pause_reason: row.try_get("pause_reason")?,
-            cancellation_reason: row
-                .try_get::<Option<String>, _>("cancellation_reason")?
-                .map(|v| parse_enum(&v, "cancellation_reason"))
-                .transpose()?,
-            cancellation_note: row.try_get("cancellation_note")?,
-            version: row.try_get::<i64, _>("version")? as u64,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
+        <Self as Table>::load(conn, ids).await
     }
 }
-
-const COLUMNS: &str = "id, status, task_type, hub_id, robot_id, trip_id, pilot_id, assignment_id,
-    scheduled_at, external_ref, pause_reason, cancellation_reason, cancellation_note, version,
-    created_at, updated_at";
 
 /// An enumeration stored as its JSON spelling (`IN_PROGRESS`).
 pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(

@@ -1,0 +1,351 @@
+//! A table declared once: its row type, its columns, and from them its load and its upsert.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection};
+
+use super::Inconsistent;
+
+/// A read-model table whose rows a batch loads by key, changes in memory and writes back with
+/// one multi-row upsert. Implemented by `table!`.
+#[async_trait]
+pub trait Table: Sized + Send + Sync + Unpin + for<'r> FromRow<'r, PgRow> {
+    type Key: Eq + Hash + Clone + Send + Sync;
+    /// The table's name.
+    const TABLE: &'static str;
+    /// Its columns, comma-separated, in the row's order: `SELECT {COLUMNS} FROM {TABLE}`.
+    const COLUMNS: &'static str;
+    fn key(&self) -> Self::Key;
+    /// The rows with these keys (the missing ones are not there).
+    async fn load(conn: &mut PgConnection, keys: &[Self::Key]) -> Result<Vec<Self>, sqlx::Error>;
+    /// Inserts these rows, or overwrites the rows with their keys, in one statement.
+    async fn upsert(conn: &mut PgConnection, rows: &[&Self]) -> Result<(), sqlx::Error>;
+}
+
+/// A table that is only ever added to (a history, a log): one multi-row insert per batch.
+/// Implemented by `table!` for a table declared without a key.
+#[async_trait]
+pub trait Append: Sized + Send + Sync + Unpin + for<'r> FromRow<'r, PgRow> {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    async fn insert(conn: &mut PgConnection, rows: &[Self]) -> Result<(), sqlx::Error>;
+}
+
+/// A row a stream's events move along: it carries the sequence of the last event applied.
+pub trait Versioned {
+    fn version(&self) -> i64;
+    /// Records that the event at `sequence`, recorded `at`, was applied.
+    fn stamp(&mut self, sequence: i64, at: chrono::DateTime<chrono::Utc>);
+}
+
+/// The rows of one table that a batch touches: the keys it wants, the rows as they are after
+/// each event, and which of them changed.
+pub struct Rows<T: Table> {
+    wanted: Vec<T::Key>,
+    rows: HashMap<T::Key, T>,
+    changed: HashSet<T::Key>,
+}
+
+impl<T: Table> Default for Rows<T> {
+    fn default() -> Self {
+        Self {
+            wanted: Vec::new(),
+            rows: HashMap::new(),
+            changed: HashSet::new(),
+        }
+    }
+}
+
+impl<T: Table> Rows<T> {
+    /// Notes a row to load before the batch is folded.
+    pub fn want(&mut self, key: T::Key) {
+        self.wanted.push(key);
+    }
+
+    /// Loads the wanted rows, in one statement.
+    pub async fn load(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut seen = HashSet::with_capacity(self.wanted.len());
+        let keys: Vec<_> = std::mem::take(&mut self.wanted)
+            .into_iter()
+            .filter(|key| seen.insert(key.clone()))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        for row in T::load(conn, &keys).await? {
+            self.rows.insert(row.key(), row);
+        }
+        Ok(())
+    }
+
+    /// Adds a row the batch creates; a row with its key already there is an inconsistency.
+    pub fn create(&mut self, row: T, exists: &'static str) -> Result<&mut T, Inconsistent> {
+        let key = row.key();
+        if self.rows.contains_key(&key) {
+            return Err(Inconsistent(exists));
+        }
+        Ok(self.put(row))
+    }
+
+    /// Adds a row, or replaces the row with its key.
+    pub fn put(&mut self, row: T) -> &mut T {
+        let key = row.key();
+        self.changed.insert(key.clone());
+        self.rows.entry(key).insert_entry(row).into_mut()
+    }
+
+    /// The row with this key, to change it, if there is one.
+    pub fn find(&mut self, key: &T::Key) -> Option<&mut T> {
+        let row = self.rows.get_mut(key)?;
+        self.changed.insert(key.clone());
+        Some(row)
+    }
+
+    /// The row with this key, to change it; a missing row is an inconsistency.
+    pub fn get(&mut self, key: &T::Key, missing: &'static str) -> Result<&mut T, Inconsistent> {
+        self.find(key).ok_or(Inconsistent(missing))
+    }
+
+    /// The row with this key, read only.
+    pub fn peek(&self, key: &T::Key) -> Option<&T> {
+        self.rows.get(key)
+    }
+
+    /// Writes the changed rows back, in one statement.
+    pub async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let rows: Vec<&T> = self.changed.iter().filter_map(|key| self.rows.get(key)).collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        T::upsert(conn, &rows).await
+    }
+}
+
+impl<T: Table + Versioned> Rows<T> {
+    /// The stream's row, moved to the event at `sequence`: a missing row, or one already at or
+    /// past the event (it would be applied twice), is an inconsistency.
+    pub fn advance(
+        &mut self,
+        key: &T::Key,
+        sequence: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        missing: &'static str,
+    ) -> Result<&mut T, Inconsistent> {
+        let row = self.get(key, missing)?;
+        if row.version() >= sequence {
+            return Err(Inconsistent("the row is already at or past this event"));
+        }
+        row.stamp(sequence, at);
+        Ok(row)
+    }
+}
+
+/// The rows a batch adds to an append-only table.
+pub struct Appends<T: Append>(Vec<T>);
+
+impl<T: Append> Default for Appends<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T: Append> Appends<T> {
+    pub fn push(&mut self, row: T) {
+        self.0.push(row);
+    }
+
+    pub fn rows(&self) -> &[T] {
+        &self.0
+    }
+
+    pub async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        T::insert(conn, &self.0).await
+    }
+}
+
+/// `SELECT columns FROM table WHERE key = ANY($1)`, or joined on the keys' arrays for a pair.
+pub fn load_sql(table: &str, keys: &[&str], columns: &str) -> String {
+    match keys {
+        [key] => format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),
+        _ => {
+            let params = (1..=keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>();
+            format!(
+                "SELECT {columns} FROM {table} JOIN UNNEST({}) AS k({}) USING ({})",
+                params.join(", "),
+                keys.join(", "),
+                keys.join(", "),
+            )
+        }
+    }
+}
+
+/// `INSERT ... SELECT * FROM UNNEST($1, ...)`, each parameter one column's array; with keys,
+/// `ON CONFLICT (keys) DO UPDATE` every other column.
+pub fn insert_sql(table: &str, keys: &[&str], columns: &[&str]) -> String {
+    let all: Vec<&str> = keys.iter().chain(columns).copied().collect();
+    let params = (1..=all.len()).map(|i| format!("${i}")).collect::<Vec<_>>();
+    let mut sql = format!(
+        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({})",
+        all.join(", "),
+        params.join(", ")
+    );
+    if !keys.is_empty() {
+        let set: Vec<_> = columns.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect();
+        sql += &format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), set.join(", "));
+    }
+    sql
+}
+
+/// Declares a table's row once; its `FromRow`, its columns, its load and its upsert (or, for a
+/// table without a key, its insert) follow. Each field is a column of the same name, stored as
+/// its `Column` says.
+///
+/// ```ignore
+/// table! {
+///     /// A row of `routes`.
+///     pub struct RouteRow in "routes" by (pub route_id: Uuid) {
+///         pub trip_id: Uuid,
+///         pub distance_m: f64,
+///     }
+/// }
+/// ```
+macro_rules! table {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident in $table:literal by (
+            $($(#[$kmeta:meta])* $kvis:vis $key:ident : $kty:ty),+ $(,)?
+        ) {
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$kmeta])* $kvis $key: $kty,)+
+            $($(#[$fmeta])* $fvis $field: $fty,)*
+        }
+
+        $crate::frame::table!(@from_row $name { $($key,)+ $($field,)* });
+
+        #[async_trait::async_trait]
+        impl $crate::frame::Table for $name {
+            type Key = $crate::frame::table!(@key_type $($kty),+);
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static str =
+                $crate::frame::table!(@columns $($key,)+ $($field,)*);
+
+            fn key(&self) -> Self::Key {
+                $crate::frame::table!(@key_value self $($key),+)
+            }
+
+            async fn load(
+                conn: &mut sqlx::PgConnection,
+                keys: &[Self::Key],
+            ) -> Result<Vec<Self>, sqlx::Error> {
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(|| {
+                    $crate::frame::load_sql($table, &[$(stringify!($key)),+], Self::COLUMNS)
+                });
+                let query = sqlx::query_as::<_, Self>(sql);
+                $crate::frame::table!(@bind_keys query keys $($key),+)
+                    .fetch_all(conn)
+                    .await
+            }
+
+            async fn upsert(
+                conn: &mut sqlx::PgConnection,
+                rows: &[&Self],
+            ) -> Result<(), sqlx::Error> {
+                use $crate::frame::Column as _;
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(|| {
+                    $crate::frame::insert_sql(
+                        $table,
+                        &[$(stringify!($key)),+],
+                        &[$(stringify!($field)),*],
+                    )
+                });
+                sqlx::query(sql)
+                    $(.bind(rows.iter().map(|r| r.$key.store()).collect::<Vec<_>>()))+
+                    $(.bind(rows.iter().map(|r| r.$field.store()).collect::<Vec<_>>()))*
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident in $table:literal {
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$fmeta])* $fvis $field: $fty,)*
+        }
+
+        $crate::frame::table!(@from_row $name { $($field,)* });
+
+        #[async_trait::async_trait]
+        impl $crate::frame::Append for $name {
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static str = $crate::frame::table!(@columns $($field,)*);
+
+            async fn insert(
+                conn: &mut sqlx::PgConnection,
+                rows: &[Self],
+            ) -> Result<(), sqlx::Error> {
+                use $crate::frame::Column as _;
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(|| {
+                    $crate::frame::insert_sql($table, &[], &[$(stringify!($field)),*])
+                });
+                sqlx::query(sql)
+                    $(.bind(rows.iter().map(|r| r.$field.store()).collect::<Vec<_>>()))*
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+
+    (@from_row $name:ident { $($field:ident,)* }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $name {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: $crate::frame::restore(row, stringify!($field))?,)*
+                })
+            }
+        }
+    };
+
+    (@columns $first:ident, $($field:ident,)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($field))*)
+    };
+
+    (@key_type $kty:ty) => { $kty };
+    (@key_type $k1:ty, $k2:ty) => { ($k1, $k2) };
+
+    (@key_value $self:ident $key:ident) => { $self.$key.clone() };
+    (@key_value $self:ident $k1:ident, $k2:ident) => { ($self.$k1.clone(), $self.$k2.clone()) };
+
+    (@bind_keys $query:ident $keys:ident $key:ident) => {{
+        use $crate::frame::Column as _;
+        $query.bind($keys.iter().map(|k| k.store()).collect::<Vec<_>>())
+    }};
+    (@bind_keys $query:ident $keys:ident $k1:ident, $k2:ident) => {{
+        use $crate::frame::Column as _;
+        $query
+            .bind($keys.iter().map(|k| k.0.store()).collect::<Vec<_>>())
+            .bind($keys.iter().map(|k| k.1.store()).collect::<Vec<_>>())
+    }};
+}
+
+pub(crate) use table;
