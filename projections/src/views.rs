@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// A read-only transaction that sees one snapshot throughout, so that a view assembled from
@@ -16,17 +16,20 @@ pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, s
     Ok(tx)
 }
 
-/// Rows of a child table for these owners (`$1` is the owners' ids), grouped by the `owner`
-/// column, each group in the statement's order.
-pub(crate) async fn children(
+/// Rows of a child table for these owners (`$1` is the owners' ids), grouped by `owner`, each
+/// group in the statement's order.
+pub(crate) async fn children<T>(
     conn: &mut PgConnection,
     sql: &str,
     ids: &[Uuid],
-    owner: &str,
-) -> Result<HashMap<Uuid, Vec<PgRow>>, sqlx::Error> {
-    let mut groups: HashMap<Uuid, Vec<PgRow>> = HashMap::new();
-    for row in sqlx::query(sql).bind(ids).fetch_all(conn).await? {
-        groups.entry(row.try_get(owner)?).or_default().push(row);
+    owner: impl Fn(&T) -> Uuid,
+) -> Result<HashMap<Uuid, Vec<T>>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut groups: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in sqlx::query_as::<_, T>(sql).bind(ids).fetch_all(conn).await? {
+        groups.entry(owner(&row)).or_default().push(row);
     }
     Ok(groups)
 }

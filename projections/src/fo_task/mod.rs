@@ -2,6 +2,7 @@
 //! state) and `fo_task_history` (the status timeline of the task and of its subtasks).
 
 mod history;
+mod rows;
 mod state;
 mod view;
 

@@ -1,12 +1,11 @@
 use aggregates::fo_task::{FoTaskKind, FoTaskStatus, SubtaskDetail, SubtaskStatus};
-use aggregates::Location;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::task::enum_value;
+use super::rows::{AssignmentRow, FoTaskRow, SubtaskRow};
+use crate::frame::Table;
 
 /// A field-operations task as the API shows it: its `fo_tasks` row, its subtasks in order and
 /// every assignment it had.
@@ -70,39 +69,33 @@ impl FoTaskView {
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<FoTaskView>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, hub_id, kind, status, robot_id, trip_id, cancellation_reason, version,
-                    created_at, updated_at
-               FROM fo_tasks WHERE id = ANY($1)",
-        )
-        .bind(ids)
-        .fetch_all(&mut *conn)
-        .await?;
+        let tasks = FoTaskRow::load(conn, ids).await?;
         let mut subtasks = crate::views::children(
             conn,
-            "SELECT fo_task_id, subtask_id, position, kind, status, from_lat, from_lng,
-                    from_name, from_location_id, to_lat, to_lng, to_name, to_location_id,
-                    action, location_lat, location_lng, location_name, location_id,
-                    skip_reason, updated_at
-               FROM fo_subtasks WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, position",
+            &format!(
+                "SELECT {} FROM fo_subtasks WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, position",
+                SubtaskRow::COLUMNS
+            ),
             ids,
-            "fo_task_id",
+            |r: &SubtaskRow| r.fo_task_id,
         )
         .await?;
         let mut assignments = crate::views::children(
             conn,
-            "SELECT fo_task_id, assignment_id, fo_id, active, assigned_at, unassigned_at,
-                    unassign_reason
-               FROM fo_assignments WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, sequence",
+            &format!(
+                "SELECT {} FROM fo_assignments WHERE fo_task_id = ANY($1) ORDER BY fo_task_id, sequence",
+                AssignmentRow::COLUMNS
+            ),
             ids,
-            "fo_task_id",
+            |r: &AssignmentRow| r.fo_task_id,
         )
         .await?;
-        rows.iter()
-            .map(|row| {
-                let id: Uuid = row.try_get("id")?;
+        tasks
+            .into_iter()
+            .map(|task| {
+                let id = task.id;
                 Self::assemble(
-                    row,
+                    task,
                     subtasks.remove(&id).unwrap_or_default(),
                     assignments.remove(&id).unwrap_or_default(),
                 )
@@ -111,69 +104,45 @@ impl FoTaskView {
     }
 
     fn assemble(
-        row: &PgRow,
-        subtasks: Vec<PgRow>,
-        assignments: Vec<PgRow>,
+        task: FoTaskRow,
+        subtasks: Vec<SubtaskRow>,
+        assignments: Vec<AssignmentRow>,
     ) -> Result<FoTaskView, sqlx::Error> {
         Ok(FoTaskView {
-            id: row.try_get("id")?,
-            hub_id: row.try_get("hub_id")?,
-            kind: enum_value(row, "kind")?,
-            status: enum_value(row, "status")?,
-            robot_id: row.try_get("robot_id")?,
-            trip_id: row.try_get("trip_id")?,
+            id: task.id,
+            hub_id: task.hub_id,
+            kind: task.kind,
+            status: task.status,
+            robot_id: task.robot_id,
+            trip_id: task.trip_id,
             subtasks: subtasks
-                .iter()
-                .map(FoSubtaskView::from_row)
-                .collect::<Result<_, _>>()?,
-            assignments: assignments
-                .iter()
-                .map(|a| {
-                    Ok(FoAssignmentView {
-                        assignment_id: a.try_get("assignment_id")?,
-                        fo_id: a.try_get("fo_id")?,
-                        active: a.try_get("active")?,
-                        assigned_at: a.try_get("assigned_at")?,
-                        unassigned_at: a.try_get("unassigned_at")?,
-                        unassign_reason: a.try_get("unassign_reason")?,
+                .into_iter()
+                .map(|s| {
+                    Ok(FoSubtaskView {
+                        subtask_id: s.subtask_id,
+                        position: s.position as u32,
+                        detail: s.detail()?,
+                        status: s.status,
+                        skip_reason: s.skip_reason,
+                        updated_at: s.updated_at,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
-            cancellation_reason: row.try_get("cancellation_reason")?,
-            version: row.try_get::<i64, _>("version")? as u64,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-}
-
-impl FoSubtaskView {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        let location = |prefix: &str, id_column: &str| -> Result<Location, sqlx::Error> {
-            Ok(Location {
-                lat: row.try_get(format!("{prefix}_lat").as_str())?,
-                lng: row.try_get(format!("{prefix}_lng").as_str())?,
-                name: row.try_get(format!("{prefix}_name").as_str())?,
-                location_id: row.try_get(id_column)?,
-            })
-        };
-        let detail = match row.try_get::<String, _>("kind")?.as_str() {
-            "TRAVEL" => SubtaskDetail::Travel {
-                from: location("from", "from_location_id")?,
-                to: location("to", "to_location_id")?,
-            },
-            _ => SubtaskDetail::Action {
-                action: enum_value(row, "action")?,
-                location: location("location", "location_id")?,
-            },
-        };
-        Ok(Self {
-            subtask_id: row.try_get("subtask_id")?,
-            position: row.try_get::<i32, _>("position")? as u32,
-            detail,
-            status: enum_value(row, "status")?,
-            skip_reason: row.try_get("skip_reason")?,
-            updated_at: row.try_get("updated_at")?,
+            assignments: assignments
+                .into_iter()
+                .map(|a| FoAssignmentView {
+                    assignment_id: a.assignment_id,
+                    fo_id: a.fo_id,
+                    active: a.active,
+                    assigned_at: a.assigned_at,
+                    unassigned_at: a.unassigned_at,
+                    unassign_reason: a.unassign_reason,
+                })
+                .collect(),
+            cancellation_reason: task.cancellation_reason,
+            version: task.version as u64,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! state), `trip_history` (status timeline) and `fo_assistance_request_history`.
 
 mod history;
+mod rows;
 mod state;
 mod view;
 

@@ -3,11 +3,11 @@ use aggregates::trip::{AssistanceKind, AssistanceOutcome, AssistanceStatus, Trip
 use aggregates::Location;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::task::{enum_value, optional_enum};
+use super::rows::{PlaceRow, RequestRow, RouteRow, TripRow};
+use crate::frame::{Append, Table};
 
 /// A trip as the API shows it: its `trips` row, with its places, routes and assistance requests.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -88,46 +88,43 @@ impl TripView {
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<TripView>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, task_id, robot_id, trip_type, status, stops, current_lat, current_lng,
-                    current_name, current_location_id, cancellation_reason, cancellation_note,
-                    version, created_at, updated_at
-               FROM trips WHERE id = ANY($1)",
-        )
-        .bind(ids)
-        .fetch_all(&mut *conn)
-        .await?;
-        let children = crate::views::children;
-        let mut places = children(
+        let trips = TripRow::load(conn, ids).await?;
+        let mut places = crate::views::children(
             conn,
-            "SELECT trip_id, role, ordinal, lat, lng, name, location_id, recorded_at
-               FROM trip_locations WHERE trip_id = ANY($1) ORDER BY trip_id, role, ordinal",
+            &format!(
+                "SELECT {} FROM trip_locations WHERE trip_id = ANY($1) ORDER BY trip_id, role, ordinal",
+                PlaceRow::COLUMNS
+            ),
             ids,
-            "trip_id",
+            |r: &PlaceRow| r.trip_id,
         )
         .await?;
-        let mut routes = children(
+        let mut routes = crate::views::children(
             conn,
-            "SELECT trip_id, route_id, distance_m, duration_s, polyline, recorded_at
-               FROM routes WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+            &format!(
+                "SELECT {} FROM routes WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+                RouteRow::COLUMNS
+            ),
             ids,
-            "trip_id",
+            |r: &RouteRow| r.trip_id,
         )
         .await?;
-        let mut requests = children(
+        let mut requests = crate::views::children(
             conn,
-            "SELECT trip_id, request_id, kind, status, note, fo_id, outcome, resolution_note,
-                    requested_at, acknowledged_at, resolved_at, updated_at
-               FROM fo_assistance_requests WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+            &format!(
+                "SELECT {} FROM fo_assistance_requests WHERE trip_id = ANY($1) ORDER BY trip_id, sequence",
+                RequestRow::COLUMNS
+            ),
             ids,
-            "trip_id",
+            |r: &RequestRow| r.trip_id,
         )
         .await?;
-        rows.iter()
-            .map(|row| {
-                let id: Uuid = row.try_get("id")?;
+        trips
+            .into_iter()
+            .map(|trip| {
+                let id = trip.id;
                 Self::assemble(
-                    row,
+                    trip,
                     places.remove(&id).unwrap_or_default(),
                     routes.remove(&id).unwrap_or_default(),
                     requests.remove(&id).unwrap_or_default(),
@@ -137,86 +134,67 @@ impl TripView {
     }
 
     fn assemble(
-        row: &PgRow,
-        places: Vec<PgRow>,
-        routes: Vec<PgRow>,
-        requests: Vec<PgRow>,
+        trip: TripRow,
+        places: Vec<PlaceRow>,
+        routes: Vec<RouteRow>,
+        requests: Vec<RequestRow>,
     ) -> Result<TripView, sqlx::Error> {
-        let id: Uuid = row.try_get("id")?;
+        let id = trip.id;
         let (mut origin, mut destination, mut stop_locations) = (None, None, Vec::new());
-        for place in &places {
-            let location = Location {
-                lat: place.try_get("lat")?,
-                lng: place.try_get("lng")?,
-                name: place.try_get("name")?,
-                location_id: place.try_get("location_id")?,
-            };
-            match place.try_get::<String, _>("role")?.as_str() {
-                "ORIGIN" => origin = Some(location),
-                "DESTINATION" => destination = Some(location),
+        for place in places {
+            match place.role.as_str() {
+                "ORIGIN" => origin = Some(place.location()),
+                "DESTINATION" => destination = Some(place.location()),
                 _ => stop_locations.push(StopView {
-                    stop: place.try_get::<i32, _>("ordinal")? as u32,
-                    location,
-                    arrived_at: place.try_get("recorded_at")?,
+                    stop: place.ordinal as u32,
+                    location: place.location(),
+                    arrived_at: place.recorded_at,
                 }),
             }
         }
         let missing = |role: &str| sqlx::Error::Decode(format!("trip {id} has no {role}").into());
-        let current_location = match row.try_get::<Option<f64>, _>("current_lat")? {
-            Some(lat) => Some(Location {
-                lat,
-                lng: row.try_get("current_lng")?,
-                name: row.try_get("current_name")?,
-                location_id: row.try_get("current_location_id")?,
-            }),
-            None => None,
-        };
         Ok(TripView {
             id,
-            task_id: row.try_get("task_id")?,
-            robot_id: row.try_get("robot_id")?,
-            trip_type: enum_value(row, "trip_type")?,
-            status: enum_value(row, "status")?,
+            task_id: trip.task_id,
+            robot_id: trip.robot_id,
+            trip_type: trip.trip_type,
+            status: trip.status,
             origin: origin.ok_or_else(|| missing("origin"))?,
             destination: destination.ok_or_else(|| missing("destination"))?,
-            stops: row.try_get::<i32, _>("stops")? as u32,
-            current_location,
+            stops: trip.stops as u32,
+            current_location: trip.current(),
             stop_locations,
             routes: routes
-                .iter()
-                .map(|r| {
-                    Ok(RouteView {
-                        route_id: r.try_get("route_id")?,
-                        distance_m: r.try_get("distance_m")?,
-                        duration_s: r.try_get("duration_s")?,
-                        polyline: r.try_get("polyline")?,
-                        recorded_at: r.try_get("recorded_at")?,
-                    })
+                .into_iter()
+                .map(|r| RouteView {
+                    route_id: r.route_id,
+                    distance_m: r.distance_m,
+                    duration_s: r.duration_s,
+                    polyline: r.polyline,
+                    recorded_at: r.recorded_at,
                 })
-                .collect::<Result<_, sqlx::Error>>()?,
+                .collect(),
             assistance_requests: requests
-                .iter()
-                .map(|r| {
-                    Ok(AssistanceRequestView {
-                        request_id: r.try_get("request_id")?,
-                        kind: enum_value(r, "kind")?,
-                        status: enum_value(r, "status")?,
-                        note: r.try_get("note")?,
-                        fo_id: r.try_get("fo_id")?,
-                        outcome: optional_enum(r, "outcome")?,
-                        resolution_note: r.try_get("resolution_note")?,
-                        requested_at: r.try_get("requested_at")?,
-                        acknowledged_at: r.try_get("acknowledged_at")?,
-                        resolved_at: r.try_get("resolved_at")?,
-                        updated_at: r.try_get("updated_at")?,
-                    })
+                .into_iter()
+                .map(|r| AssistanceRequestView {
+                    request_id: r.request_id,
+                    kind: r.kind,
+                    status: r.status,
+                    note: r.note,
+                    fo_id: r.fo_id,
+                    outcome: r.outcome,
+                    resolution_note: r.resolution_note,
+                    requested_at: r.requested_at,
+                    acknowledged_at: r.acknowledged_at,
+                    resolved_at: r.resolved_at,
+                    updated_at: r.updated_at,
                 })
-                .collect::<Result<_, sqlx::Error>>()?,
-            cancellation_reason: optional_enum(row, "cancellation_reason")?,
-            cancellation_note: row.try_get("cancellation_note")?,
-            version: row.try_get::<i64, _>("version")? as u64,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+                .collect(),
+            cancellation_reason: trip.cancellation_reason,
+            cancellation_note: trip.cancellation_note,
+            version: trip.version as u64,
+            created_at: trip.created_at,
+            updated_at: trip.updated_at,
         })
     }
 }
