@@ -28,7 +28,11 @@ where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let mut groups: HashMap<Uuid, Vec<T>> = HashMap::new();
-    for row in sqlx::query_as::<_, T>(sql).bind(ids).fetch_all(conn).await? {
+    for row in sqlx::query_as::<_, T>(sql)
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+    {
         groups.entry(owner(&row)).or_default().push(row);
     }
     Ok(groups)

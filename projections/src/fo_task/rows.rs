@@ -90,7 +90,9 @@ impl SubtaskRow {
         let kind = spec.detail.kind();
         let (from, to, action, location) = match spec.detail {
             SubtaskDetail::Travel { from, to } => (Some(from), Some(to), None, None),
-            SubtaskDetail::Action { action, location } => (None, None, Some(action), Some(location)),
+            SubtaskDetail::Action { action, location } => {
+                (None, None, Some(action), Some(location))
+            }
         };
         let (from_lat, from_lng, from_name, from_location_id) = columns(from);
         let (to_lat, to_lng, to_name, to_location_id) = columns(to);
@@ -135,7 +137,9 @@ impl SubtaskRow {
                 )?,
             },
             (SubtaskKind::Action, None) => {
-                return Err(sqlx::Error::Decode("an action subtask has no action".into()))
+                return Err(sqlx::Error::Decode(
+                    "an action subtask has no action".into(),
+                ))
             }
             (SubtaskKind::Travel, _) => SubtaskDetail::Travel {
                 from: place(

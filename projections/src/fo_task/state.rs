@@ -67,10 +67,12 @@ impl Batch for FoTasks {
                 created_at: at,
                 updated_at: at,
             };
-            self.tasks.create(task, "the field-operations task already exists")?;
+            self.tasks
+                .create(task, "the field-operations task already exists")?;
             for (position, spec) in subtasks.into_iter().enumerate() {
                 let subtask = SubtaskRow::new(task_id, position as u32, spec, at);
-                self.subtasks.create(subtask, "the subtask was already added")?;
+                self.subtasks
+                    .create(subtask, "the subtask was already added")?;
             }
             return Ok(());
         }
@@ -91,7 +93,8 @@ impl Batch for FoTasks {
         match event {
             FoTaskEvent::FoSubtaskAdded { subtask, position } => {
                 let subtask = SubtaskRow::new(task_id, position, subtask, at);
-                self.subtasks.create(subtask, "the subtask was already added")?;
+                self.subtasks
+                    .create(subtask, "the subtask was already added")?;
             }
             FoTaskEvent::FoAssigned {
                 assignment_id,
@@ -116,7 +119,9 @@ impl Batch for FoTasks {
                 ..
             } => {
                 let key = (task_id, assignment_id);
-                let assignment = self.assignments.get(&key, "the assignment was never made")?;
+                let assignment = self
+                    .assignments
+                    .get(&key, "the assignment was never made")?;
                 assignment.active = false;
                 assignment.unassigned_at = Some(at);
                 assignment.unassign_reason = reason;
@@ -139,5 +144,136 @@ impl Batch for FoTasks {
         self.tasks.write(conn).await?;
         self.subtasks.write(conn).await?;
         self.assignments.write(conn).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aggregates::fo_task::{FoAction, FoTaskKind, SubtaskDetail, SubtaskSpec, SubtaskStatus};
+    use aggregates::Location;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::frame::testing::{at, fold};
+
+    fn place() -> Location {
+        Location {
+            lat: 37.7,
+            lng: -122.4,
+            name: Some("hub".into()),
+            location_id: None,
+        }
+    }
+
+    fn created(subtasks: Vec<SubtaskSpec>) -> FoTaskEvent {
+        FoTaskEvent::FoTaskCreated {
+            hub_id: Uuid::nil(),
+            kind: FoTaskKind::BatterySwap,
+            robot_id: None,
+            trip_id: None,
+            subtasks,
+        }
+    }
+
+    #[test]
+    fn a_skipped_subtask_keeps_its_reason_and_an_unassigned_operator_stays_on_record() {
+        let (task, travel, swap) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (assignment, fo) = (Uuid::now_v7(), Uuid::now_v7());
+        let subtasks = vec![
+            SubtaskSpec {
+                subtask_id: travel,
+                detail: SubtaskDetail::Travel {
+                    from: place(),
+                    to: place(),
+                },
+            },
+            SubtaskSpec {
+                subtask_id: swap,
+                detail: SubtaskDetail::Action {
+                    action: FoAction::SwapBattery,
+                    location: place(),
+                },
+            },
+        ];
+        let events = vec![
+            (task, 1, created(subtasks)),
+            (
+                task,
+                2,
+                FoTaskEvent::FoAssigned {
+                    assignment_id: assignment,
+                    fo_id: fo,
+                    from_status: FoTaskStatus::Created,
+                    to_status: FoTaskStatus::Assigned,
+                },
+            ),
+            (
+                task,
+                3,
+                FoTaskEvent::FoSubtaskSkipped {
+                    subtask_id: travel,
+                    from_status: SubtaskStatus::Pending,
+                    reason: "robot came to us".into(),
+                },
+            ),
+            (
+                task,
+                4,
+                FoTaskEvent::FoUnassigned {
+                    assignment_id: assignment,
+                    fo_id: fo,
+                    reason: Some("shift over".into()),
+                    from_status: FoTaskStatus::Assigned,
+                    to_status: FoTaskStatus::Created,
+                },
+            ),
+        ];
+        let mut batch = FoTasks::default();
+        fold(&mut batch, FoTask::TYPE, events).unwrap();
+        let row = batch.tasks.peek(&task).unwrap();
+        assert_eq!((row.status, row.version), (FoTaskStatus::Created, 4));
+        let skipped = batch.subtasks.peek(&(task, travel)).unwrap();
+        assert_eq!(skipped.status, SubtaskStatus::Skipped);
+        assert_eq!(skipped.skip_reason.as_deref(), Some("robot came to us"));
+        let action = batch.subtasks.peek(&(task, swap)).unwrap();
+        assert_eq!(
+            (action.position, action.status),
+            (1, SubtaskStatus::Pending)
+        );
+        assert_eq!(
+            action.detail().unwrap(),
+            SubtaskDetail::Action {
+                action: FoAction::SwapBattery,
+                location: place()
+            }
+        );
+        let ended = batch.assignments.peek(&(task, assignment)).unwrap();
+        assert!(!ended.active);
+        assert_eq!(ended.unassigned_at, Some(at(4)));
+        assert_eq!(ended.unassign_reason.as_deref(), Some("shift over"));
+    }
+
+    #[test]
+    fn a_change_to_a_subtask_or_assignment_never_made_does_not_fit() {
+        let task = Uuid::now_v7();
+        let skipped = FoTaskEvent::FoSubtaskStarted {
+            subtask_id: Uuid::now_v7(),
+            from_status: SubtaskStatus::Pending,
+        };
+        let unassigned = FoTaskEvent::FoUnassigned {
+            assignment_id: Uuid::now_v7(),
+            fo_id: Uuid::now_v7(),
+            reason: None,
+            from_status: FoTaskStatus::Created,
+            to_status: FoTaskStatus::Created,
+        };
+        for (event, reason) in [
+            (skipped, "the subtask was never added"),
+            (unassigned, "the assignment was never made"),
+        ] {
+            let events = vec![(task, 1, created(vec![])), (task, 2, event)];
+            let refused = fold(&mut FoTasks::default(), FoTask::TYPE, events).unwrap_err();
+            assert_eq!(refused, (1, Inconsistent(reason)));
+        }
     }
 }

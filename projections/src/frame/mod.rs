@@ -11,6 +11,8 @@
 
 mod column;
 mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,8 +22,8 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 pub use column::Column;
-pub(crate) use table::table;
 pub use table::{insert_sql, load_sql, Append, Appends, Rows, Table, Versioned};
+pub(crate) use table::{row, table};
 
 use crate::{ProjectionError, Projector, Provenance, StoredEvent};
 
@@ -101,7 +103,10 @@ impl<F: Fold> Projector for F {
     ) -> Result<(), ProjectionError> {
         let mut batch = F::Batch::default();
         let mut decoded = Vec::with_capacity(events.len());
-        for event in events.iter().filter(|e| e.aggregate_type == F::AGGREGATE_TYPE) {
+        for event in events
+            .iter()
+            .filter(|e| e.aggregate_type == F::AGGREGATE_TYPE)
+        {
             let fact = Fact {
                 stream: event.stream_uuid()?,
                 sequence: event.sequence,
@@ -115,12 +120,12 @@ impl<F: Fold> Projector for F {
         }
         batch.load(tx).await?;
         for (fact, payload) in decoded {
-            batch
-                .fold(&fact, payload)
-                .map_err(|Inconsistent(reason)| ProjectionError::Inconsistent {
+            batch.fold(&fact, payload).map_err(|Inconsistent(reason)| {
+                ProjectionError::Inconsistent {
                     position: fact.position,
                     reason: reason.to_string(),
-                })?;
+                }
+            })?;
         }
         batch.write(tx).await?;
         Ok(())

@@ -114,9 +114,18 @@ impl<T: Table> Rows<T> {
         self.rows.get(key)
     }
 
+    /// The rows the batch changed, in no particular order.
+    pub fn changed(&self) -> impl Iterator<Item = &T> {
+        self.changed.iter().filter_map(|key| self.rows.get(key))
+    }
+
     /// Writes the changed rows back, in one statement.
     pub async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let rows: Vec<&T> = self.changed.iter().filter_map(|key| self.rows.get(key)).collect();
+        let rows: Vec<&T> = self
+            .changed
+            .iter()
+            .filter_map(|key| self.rows.get(key))
+            .collect();
         if rows.is_empty() {
             return Ok(());
         }
@@ -174,7 +183,9 @@ pub fn load_sql(table: &str, keys: &[&str], columns: &str) -> String {
     match keys {
         [key] => format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),
         _ => {
-            let params = (1..=keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>();
+            let params = (1..=keys.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>();
             format!(
                 "SELECT {columns} FROM {table} JOIN UNNEST({}) AS k({}) USING ({})",
                 params.join(", "),
@@ -196,8 +207,15 @@ pub fn insert_sql(table: &str, keys: &[&str], columns: &[&str]) -> String {
         params.join(", ")
     );
     if !keys.is_empty() {
-        let set: Vec<_> = columns.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect();
-        sql += &format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), set.join(", "));
+        let set: Vec<_> = columns
+            .iter()
+            .map(|c| format!("{c} = EXCLUDED.{c}"))
+            .collect();
+        sql += &format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            keys.join(", "),
+            set.join(", ")
+        );
     }
     sql
 }
@@ -348,4 +366,53 @@ macro_rules! table {
     }};
 }
 
-pub(crate) use table;
+/// Declares a row a query reads (a view over one or more tables): its `FromRow`, each field
+/// read from the column of its name as its `Column` says.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$fmeta])* $fvis $field: $fty,)*
+        }
+
+        $crate::frame::table!(@from_row $name { $($field,)* });
+    };
+}
+
+pub(crate) use {row, table};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statements_follow_from_the_declared_columns() {
+        assert_eq!(
+            load_sql("trips", &["id"], "id, status"),
+            "SELECT id, status FROM trips WHERE id = ANY($1)"
+        );
+        assert_eq!(
+            load_sql(
+                "pilot_shifts",
+                &["pilot_id", "shift_id"],
+                "pilot_id, shift_id, state"
+            ),
+            "SELECT pilot_id, shift_id, state FROM pilot_shifts \
+             JOIN UNNEST($1, $2) AS k(pilot_id, shift_id) USING (pilot_id, shift_id)"
+        );
+        assert_eq!(
+            insert_sql("trips", &["id"], &["status", "version"]),
+            "INSERT INTO trips (id, status, version) SELECT * FROM UNNEST($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version"
+        );
+        assert_eq!(
+            insert_sql("routes", &[], &["route_id", "trip_id"]),
+            "INSERT INTO routes (route_id, trip_id) SELECT * FROM UNNEST($1, $2)"
+        );
+    }
+}

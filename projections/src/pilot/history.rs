@@ -1,12 +1,13 @@
-use aggregates::pilot::{PilotEvent, ReservationStatus, ShiftStatus};
+use aggregates::pilot::{Pilot, PilotEvent, ReservationStatus, ShiftStatus};
 use aggregates::Label;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::{ProjectionError, Projector, StoredEvent};
+use crate::frame::{table, Appends, Batch, Fact, Fold, Inconsistent};
 
 /// One row of a pilot's merged timeline: a change of the pilot's own status, or of a shift,
 /// assignment or reservation.
@@ -63,283 +64,263 @@ impl PilotHistoryRow {
     }
 }
 
+table! {
+    /// A row of `pilot_shift_state_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct ShiftHistoryEntry in "pilot_shift_state_history" {
+        pub global_position: i64,
+        pub pilot_id: Uuid,
+        pub shift_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_state: Option<String>,
+        pub to_state: String,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub correlation_id: Option<String>,
+    }
+}
+
+table! {
+    /// A row of `pilot_assignment_status_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct AssignmentHistoryEntry in "pilot_assignment_status_history" {
+        pub global_position: i64,
+        pub pilot_id: Uuid,
+        pub assignment_id: Uuid,
+        pub task_id: Option<Uuid>,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub correlation_id: Option<String>,
+    }
+}
+
+table! {
+    /// A row of `pilot_reservation_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct ReservationHistoryEntry in "pilot_reservation_history" {
+        pub global_position: i64,
+        pub pilot_id: Uuid,
+        pub reservation_id: Uuid,
+        pub task_id: Option<Uuid>,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub until: Option<DateTime<Utc>>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub correlation_id: Option<String>,
+    }
+}
+
+table! {
+    /// A row of `pilot_status_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct StatusHistoryEntry in "pilot_status_history" {
+        pub global_position: i64,
+        pub pilot_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub correlation_id: Option<String>,
+    }
+}
+
 /// Keeps the three pilot history tables: one row per shift-state, assignment-status or
-/// reservation change, appended in one multi-row insert per table and batch.
+/// reservation change.
 pub struct PilotHistoryProjector;
 
-const HISTORY_EVENTS: &[&str] = &[
-    "PilotShiftStarted",
-    "PilotShiftStateChanged",
-    "PilotShiftEnded",
-    "PilotAssignmentRequested",
-    "PilotAssignmentAccepted",
-    "PilotAssignmentRejected",
-    "PilotAssignmentAbandoned",
-    "PilotAssignmentCanceled",
-    "PilotAssignmentRevoked",
-    "PilotAssignmentStale",
-    "PilotAssignmentFinished",
-    "PilotReserved",
-    "PilotReservationReleased",
-    "PilotReservationExpired",
-];
-
-#[async_trait]
-impl Projector for PilotHistoryProjector {
-    fn name(&self) -> &'static str {
-        "pilot_history"
-    }
-
-    fn event_types(&self) -> &'static [&'static str] {
-        HISTORY_EVENTS
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[
-            "pilot_shift_state_history",
-            "pilot_assignment_status_history",
-            "pilot_reservation_history",
-        ]
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        let (mut shifts, mut assignments, mut reservations) = (vec![], vec![], vec![]);
-        for event in events {
-            let Some((kind, change)) = change(event)? else {
-                continue;
-            };
-            match kind {
-                Kind::Shift => shifts.push(change),
-                Kind::Assignment => assignments.push(change),
-                Kind::Reservation => reservations.push(change),
-            }
-        }
-        insert(tx, INSERT_SHIFTS, shifts).await?;
-        insert(tx, INSERT_ASSIGNMENTS, assignments).await?;
-        insert(tx, INSERT_RESERVATIONS, reservations).await?;
-        Ok(())
-    }
+impl Fold for PilotHistoryProjector {
+    const NAME: &'static str = "pilot_history";
+    const AGGREGATE_TYPE: &'static str = Pilot::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = &[
+        "PilotShiftStarted",
+        "PilotShiftStateChanged",
+        "PilotShiftEnded",
+        "PilotAssignmentRequested",
+        "PilotAssignmentAccepted",
+        "PilotAssignmentRejected",
+        "PilotAssignmentAbandoned",
+        "PilotAssignmentCanceled",
+        "PilotAssignmentRevoked",
+        "PilotAssignmentStale",
+        "PilotAssignmentFinished",
+        "PilotReserved",
+        "PilotReservationReleased",
+        "PilotReservationExpired",
+    ];
+    const TABLES: &'static [&'static str] = &[
+        "pilot_shift_state_history",
+        "pilot_assignment_status_history",
+        "pilot_reservation_history",
+    ];
+    type Batch = PilotHistory;
 }
 
-enum Kind {
-    Shift,
-    Assignment,
-    Reservation,
+/// The history rows a batch adds.
+#[derive(Default)]
+pub struct PilotHistory {
+    pub(crate) shifts: Appends<ShiftHistoryEntry>,
+    pub(crate) assignments: Appends<AssignmentHistoryEntry>,
+    pub(crate) reservations: Appends<ReservationHistoryEntry>,
 }
 
-/// One row of any pilot history table; each table takes the columns it has.
-struct Change {
-    position: i64,
+/// What every history row copies from its event.
+struct Said {
+    global_position: i64,
     pilot_id: Uuid,
-    subject_id: Uuid,
-    task_id: Option<Uuid>,
     sequence: i64,
     event_type: String,
-    from: Option<&'static str>,
-    to: &'static str,
-    until: Option<DateTime<Utc>>,
     changed_at: DateTime<Utc>,
     actor: String,
-    reason: Option<String>,
     correlation_id: Option<String>,
 }
 
-/// The history row `event` makes, and its table; `None` for an event that changes no status.
-fn change(event: &StoredEvent) -> Result<Option<(Kind, Change)>, ProjectionError> {
-    let payload: PilotEvent = event.decode()?;
-    let provenance = event.provenance();
-    let row = |subject_id, task_id, from: Option<&'static str>, to, until, reason| Change {
-        position: event.at.position,
-        pilot_id: Uuid::nil(),
-        subject_id,
-        task_id,
-        sequence: event.sequence,
-        event_type: event.event_type.clone(),
-        from,
-        to,
-        until,
-        changed_at: event.recorded_at,
-        actor: provenance.actor.clone(),
-        reason,
-        correlation_id: provenance.correlation_id.clone(),
-    };
-    use ReservationStatus::{Active, Expired, Released};
-    let (kind, mut change) = match payload {
-        PilotEvent::PilotShiftStarted { shift_id, .. } => (
-            Kind::Shift,
-            row(
-                shift_id,
-                None,
-                None,
-                ShiftStatus::OnShift.as_str(),
-                None,
-                None,
-            ),
-        ),
-        PilotEvent::PilotShiftStateChanged {
-            shift_id,
-            from_state,
-            to_state,
-        } => (
-            Kind::Shift,
-            row(
-                shift_id,
-                None,
-                Some(from_state.as_str()),
-                to_state.as_str(),
-                None,
-                None,
-            ),
-        ),
-        PilotEvent::PilotShiftEnded {
-            shift_id,
-            from_state,
-            ..
-        } => (
-            Kind::Shift,
-            row(
-                shift_id,
-                None,
-                Some(from_state.as_str()),
-                ShiftStatus::OffShift.as_str(),
-                None,
-                None,
-            ),
-        ),
-        PilotEvent::PilotReserved {
-            reservation_id,
-            task_id,
-            until,
-        } => (
-            Kind::Reservation,
-            row(
-                reservation_id,
-                task_id,
-                None,
-                Active.as_str(),
-                Some(until),
-                None,
-            ),
-        ),
-        PilotEvent::PilotReservationReleased {
-            reservation_id,
-            task_id,
-            reason,
-        } => (
-            Kind::Reservation,
-            row(
-                reservation_id,
-                task_id,
-                Some(Active.as_str()),
-                Released.as_str(),
-                None,
-                reason,
-            ),
-        ),
-        PilotEvent::PilotReservationExpired {
-            reservation_id,
-            task_id,
-            until,
-        } => (
-            Kind::Reservation,
-            row(
-                reservation_id,
-                task_id,
-                Some(Active.as_str()),
-                Expired.as_str(),
-                Some(until),
-                None,
-            ),
-        ),
-        other => {
-            let Some((assignment_id, task_id, from, to, reason)) = other.assignment_change() else {
-                return Ok(None);
-            };
-            (
-                Kind::Assignment,
-                row(
-                    assignment_id,
-                    Some(task_id),
-                    from.map(|s| s.as_str()),
-                    to.as_str(),
-                    None,
-                    reason.map(str::to_string),
-                ),
-            )
+impl Said {
+    fn of(fact: &Fact<'_>) -> Self {
+        let provenance = fact.provenance();
+        Self {
+            global_position: fact.position,
+            pilot_id: fact.stream,
+            sequence: fact.sequence,
+            event_type: fact.event_type().to_string(),
+            changed_at: fact.at,
+            actor: provenance.actor,
+            correlation_id: provenance.correlation_id,
         }
-    };
-    change.pilot_id = event.stream_uuid()?;
-    Ok(Some((kind, change)))
+    }
 }
 
-// Each table's insert reads the columns it has from the same thirteen arrays.
-const CHANGES: &str = "UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[],
-                             $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                             $10::timestamptz[], $11::text[], $12::text[], $13::text[])
-                      AS c(position, pilot_id, subject_id, task_id, sequence, event_type,
-                           from_status, to_status, until, changed_at, actor, reason,
-                           correlation_id)";
+#[async_trait]
+impl Batch for PilotHistory {
+    type Event = PilotEvent;
 
-const INSERT_SHIFTS: &str = "
-INSERT INTO pilot_shift_state_history (global_position, pilot_id, shift_id, sequence, event_type,
-                                       from_state, to_state, changed_at, actor, correlation_id)
-SELECT position, pilot_id, subject_id, sequence, event_type, from_status, to_status, changed_at,
-       actor, correlation_id FROM ";
-
-const INSERT_ASSIGNMENTS: &str = "
-INSERT INTO pilot_assignment_status_history (global_position, pilot_id, assignment_id, task_id,
-                                             sequence, event_type, from_status, to_status,
-                                             changed_at, actor, reason, correlation_id)
-SELECT position, pilot_id, subject_id, task_id, sequence, event_type, from_status, to_status,
-       changed_at, actor, reason, correlation_id FROM ";
-
-const INSERT_RESERVATIONS: &str = "
-INSERT INTO pilot_reservation_history (global_position, pilot_id, reservation_id, task_id,
-                                       sequence, event_type, from_status, to_status, until,
-                                       changed_at, actor, reason, correlation_id)
-SELECT position, pilot_id, subject_id, task_id, sequence, event_type, from_status, to_status,
-       until, changed_at, actor, reason, correlation_id FROM ";
-
-const INSERT_STATUSES: &str = "
-INSERT INTO pilot_status_history (global_position, pilot_id, sequence, event_type, from_status,
-                                  to_status, changed_at, actor, reason, correlation_id)
-SELECT position, pilot_id, sequence, event_type, from_status, to_status, changed_at, actor,
-       reason, correlation_id FROM ";
-
-/// Appends `rows` to one of the pilot history tables in one statement.
-async fn insert(tx: &mut PgConnection, insert: &str, rows: Vec<Change>) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
+    fn fold(&mut self, fact: &Fact<'_>, event: PilotEvent) -> Result<(), Inconsistent> {
+        use ReservationStatus::{Active, Expired, Released};
+        let said = Said::of(fact);
+        let shift = |shift_id, from: Option<ShiftStatus>, to: ShiftStatus| ShiftHistoryEntry {
+            global_position: said.global_position,
+            pilot_id: said.pilot_id,
+            shift_id,
+            sequence: said.sequence,
+            event_type: said.event_type.clone(),
+            from_state: from.map(|s| s.as_str().to_string()),
+            to_state: to.as_str().to_string(),
+            changed_at: said.changed_at,
+            actor: said.actor.clone(),
+            correlation_id: said.correlation_id.clone(),
+        };
+        let reservation =
+            |reservation_id, task_id, from: Option<ReservationStatus>, to, until, reason| {
+                ReservationHistoryEntry {
+                    global_position: said.global_position,
+                    pilot_id: said.pilot_id,
+                    reservation_id,
+                    task_id,
+                    sequence: said.sequence,
+                    event_type: said.event_type.clone(),
+                    from_status: from.map(|s| s.as_str().to_string()),
+                    to_status: ReservationStatus::as_str(to).to_string(),
+                    until,
+                    changed_at: said.changed_at,
+                    actor: said.actor.clone(),
+                    reason,
+                    correlation_id: said.correlation_id.clone(),
+                }
+            };
+        match event {
+            PilotEvent::PilotShiftStarted { shift_id, .. } => {
+                self.shifts
+                    .push(shift(shift_id, None, ShiftStatus::OnShift))
+            }
+            PilotEvent::PilotShiftStateChanged {
+                shift_id,
+                from_state,
+                to_state,
+            } => self
+                .shifts
+                .push(shift(shift_id, Some(from_state), to_state)),
+            PilotEvent::PilotShiftEnded {
+                shift_id,
+                from_state,
+                ..
+            } => (self.shifts).push(shift(shift_id, Some(from_state), ShiftStatus::OffShift)),
+            PilotEvent::PilotReserved {
+                reservation_id,
+                task_id,
+                until,
+            } => (self.reservations).push(reservation(
+                reservation_id,
+                task_id,
+                None,
+                Active,
+                Some(until),
+                None,
+            )),
+            PilotEvent::PilotReservationReleased {
+                reservation_id,
+                task_id,
+                reason,
+            } => (self.reservations).push(reservation(
+                reservation_id,
+                task_id,
+                Some(Active),
+                Released,
+                None,
+                reason,
+            )),
+            PilotEvent::PilotReservationExpired {
+                reservation_id,
+                task_id,
+                until,
+            } => (self.reservations).push(reservation(
+                reservation_id,
+                task_id,
+                Some(Active),
+                Expired,
+                Some(until),
+                None,
+            )),
+            other => {
+                let Some((assignment_id, task_id, from, to, reason)) = other.assignment_change()
+                else {
+                    return Ok(());
+                };
+                self.assignments.push(AssignmentHistoryEntry {
+                    global_position: said.global_position,
+                    pilot_id: said.pilot_id,
+                    assignment_id,
+                    task_id: Some(task_id),
+                    sequence: said.sequence,
+                    event_type: said.event_type,
+                    from_status: from.map(|s| s.as_str().to_string()),
+                    to_status: to.as_str().to_string(),
+                    changed_at: said.changed_at,
+                    actor: said.actor,
+                    reason: reason.map(str::to_string),
+                    correlation_id: said.correlation_id,
+                });
+            }
+        }
+        Ok(())
     }
-    sqlx::query(&format!("{insert}{CHANGES}"))
-        .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.pilot_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.subject_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.task_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.sequence).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.event_type.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.from).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.to).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.until).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.changed_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.correlation_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .execute(tx)
-        .await?;
-    Ok(())
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.shifts.write(conn).await?;
+        self.assignments.write(conn).await?;
+        self.reservations.write(conn).await
+    }
 }
 
 /// A pilot's own status in `pilot_status_history`.
@@ -351,50 +332,47 @@ pub const ARCHIVED: &str = "ARCHIVED";
 /// pilots from the events on its first run rather than needing a replay.
 pub struct PilotStatusHistoryProjector;
 
+impl Fold for PilotStatusHistoryProjector {
+    const NAME: &'static str = "pilot_status_history";
+    const AGGREGATE_TYPE: &'static str = Pilot::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = &["PilotRegistered", "PilotArchived"];
+    const TABLES: &'static [&'static str] = &["pilot_status_history"];
+    type Batch = PilotStatusHistory;
+}
+
+/// The status rows a batch adds.
+#[derive(Default)]
+pub struct PilotStatusHistory {
+    pub(crate) rows: Appends<StatusHistoryEntry>,
+}
+
 #[async_trait]
-impl Projector for PilotStatusHistoryProjector {
-    fn name(&self) -> &'static str {
-        "pilot_status_history"
-    }
+impl Batch for PilotStatusHistory {
+    type Event = PilotEvent;
 
-    fn event_types(&self) -> &'static [&'static str] {
-        &["PilotRegistered", "PilotArchived"]
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["pilot_status_history"]
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        let mut rows = Vec::new();
-        for event in events {
-            let (from, to, reason) = match event.decode()? {
-                PilotEvent::PilotRegistered { .. } => (None, ACTIVE, None),
-                PilotEvent::PilotArchived { reason, .. } => (Some(ACTIVE), ARCHIVED, reason),
-                _ => continue,
-            };
-            let provenance = event.provenance();
-            rows.push(Change {
-                position: event.at.position,
-                pilot_id: event.stream_uuid()?,
-                subject_id: event.stream_uuid()?,
-                task_id: None,
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                from,
-                to,
-                until: None,
-                changed_at: event.recorded_at,
-                actor: provenance.actor,
-                reason,
-                correlation_id: provenance.correlation_id,
-            });
-        }
-        insert(tx, INSERT_STATUSES, rows).await?;
+    fn fold(&mut self, fact: &Fact<'_>, event: PilotEvent) -> Result<(), Inconsistent> {
+        let (from, to, reason) = match event {
+            PilotEvent::PilotRegistered { .. } => (None, ACTIVE, None),
+            PilotEvent::PilotArchived { reason, .. } => (Some(ACTIVE), ARCHIVED, reason),
+            _ => return Ok(()),
+        };
+        let said = Said::of(fact);
+        self.rows.push(StatusHistoryEntry {
+            global_position: said.global_position,
+            pilot_id: said.pilot_id,
+            sequence: said.sequence,
+            event_type: said.event_type,
+            from_status: from.map(str::to_string),
+            to_status: to.to_string(),
+            changed_at: said.changed_at,
+            actor: said.actor,
+            reason,
+            correlation_id: said.correlation_id,
+        });
         Ok(())
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rows.write(conn).await
     }
 }

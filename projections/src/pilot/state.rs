@@ -1,45 +1,35 @@
-use aggregates::Label;
-use std::collections::{HashMap, HashSet};
-
-use aggregates::pilot::{PilotAssignmentStatus, PilotEvent, PilotLocation, ShiftStatus};
+use aggregates::pilot::{Pilot, PilotAssignmentStatus, PilotEvent, PilotLocation, ShiftStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::task::{enum_text, parse_enum};
-use crate::{ProjectionError, Projector, StoredEvent};
+use crate::frame::{table, Batch, Fact, Fold, Inconsistent, Rows, Table, Versioned};
 
-/// A pilot as the API shows it: exactly the seed's `pilots` columns.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PilotView {
-    pub id: Uuid,
-    pub user_id: Option<Uuid>,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub archived_at: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub pilot_location: Option<PilotLocation>,
-    pub pilot_center_id: Option<Uuid>,
-    pub active_assignment_id: Option<Uuid>,
-    pub active_shift_id: Option<Uuid>,
-    pub active_reservation_id: Option<Uuid>,
-    pub updated_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
+table! {
+    /// A pilot as the API shows it: exactly the seed's `pilots` columns.
+    #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+    pub struct PilotView in "pilots" by (pub id: Uuid) {
+        pub user_id: Option<Uuid>,
+        pub locked_until: Option<DateTime<Utc>>,
+        pub archived_at: Option<DateTime<Utc>>,
+        pub version: i64,
+        pub pilot_location: Option<PilotLocation>,
+        pub pilot_center_id: Option<Uuid>,
+        pub active_assignment_id: Option<Uuid>,
+        pub active_shift_id: Option<Uuid>,
+        pub active_reservation_id: Option<Uuid>,
+        pub updated_at: DateTime<Utc>,
+        pub created_at: DateTime<Utc>,
+    }
 }
-
-const COLUMNS: &str = "id, user_id, locked_until, archived_at, version, pilot_location,
-                        pilot_center_id, active_assignment_id, active_shift_id,
-                        active_reservation_id, updated_at, created_at";
 
 impl PilotView {
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<PilotView>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM pilots WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(Self::from_row).transpose()
+        let mut conn = pool.acquire().await?;
+        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
     }
 
     /// Pilots of the read model by id, in no particular order.
@@ -47,167 +37,126 @@ impl PilotView {
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<PilotView>, sqlx::Error> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM pilots WHERE id = ANY($1)"))
-            .bind(ids)
-            .fetch_all(conn)
-            .await?;
-        rows.iter().map(Self::from_row).collect()
-    }
-
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            locked_until: row.try_get("locked_until")?,
-            archived_at: row.try_get("archived_at")?,
-            version: row.try_get("version")?,
-            pilot_location: row
-                .try_get::<Option<String>, _>("pilot_location")?
-                .map(|v| parse_enum(&v, "pilot_location"))
-                .transpose()?,
-            pilot_center_id: row.try_get("pilot_center_id")?,
-            active_assignment_id: row.try_get("active_assignment_id")?,
-            active_shift_id: row.try_get("active_shift_id")?,
-            active_reservation_id: row.try_get("active_reservation_id")?,
-            updated_at: row.try_get("updated_at")?,
-            created_at: row.try_get("created_at")?,
-        })
+        <Self as Table>::load(conn, ids).await
     }
 }
 
-/// Keeps `pilots`, `pilot_shifts` and `pilot_assignments`. A batch is applied in memory: the
-/// rows it touches are read in one statement per table, every event is folded into them in
-/// order, and the changed rows are written back in one multi-row upsert per table. A pilot
-/// refuses only its last 64 shift/assignment ids again; an older one coming back restarts its
-/// row rather than stopping the projector.
-///
-/// Per stream, the feed is in sequence order: an event at or below its row's version, or a
-/// second creation, stops the projector (`Inconsistent`, with the event's position) rather than
-/// being applied twice.
+impl Versioned for PilotView {
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn stamp(&mut self, sequence: i64, at: DateTime<Utc>) {
+        self.version = sequence;
+        self.updated_at = at;
+    }
+}
+
+table! {
+    /// A row of `pilot_shifts`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct ShiftRow in "pilot_shifts" by (pub pilot_id: Uuid, pub shift_id: Uuid) {
+        pub state: ShiftStatus,
+        pub started_at: DateTime<Utc>,
+        pub ended_at: Option<DateTime<Utc>>,
+        pub updated_at: DateTime<Utc>,
+    }
+}
+
+table! {
+    /// A row of `pilot_assignments`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct AssignmentRow in "pilot_assignments" by (
+        pub pilot_id: Uuid,
+        pub assignment_id: Uuid,
+    ) {
+        pub task_id: Uuid,
+        pub shift_id: Uuid,
+        pub status: PilotAssignmentStatus,
+        pub requested_at: DateTime<Utc>,
+        pub accepted_at: Option<DateTime<Utc>>,
+        pub ended_at: Option<DateTime<Utc>>,
+        pub end_reason: Option<String>,
+        pub updated_at: DateTime<Utc>,
+    }
+}
+
+/// Keeps `pilots`, `pilot_shifts` and `pilot_assignments`. A pilot refuses only its last 64
+/// shift/assignment ids again; an older one coming back restarts its row rather than stopping
+/// the projector.
 pub struct PilotsProjector;
 
+impl Fold for PilotsProjector {
+    const NAME: &'static str = "pilots";
+    const AGGREGATE_TYPE: &'static str = Pilot::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = PilotEvent::TYPES;
+    const TABLES: &'static [&'static str] = &["pilots", "pilot_shifts", "pilot_assignments"];
+    type Batch = Pilots;
+}
+
+/// What a batch of pilot events changes.
+#[derive(Default)]
+pub struct Pilots {
+    pub pilots: Rows<PilotView>,
+    pub(crate) shifts: Rows<ShiftRow>,
+    pub(crate) assignments: Rows<AssignmentRow>,
+}
+
 #[async_trait]
-impl Projector for PilotsProjector {
-    fn name(&self) -> &'static str {
-        "pilots"
-    }
+impl Batch for Pilots {
+    type Event = PilotEvent;
 
-    fn event_types(&self) -> &'static [&'static str] {
-        PilotEvent::TYPES
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["pilots", "pilot_shifts", "pilot_assignments"]
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        let mut decoded = Vec::with_capacity(events.len());
-        let (mut pilot_ids, mut shift_keys, mut assignment_keys) = (vec![], vec![], vec![]);
-        for event in events {
-            let pilot_id = event.stream_uuid()?;
-            let payload: PilotEvent = event.decode()?;
-            pilot_ids.push(pilot_id);
-            match &payload {
-                PilotEvent::PilotShiftStarted { shift_id, .. }
-                | PilotEvent::PilotShiftStateChanged { shift_id, .. }
-                | PilotEvent::PilotShiftEnded { shift_id, .. } => {
-                    shift_keys.push((pilot_id, *shift_id))
-                }
-                other => {
-                    if let Some((assignment_id, ..)) = other.assignment_change() {
-                        assignment_keys.push((pilot_id, assignment_id));
-                    }
+    fn want(&mut self, fact: &Fact<'_>, event: &PilotEvent) {
+        self.pilots.want(fact.stream);
+        match event {
+            PilotEvent::PilotShiftStarted { shift_id, .. }
+            | PilotEvent::PilotShiftStateChanged { shift_id, .. }
+            | PilotEvent::PilotShiftEnded { shift_id, .. } => {
+                self.shifts.want((fact.stream, *shift_id))
+            }
+            other => {
+                if let Some((assignment_id, ..)) = other.assignment_change() {
+                    self.assignments.want((fact.stream, assignment_id));
                 }
             }
-            decoded.push((event, pilot_id, payload));
         }
-        let mut batch = Batch {
-            pilots: PilotView::load_many(tx, &pilot_ids)
-                .await?
-                .into_iter()
-                .map(|pilot| (pilot.id, pilot))
-                .collect(),
-            shifts: ShiftRow::load_many(tx, &shift_keys).await?,
-            assignments: AssignmentRow::load_many(tx, &assignment_keys).await?,
-            changed_pilots: HashSet::new(),
-            changed_shifts: HashSet::new(),
-            changed_assignments: HashSet::new(),
-        };
-        for (event, pilot_id, payload) in decoded {
-            batch.apply(event, pilot_id, payload)?;
-        }
-        batch.write(tx).await?;
-        Ok(())
     }
-}
 
-/// The rows a batch touches, as they are after each event.
-struct Batch {
-    pilots: HashMap<Uuid, PilotView>,
-    shifts: HashMap<(Uuid, Uuid), ShiftRow>,
-    assignments: HashMap<(Uuid, Uuid), AssignmentRow>,
-    changed_pilots: HashSet<Uuid>,
-    changed_shifts: HashSet<(Uuid, Uuid)>,
-    changed_assignments: HashSet<(Uuid, Uuid)>,
-}
+    async fn load(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.pilots.load(conn).await?;
+        self.shifts.load(conn).await?;
+        self.assignments.load(conn).await
+    }
 
-impl Batch {
-    fn apply(
-        &mut self,
-        event: &StoredEvent,
-        pilot_id: Uuid,
-        payload: PilotEvent,
-    ) -> Result<(), ProjectionError> {
-        let at = event.recorded_at;
-        let inconsistent = |reason: &str| ProjectionError::Inconsistent {
-            position: event.at.position,
-            reason: reason.to_string(),
-        };
+    fn fold(&mut self, fact: &Fact<'_>, event: PilotEvent) -> Result<(), Inconsistent> {
+        let (pilot_id, at) = (fact.stream, fact.at);
         if let PilotEvent::PilotRegistered {
             user_id,
             pilot_location,
             pilot_center_id,
-        } = payload
+        } = event
         {
-            if self.pilots.contains_key(&pilot_id) {
-                return Err(inconsistent("the pilot is already registered"));
-            }
-            self.pilots.insert(
-                pilot_id,
-                PilotView {
-                    id: pilot_id,
-                    user_id,
-                    locked_until: None,
-                    archived_at: None,
-                    version: event.sequence,
-                    pilot_location,
-                    pilot_center_id,
-                    active_assignment_id: None,
-                    active_shift_id: None,
-                    active_reservation_id: None,
-                    updated_at: at,
-                    created_at: at,
-                },
-            );
-            self.changed_pilots.insert(pilot_id);
+            let pilot = PilotView {
+                id: pilot_id,
+                user_id,
+                locked_until: None,
+                archived_at: None,
+                version: fact.sequence,
+                pilot_location,
+                pilot_center_id,
+                active_assignment_id: None,
+                active_shift_id: None,
+                active_reservation_id: None,
+                updated_at: at,
+                created_at: at,
+            };
+            self.pilots
+                .create(pilot, "the pilot is already registered")?;
             return Ok(());
         }
-        // Every later event moves the pilot's version; the match below sets what else it changes.
-        let pilot = self
-            .pilots
-            .get_mut(&pilot_id)
-            .ok_or_else(|| inconsistent("the pilot was never registered"))?;
-        if pilot.version >= event.sequence {
-            return Err(inconsistent("the row is already at or past this event"));
-        }
-        pilot.version = event.sequence;
-        pilot.updated_at = at;
-        self.changed_pilots.insert(pilot_id);
-        match payload {
+        let missing = "the pilot was never registered";
+        let pilot = self.pilots.advance(&pilot_id, fact.sequence, at, missing)?;
+        match event {
             PilotEvent::PilotRegistered { .. } => {}
             PilotEvent::PilotProfileUpdated {
                 pilot_location,
@@ -222,37 +171,31 @@ impl Batch {
                 started_at,
             } => {
                 pilot.active_shift_id = Some(shift_id);
-                self.shifts.insert(
-                    (pilot_id, shift_id),
-                    ShiftRow {
-                        pilot_id,
-                        shift_id,
-                        state: ShiftStatus::OnShift,
-                        started_at,
-                        ended_at: None,
-                        updated_at: at,
-                    },
-                );
-                self.changed_shifts.insert((pilot_id, shift_id));
+                self.shifts.put(ShiftRow {
+                    pilot_id,
+                    shift_id,
+                    state: ShiftStatus::OnShift,
+                    started_at,
+                    ended_at: None,
+                    updated_at: at,
+                });
             }
             PilotEvent::PilotShiftStateChanged {
                 shift_id, to_state, ..
             } => {
-                if let Some(shift) = self.shifts.get_mut(&(pilot_id, shift_id)) {
+                if let Some(shift) = self.shifts.find(&(pilot_id, shift_id)) {
                     shift.state = to_state;
                     shift.updated_at = at;
-                    self.changed_shifts.insert((pilot_id, shift_id));
                 }
             }
             PilotEvent::PilotShiftEnded {
                 shift_id, ended_at, ..
             } => {
                 pilot.active_shift_id = None;
-                if let Some(shift) = self.shifts.get_mut(&(pilot_id, shift_id)) {
+                if let Some(shift) = self.shifts.find(&(pilot_id, shift_id)) {
                     shift.state = ShiftStatus::OffShift;
                     shift.ended_at = Some(ended_at);
                     shift.updated_at = at;
-                    self.changed_shifts.insert((pilot_id, shift_id));
                 }
             }
             PilotEvent::PilotAssignmentRequested {
@@ -262,22 +205,18 @@ impl Batch {
                 requested_at,
             } => {
                 pilot.active_assignment_id = Some(assignment_id);
-                self.assignments.insert(
-                    (pilot_id, assignment_id),
-                    AssignmentRow {
-                        pilot_id,
-                        assignment_id,
-                        task_id,
-                        shift_id,
-                        status: PilotAssignmentStatus::Requested,
-                        requested_at,
-                        accepted_at: None,
-                        ended_at: None,
-                        end_reason: None,
-                        updated_at: at,
-                    },
-                );
-                self.changed_assignments.insert((pilot_id, assignment_id));
+                self.assignments.put(AssignmentRow {
+                    pilot_id,
+                    assignment_id,
+                    task_id,
+                    shift_id,
+                    status: PilotAssignmentStatus::Requested,
+                    requested_at,
+                    accepted_at: None,
+                    ended_at: None,
+                    end_reason: None,
+                    updated_at: at,
+                });
             }
             PilotEvent::PilotReserved {
                 reservation_id,
@@ -299,7 +238,7 @@ impl Batch {
                 if !status.is_active() {
                     pilot.active_assignment_id = None;
                 }
-                if let Some(row) = self.assignments.get_mut(&(pilot_id, assignment_id)) {
+                if let Some(row) = self.assignments.find(&(pilot_id, assignment_id)) {
                     row.status = status;
                     row.updated_at = at;
                     if status.is_active() {
@@ -308,232 +247,97 @@ impl Batch {
                         row.ended_at = Some(at);
                         row.end_reason = reason.map(str::to_string);
                     }
-                    self.changed_assignments.insert((pilot_id, assignment_id));
                 }
             }
         }
         Ok(())
     }
 
-    async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let pilots: Vec<_> = self
-            .changed_pilots
-            .iter()
-            .filter_map(|id| self.pilots.get(id))
-            .collect();
-        upsert_pilots(tx, &pilots).await?;
-        let shifts: Vec<_> = self
-            .changed_shifts
-            .iter()
-            .filter_map(|key| self.shifts.get(key))
-            .collect();
-        ShiftRow::upsert(tx, &shifts).await?;
-        let assignments: Vec<_> = self
-            .changed_assignments
-            .iter()
-            .filter_map(|key| self.assignments.get(key))
-            .collect();
-        AssignmentRow::upsert(tx, &assignments).await
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.pilots.write(conn).await?;
+        self.shifts.write(conn).await?;
+        self.assignments.write(conn).await
     }
 }
 
-async fn upsert_pilots(tx: &mut PgConnection, pilots: &[&PilotView]) -> Result<(), sqlx::Error> {
-    if pilots.is_empty() {
-        return Ok(());
-    }
-    let column =
-        |f: fn(&PilotView) -> Option<Uuid>| pilots.iter().map(|p| f(p)).collect::<Vec<_>>();
-    let time = |f: fn(&PilotView) -> Option<DateTime<Utc>>| {
-        pilots.iter().map(|p| f(p)).collect::<Vec<_>>()
-    };
-    sqlx::query(
-        "INSERT INTO pilots (id, user_id, locked_until, archived_at, version, pilot_location,
-                             pilot_center_id, active_assignment_id, active_shift_id,
-                             active_reservation_id, updated_at, created_at)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[],
-                              $5::bigint[], $6::text[], $7::uuid[], $8::uuid[], $9::uuid[],
-                              $10::uuid[], $11::timestamptz[], $12::timestamptz[])
-         ON CONFLICT (id) DO UPDATE SET
-             user_id = EXCLUDED.user_id, locked_until = EXCLUDED.locked_until,
-             archived_at = EXCLUDED.archived_at, version = EXCLUDED.version,
-             pilot_location = EXCLUDED.pilot_location,
-             pilot_center_id = EXCLUDED.pilot_center_id,
-             active_assignment_id = EXCLUDED.active_assignment_id,
-             active_shift_id = EXCLUDED.active_shift_id,
-             active_reservation_id = EXCLUDED.active_reservation_id,
-             updated_at = EXCLUDED.updated_at, created_at = EXCLUDED.created_at",
-    )
-    .bind(pilots.iter().map(|p| p.id).collect::<Vec<_>>())
-    .bind(column(|p| p.user_id))
-    .bind(time(|p| p.locked_until))
-    .bind(time(|p| p.archived_at))
-    .bind(pilots.iter().map(|p| p.version).collect::<Vec<_>>())
-    .bind(
-        pilots
-            .iter()
-            .map(|p| p.pilot_location.as_ref().map(enum_text))
-            .collect::<Vec<_>>(),
-    )
-    .bind(column(|p| p.pilot_center_id))
-    .bind(column(|p| p.active_assignment_id))
-    .bind(column(|p| p.active_shift_id))
-    .bind(column(|p| p.active_reservation_id))
-    .bind(pilots.iter().map(|p| p.updated_at).collect::<Vec<_>>())
-    .bind(pilots.iter().map(|p| p.created_at).collect::<Vec<_>>())
-    .execute(tx)
-    .await?;
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
 
-/// A row of `pilot_shifts`.
-struct ShiftRow {
-    pilot_id: Uuid,
-    shift_id: Uuid,
-    state: ShiftStatus,
-    started_at: DateTime<Utc>,
-    ended_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
+    use super::*;
+    use crate::frame::testing::{at, fold};
 
-impl ShiftRow {
-    async fn load_many(
-        tx: &mut PgConnection,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), Self>, sqlx::Error> {
-        let (pilots, shifts): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-        let rows = sqlx::query(
-            "SELECT s.pilot_id, s.shift_id, s.state, s.started_at, s.ended_at, s.updated_at
-               FROM pilot_shifts s
-               JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(pilot_id, shift_id)
-                 ON s.pilot_id = k.pilot_id AND s.shift_id = k.shift_id",
-        )
-        .bind(pilots)
-        .bind(shifts)
-        .fetch_all(tx)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let shift = Self {
-                    pilot_id: row.try_get("pilot_id")?,
-                    shift_id: row.try_get("shift_id")?,
-                    state: parse_enum(&row.try_get::<String, _>("state")?, "state")?,
-                    started_at: row.try_get("started_at")?,
-                    ended_at: row.try_get("ended_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                };
-                Ok(((shift.pilot_id, shift.shift_id), shift))
-            })
-            .collect()
-    }
-
-    async fn upsert(tx: &mut PgConnection, rows: &[&Self]) -> Result<(), sqlx::Error> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO pilot_shifts (pilot_id, shift_id, state, started_at, ended_at,
-                                       updated_at)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[],
-                                  $5::timestamptz[], $6::timestamptz[])
-             ON CONFLICT (pilot_id, shift_id) DO UPDATE SET
-                 state = EXCLUDED.state, started_at = EXCLUDED.started_at,
-                 ended_at = EXCLUDED.ended_at, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(rows.iter().map(|r| r.pilot_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.shift_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.state.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.ended_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .execute(tx)
-        .await?;
-        Ok(())
-    }
-}
-
-/// A row of `pilot_assignments`.
-struct AssignmentRow {
-    pilot_id: Uuid,
-    assignment_id: Uuid,
-    task_id: Uuid,
-    shift_id: Uuid,
-    status: PilotAssignmentStatus,
-    requested_at: DateTime<Utc>,
-    accepted_at: Option<DateTime<Utc>>,
-    ended_at: Option<DateTime<Utc>>,
-    end_reason: Option<String>,
-    updated_at: DateTime<Utc>,
-}
-
-impl AssignmentRow {
-    async fn load_many(
-        tx: &mut PgConnection,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), Self>, sqlx::Error> {
-        let (pilots, assignments): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-        let rows = sqlx::query(
-            "SELECT a.pilot_id, a.assignment_id, a.task_id, a.shift_id, a.status,
-                    a.requested_at, a.accepted_at, a.ended_at, a.end_reason, a.updated_at
-               FROM pilot_assignments a
-               JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(pilot_id, assignment_id)
-                 ON a.pilot_id = k.pilot_id AND a.assignment_id = k.assignment_id",
-        )
-        .bind(pilots)
-        .bind(assignments)
-        .fetch_all(tx)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let assignment = Self {
-                    pilot_id: row.try_get("pilot_id")?,
-                    assignment_id: row.try_get("assignment_id")?,
-                    task_id: row.try_get("task_id")?,
-                    shift_id: row.try_get("shift_id")?,
-                    status: parse_enum(&row.try_get::<String, _>("status")?, "status")?,
-                    requested_at: row.try_get("requested_at")?,
-                    accepted_at: row.try_get("accepted_at")?,
-                    ended_at: row.try_get("ended_at")?,
-                    end_reason: row.try_get("end_reason")?,
-                    updated_at: row.try_get("updated_at")?,
-                };
-                Ok(((assignment.pilot_id, assignment.assignment_id), assignment))
-            })
-            .collect()
-    }
-
-    async fn upsert(tx: &mut PgConnection, rows: &[&Self]) -> Result<(), sqlx::Error> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO pilot_assignments (pilot_id, assignment_id, task_id, shift_id, status,
-                                            requested_at, accepted_at, ended_at, end_reason,
-                                            updated_at)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
-                                  $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
-                                  $9::text[], $10::timestamptz[])
-             ON CONFLICT (pilot_id, assignment_id) DO UPDATE SET
-                 task_id = EXCLUDED.task_id, shift_id = EXCLUDED.shift_id,
-                 status = EXCLUDED.status, requested_at = EXCLUDED.requested_at,
-                 accepted_at = EXCLUDED.accepted_at, ended_at = EXCLUDED.ended_at,
-                 end_reason = EXCLUDED.end_reason, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(rows.iter().map(|r| r.pilot_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.assignment_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.task_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.shift_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.accepted_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.ended_at).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.end_reason.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .execute(tx)
-        .await?;
-        Ok(())
+    #[test]
+    fn a_pilot_on_shift_who_accepts_an_assignment_holds_it_until_it_ends() {
+        let (pilot, shift, assignment, task) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let events = vec![
+            (
+                pilot,
+                1,
+                PilotEvent::PilotRegistered {
+                    user_id: None,
+                    pilot_location: Some(PilotLocation::Us),
+                    pilot_center_id: None,
+                },
+            ),
+            (
+                pilot,
+                2,
+                PilotEvent::PilotShiftStarted {
+                    shift_id: shift,
+                    started_at: at(2),
+                },
+            ),
+            (
+                pilot,
+                3,
+                PilotEvent::PilotAssignmentRequested {
+                    assignment_id: assignment,
+                    task_id: task,
+                    shift_id: shift,
+                    requested_at: at(3),
+                },
+            ),
+            (
+                pilot,
+                4,
+                PilotEvent::PilotAssignmentAccepted {
+                    assignment_id: assignment,
+                    task_id: task,
+                    from_status: PilotAssignmentStatus::Requested,
+                },
+            ),
+        ];
+        let mut batch = Pilots::default();
+        fold(&mut batch, Pilot::TYPE, events).unwrap();
+        let row = batch.pilots.peek(&pilot).unwrap();
+        assert_eq!(row.version, 4);
+        assert_eq!(row.active_shift_id, Some(shift));
+        assert_eq!(row.active_assignment_id, Some(assignment));
+        assert_eq!(row.pilot_location, Some(PilotLocation::Us));
+        let held = batch.assignments.peek(&(pilot, assignment)).unwrap();
+        assert_eq!(held.status, PilotAssignmentStatus::Accepted);
+        assert_eq!(held.accepted_at, Some(at(4)));
+        let ended = vec![(
+            pilot,
+            5,
+            PilotEvent::PilotShiftEnded {
+                shift_id: shift,
+                from_state: ShiftStatus::OnShift,
+                ended_at: at(5),
+            },
+        )];
+        fold(&mut batch, Pilot::TYPE, ended).unwrap();
+        assert_eq!(batch.pilots.peek(&pilot).unwrap().active_shift_id, None);
+        let shift_row = batch.shifts.peek(&(pilot, shift)).unwrap();
+        assert_eq!(
+            (shift_row.state, shift_row.ended_at),
+            (ShiftStatus::OffShift, Some(at(5)))
+        );
     }
 }

@@ -1,208 +1,205 @@
-use aggregates::task::{TaskEvent, TaskStatus};
+use aggregates::task::{Task, TaskEvent, TaskStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::view::{enum_text, parse_enum};
-use crate::{ProjectionError, Projector, StoredEvent};
+use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
 
-/// One status change of a task: a copy of its event and the event's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TaskHistoryRow {
-    pub task_id: Uuid,
-    pub sequence: i64,
-    pub event_type: String,
-    pub from_status: Option<TaskStatus>,
-    pub to_status: TaskStatus,
-    pub changed_at: DateTime<Utc>,
-    pub actor: String,
-    /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
-    /// for itself.
-    pub on_behalf_of: Option<String>,
-    pub reason: Option<String>,
-    pub note: Option<String>,
-    pub correlation_id: Option<String>,
-    /// The event's global position.
-    pub position: i64,
+row! {
+    /// One status change of a task: a copy of its event and the event's metadata.
+    #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+    pub struct TaskHistoryRow {
+        pub task_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<TaskStatus>,
+        pub to_status: TaskStatus,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+        /// for itself.
+        pub on_behalf_of: Option<String>,
+        pub reason: Option<String>,
+        pub note: Option<String>,
+        pub correlation_id: Option<String>,
+        /// The event's global position.
+        pub position: i64,
+    }
 }
 
-/// Keeps `task_history`: one row per status-changing event, appended in one multi-row insert
-/// per batch.
+table! {
+    /// A row of `task_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct TaskHistoryEntry in "task_history" {
+        pub global_position: i64,
+        pub task_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<TaskStatus>,
+        pub to_status: TaskStatus,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub note: Option<String>,
+        pub correlation_id: Option<String>,
+    }
+}
+
+/// Keeps `task_history`: one row per status-changing event.
 pub struct TaskHistoryProjector;
 
-const STATUS_EVENTS: &[&str] = &[
-    "TaskCreated",
-    "TaskMarkedPending",
-    "TaskStarted",
-    "TaskPaused",
-    "TaskResumed",
-    "TaskArrived",
-    "TaskCompleted",
-    "TaskCancelled",
-];
-
-#[async_trait]
-impl Projector for TaskHistoryProjector {
-    fn name(&self) -> &'static str {
-        "task_history"
-    }
-
-    fn event_types(&self) -> &'static [&'static str] {
-        STATUS_EVENTS
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["task_history"]
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            let payload = event.decode::<TaskEvent>()?;
-            let provenance = event.provenance();
-            let Some(to_status) = payload.new_status() else {
-                continue;
-            };
-            let (from_status, reason, note) = match payload {
-                TaskEvent::TaskCreated { .. } => (None, None, None),
-                TaskEvent::TaskPaused {
-                    from_status,
-                    reason,
-                } => (Some(from_status), reason, None),
-                TaskEvent::TaskCancelled {
-                    from_status,
-                    reason,
-                    note,
-                } => (Some(from_status), Some(enum_text(&reason)), note),
-                TaskEvent::TaskMarkedPending { from_status }
-                | TaskEvent::TaskStarted { from_status }
-                | TaskEvent::TaskResumed { from_status }
-                | TaskEvent::TaskArrived { from_status }
-                | TaskEvent::TaskCompleted { from_status } => (Some(from_status), None, None),
-                _ => continue,
-            };
-            rows.push(TaskHistoryRow {
-                task_id: Uuid::parse_str(&event.aggregate_id).map_err(|_| {
-                    ProjectionError::Inconsistent {
-                        position: event.at.position,
-                        reason: "the stream id is not a UUID".into(),
-                    }
-                })?,
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                from_status,
-                to_status,
-                changed_at: event.recorded_at,
-                actor: provenance.actor,
-                on_behalf_of: provenance.on_behalf_of,
-                reason,
-                note,
-                correlation_id: provenance.correlation_id,
-                position: event.at.position,
-            });
-        }
-        insert(tx, rows).await?;
-        Ok(())
-    }
+impl Fold for TaskHistoryProjector {
+    const NAME: &'static str = "task_history";
+    const AGGREGATE_TYPE: &'static str = Task::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = &[
+        "TaskCreated",
+        "TaskMarkedPending",
+        "TaskStarted",
+        "TaskPaused",
+        "TaskResumed",
+        "TaskArrived",
+        "TaskCompleted",
+        "TaskCancelled",
+    ];
+    const TABLES: &'static [&'static str] = &["task_history"];
+    type Batch = TaskHistory;
 }
 
-async fn insert(tx: &mut PgConnection, rows: Vec<TaskHistoryRow>) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
+/// The history rows a batch adds.
+#[derive(Default)]
+pub struct TaskHistory {
+    pub(crate) rows: Appends<TaskHistoryEntry>,
+}
+
+#[async_trait]
+impl Batch for TaskHistory {
+    type Event = TaskEvent;
+
+    fn fold(&mut self, fact: &Fact<'_>, event: TaskEvent) -> Result<(), Inconsistent> {
+        let Some(to_status) = event.new_status() else {
+            return Ok(());
+        };
+        let (from_status, reason, note) = match event {
+            TaskEvent::TaskPaused {
+                from_status,
+                reason,
+            } => (Some(from_status), reason, None),
+            TaskEvent::TaskCancelled {
+                from_status,
+                reason,
+                note,
+            } => (Some(from_status), Some(reason.to_string()), note),
+            TaskEvent::TaskMarkedPending { from_status }
+            | TaskEvent::TaskStarted { from_status }
+            | TaskEvent::TaskResumed { from_status }
+            | TaskEvent::TaskArrived { from_status }
+            | TaskEvent::TaskCompleted { from_status } => (Some(from_status), None, None),
+            _ => (None, None, None),
+        };
+        let provenance = fact.provenance();
+        self.rows.push(TaskHistoryEntry {
+            global_position: fact.position,
+            task_id: fact.stream,
+            sequence: fact.sequence,
+            event_type: fact.event_type().to_string(),
+            from_status,
+            to_status,
+            changed_at: fact.at,
+            actor: provenance.actor,
+            reason,
+            note,
+            correlation_id: provenance.correlation_id,
+        });
+        Ok(())
     }
-    let mut columns = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for row in rows {
-        columns.0.push(row.position);
-        columns.1.push(row.task_id);
-        columns.2.push(row.sequence);
-        columns.3.push(row.event_type);
-        columns.4.push(row.from_status.as_ref().map(enum_text));
-        columns.5.push(enum_text(&row.to_status));
-        columns.6.push(row.changed_at);
-        columns.7.push(row.actor);
-        columns.8.push(row.reason);
-        columns.9.push(row.note);
-        columns.10.push(row.correlation_id);
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rows.write(conn).await
     }
-    sqlx::query(
-        "INSERT INTO task_history (global_position, task_id, sequence, event_type, from_status,
-                                   to_status, changed_at, actor, reason, note, correlation_id)
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
-                              $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
-                              $11::text[])",
-    )
-    .bind(columns.0)
-    .bind(columns.1)
-    .bind(columns.2)
-    .bind(columns.3)
-    .bind(columns.4)
-    .bind(columns.5)
-    .bind(columns.6)
-    .bind(columns.7)
-    .bind(columns.8)
-    .bind(columns.9)
-    .bind(columns.10)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 impl TaskHistoryRow {
     /// A task's timeline, in order.
-    pub async fn for_task(
-        pool: &PgPool,
-        task_id: Uuid,
-    ) -> Result<Vec<TaskHistoryRow>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT global_position, task_id, sequence, event_type, from_status,
-                            to_status, changed_at, actor, reason, note, correlation_id
-                       FROM task_history WHERE task_id = $1) h
+    pub async fn for_task(pool: &PgPool, task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT h.*, h.global_position AS position,
+                    e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT {} FROM task_history WHERE task_id = $1) h
                LEFT JOIN events e ON e.global_position = h.global_position
               ORDER BY h.sequence",
-        )
+            TaskHistoryEntry::COLUMNS
+        ))
         .bind(task_id)
         .fetch_all(pool)
-        .await?;
-        rows.iter().map(Self::from_row).collect()
+        .await
     }
+}
 
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            task_id: row.try_get("task_id")?,
-            sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
-            from_status: row
-                .try_get::<Option<String>, _>("from_status")?
-                .map(|s| parse_enum(&s, "from_status"))
-                .transpose()?,
-            to_status: parse_enum(&row.try_get::<String, _>("to_status")?, "to_status")?,
-            changed_at: row.try_get("changed_at")?,
-            actor: row.try_get("actor")?,
-            on_behalf_of: row.try_get("on_behalf_of")?,
-            reason: row.try_get("reason")?,
-            note: row.try_get("note")?,
-            correlation_id: row.try_get("correlation_id")?,
-            position: row.try_get("global_position")?,
-        })
+#[cfg(test)]
+mod tests {
+    use aggregates::task::{CancellationReason, TaskType};
+
+    use super::*;
+    use crate::frame::testing::{at, fold};
+
+    #[test]
+    fn each_status_change_is_one_row_with_who_and_why_and_other_events_none() {
+        let task = Uuid::now_v7();
+        let events = vec![
+            (
+                task,
+                1,
+                TaskEvent::TaskCreated {
+                    task_type: TaskType::DeliveryTrip,
+                    hub_id: Uuid::nil(),
+                    robot_id: None,
+                    scheduled_at: None,
+                    external_ref: None,
+                },
+            ),
+            (
+                task,
+                2,
+                TaskEvent::TaskTripAttached {
+                    trip_id: Uuid::nil(),
+                },
+            ),
+            (
+                task,
+                3,
+                TaskEvent::TaskCancelled {
+                    from_status: TaskStatus::Scheduled,
+                    reason: CancellationReason::CustomerRequested,
+                    note: Some("changed their mind".into()),
+                },
+            ),
+        ];
+        let mut batch = TaskHistory::default();
+        fold(&mut batch, Task::TYPE, events).unwrap();
+        let rows: Vec<_> = (batch.rows.rows().iter())
+            .map(|r| (r.sequence, r.from_status, r.to_status, r.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (1, None, TaskStatus::Scheduled, None),
+                (
+                    3,
+                    Some(TaskStatus::Scheduled),
+                    TaskStatus::Cancelled,
+                    Some("CUSTOMER_REQUESTED")
+                ),
+            ]
+        );
+        let cancelled = &batch.rows.rows()[1];
+        assert_eq!(
+            (cancelled.actor.as_str(), cancelled.changed_at),
+            ("tester", at(3))
+        );
+        assert_eq!(cancelled.global_position, 30);
+        assert_eq!(cancelled.correlation_id.as_deref(), Some("c-1"));
     }
 }

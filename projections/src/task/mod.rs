@@ -7,4 +7,3 @@ mod view;
 pub use history::{TaskHistoryProjector, TaskHistoryRow};
 pub use state::TasksProjector;
 pub use view::TaskView;
-pub(crate) use view::{enum_text, enum_value, optional_enum, parse_enum};

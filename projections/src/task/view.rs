@@ -4,8 +4,7 @@ use aggregates::task::{
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 use crate::frame::{table, Table};
 use uuid::Uuid;
@@ -122,44 +121,5 @@ impl TaskView {
         ids: &[Uuid],
     ) -> Result<Vec<TaskView>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
-    }
-}
-
-/// An enumeration stored as its JSON spelling (`IN_PROGRESS`).
-pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(
-    text: &str,
-    column: &str,
-) -> Result<T, sqlx::Error> {
-    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|e| {
-        sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: Box::new(e),
-        }
-    })
-}
-
-/// The JSON spelling of an enumeration value, as stored in text columns.
-/// A text column holding an enum, read as the enum.
-pub(crate) fn enum_value<T: serde::de::DeserializeOwned>(
-    row: &PgRow,
-    column: &str,
-) -> Result<T, sqlx::Error> {
-    parse_enum(&row.try_get::<String, _>(column)?, column)
-}
-
-/// A nullable text column holding an enum.
-pub(crate) fn optional_enum<T: serde::de::DeserializeOwned>(
-    row: &PgRow,
-    column: &str,
-) -> Result<Option<T>, sqlx::Error> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|v| parse_enum(&v, column))
-        .transpose()
-}
-
-pub(crate) fn enum_text<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        other => format!("{other:?}"),
     }
 }

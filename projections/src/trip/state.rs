@@ -14,8 +14,12 @@ impl Fold for TripsProjector {
     const NAME: &'static str = "trips";
     const AGGREGATE_TYPE: &'static str = Trip::TYPE;
     const EVENT_TYPES: &'static [&'static str] = TripEvent::TYPES;
-    const TABLES: &'static [&'static str] =
-        &["trips", "trip_locations", "routes", "fo_assistance_requests"];
+    const TABLES: &'static [&'static str] = &[
+        "trips",
+        "trip_locations",
+        "routes",
+        "fo_assistance_requests",
+    ];
     type Batch = Trips;
 }
 
@@ -75,11 +79,14 @@ impl Batch for Trips {
                 updated_at: at,
             };
             self.trips.create(trip, "the trip is already planned")?;
-            self.places.push(PlaceRow::new(trip_id, "ORIGIN", 0, at, origin));
-            self.places.push(PlaceRow::new(trip_id, "DESTINATION", 0, at, destination));
+            self.places
+                .push(PlaceRow::new(trip_id, "ORIGIN", 0, at, origin));
+            self.places
+                .push(PlaceRow::new(trip_id, "DESTINATION", 0, at, destination));
             return Ok(());
         }
-        let trip = (self.trips).advance(&trip_id, fact.sequence, at, "the trip was never planned")?;
+        let trip =
+            (self.trips).advance(&trip_id, fact.sequence, at, "the trip was never planned")?;
         if let Some(status) = event.new_status() {
             trip.status = status;
         }
@@ -173,6 +180,144 @@ impl Trips {
         trip_id: uuid::Uuid,
         request_id: uuid::Uuid,
     ) -> Result<&mut RequestRow, Inconsistent> {
-        (self.requests).get(&(trip_id, request_id), "the assistance request was never made")
+        (self.requests).get(
+            &(trip_id, request_id),
+            "the assistance request was never made",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aggregates::task::CancellationReason;
+    use aggregates::trip::{AssistanceKind, TripType};
+    use aggregates::Location;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::frame::testing::{at, fold};
+
+    fn place(lat: f64) -> Location {
+        Location {
+            lat,
+            lng: -122.4,
+            name: None,
+            location_id: None,
+        }
+    }
+
+    fn planned() -> TripEvent {
+        TripEvent::TripPlanned {
+            task_id: Uuid::nil(),
+            robot_id: Uuid::nil(),
+            trip_type: TripType::Delivery,
+            origin: place(37.0),
+            destination: place(38.0),
+        }
+    }
+
+    #[test]
+    fn a_trip_that_stops_twice_and_is_cancelled_keeps_its_places_and_its_reason() {
+        let trip = Uuid::now_v7();
+        let mut batch = Trips::default();
+        let arrived = |lat| TripEvent::TripArrivedAtStop {
+            from_status: TripStatus::InTransit,
+            location: Some(place(lat)),
+        };
+        let events = vec![
+            (trip, 1, planned()),
+            (trip, 2, arrived(37.5)),
+            (trip, 3, arrived(37.7)),
+            (
+                trip,
+                4,
+                TripEvent::TripCancelled {
+                    from_status: TripStatus::AtStop,
+                    reason: CancellationReason::RouteBlocked,
+                    note: Some("flooded".into()),
+                },
+            ),
+        ];
+        fold(&mut batch, Trip::TYPE, events).unwrap();
+        let row = batch.trips.peek(&trip).unwrap();
+        assert_eq!(row.status, TripStatus::Cancelled);
+        assert_eq!((row.stops, row.version), (2, 4));
+        assert_eq!(row.current(), Some(place(37.7)));
+        assert_eq!(
+            row.cancellation_reason,
+            Some(CancellationReason::RouteBlocked)
+        );
+        assert_eq!((row.created_at, row.updated_at), (at(1), at(4)));
+        let places: Vec<_> = (batch.places.rows().iter())
+            .map(|p| (p.role.as_str(), p.ordinal, p.lat))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("ORIGIN", 0, 37.0),
+                ("DESTINATION", 0, 38.0),
+                ("STOP", 1, 37.5),
+                ("STOP", 2, 37.7)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_acknowledged_assistance_request_names_its_operator_in_its_own_row() {
+        let (trip, request) = (Uuid::now_v7(), Uuid::now_v7());
+        let fo = Some(Uuid::now_v7());
+        let events = vec![
+            (trip, 1, planned()),
+            (
+                trip,
+                2,
+                TripEvent::FoAssistanceRequested {
+                    request_id: request,
+                    kind: AssistanceKind::Stuck,
+                    note: None,
+                },
+            ),
+            (
+                trip,
+                3,
+                TripEvent::FoAssistanceAcknowledged {
+                    request_id: request,
+                    fo_id: fo,
+                },
+            ),
+        ];
+        let mut batch = Trips::default();
+        fold(&mut batch, Trip::TYPE, events).unwrap();
+        let row = batch.requests.peek(&(trip, request)).unwrap();
+        assert_eq!(row.status, AssistanceStatus::Acknowledged);
+        assert_eq!((row.fo_id, row.acknowledged_at), (fo, Some(at(3))));
+        assert_eq!(batch.trips.peek(&trip).unwrap().version, 3);
+    }
+
+    #[test]
+    fn an_event_that_does_not_fit_stops_the_fold_at_that_event() {
+        let trip = Uuid::now_v7();
+        let departed = TripEvent::TripDeparted {
+            from_status: TripStatus::ReadyToDepart,
+        };
+        let cases = [
+            (
+                vec![(trip, 1, planned()), (trip, 2, planned())],
+                "the trip is already planned",
+            ),
+            (
+                vec![(trip, 1, departed.clone())],
+                "the trip was never planned",
+            ),
+            (
+                vec![(trip, 1, planned()), (trip, 1, departed)],
+                "the row is already at or past this event",
+            ),
+        ];
+        for (events, reason) in cases {
+            let last = events.len() - 1;
+            let refused = fold(&mut Trips::default(), Trip::TYPE, events).unwrap_err();
+            assert_eq!(refused, (last, Inconsistent(reason)));
+        }
     }
 }
