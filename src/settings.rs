@@ -189,15 +189,9 @@ pub struct AuthSettings {
 }
 
 impl Default for AuthSettings {
+    /// The command line's defaults.
     fn default() -> Self {
-        Self {
-            jwt_jwks: None,
-            jwt_issuer: None,
-            jwt_audience: None,
-            jwt_roles_claim: "roles".into(),
-            jwt_leeway: Duration::from_secs(30),
-            jwt_refetch_interval: Duration::from_secs(60),
-        }
+        defaults()
     }
 }
 
@@ -293,13 +287,9 @@ pub struct DatabaseTimeouts {
 }
 
 impl Default for DatabaseTimeouts {
+    /// The command line's defaults.
     fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(5),
-            statement: Duration::from_secs(30),
-            idle_in_transaction: Duration::from_secs(10),
-            tcp_keepalive: Duration::from_secs(15),
-        }
+        defaults()
     }
 }
 
@@ -372,16 +362,9 @@ pub struct LimitSettings {
 }
 
 impl Default for LimitSettings {
+    /// The command line's defaults.
     fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(15),
-            request_body_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
-            max_open_connections: 4096,
-            rate_limit: 5000,
-            rate_limit_unauthenticated: 20,
-        }
+        defaults()
     }
 }
 
@@ -404,7 +387,8 @@ pub struct ProjectionSettings {
     #[arg(long = "deadline-interval", env = "OPERATIONS_DEADLINE_INTERVAL", default_value = "250ms", value_parser = parse_duration)]
     pub deadline_interval: Duration,
     /// Do not run projectors, processes or deadlines in this instance (others run them).
-    #[arg(long = "no-projections", env = "OPERATIONS_NO_PROJECTIONS")]
+    #[arg(long = "no-projections", env = "OPERATIONS_NO_PROJECTIONS",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub disabled: bool,
     /// Attempts at an event a projector cannot apply (with backoff: 0.25 s, 0.5 s, 1 s...)
     /// before its stream is parked behind a dead letter; a deadline, attempts at its ticks.
@@ -426,17 +410,9 @@ pub struct ProjectionSettings {
 }
 
 impl Default for ProjectionSettings {
+    /// The command line's defaults.
     fn default() -> Self {
-        Self {
-            batch_size: 1000,
-            poll_interval: Duration::from_millis(500),
-            assignment_timeout: Duration::from_secs(60),
-            deadline_interval: Duration::from_millis(250),
-            disabled: false,
-            park_after: 5,
-            stop_on_failure: Vec::new(),
-            lease_ttl: Duration::from_secs(10),
-        }
+        defaults()
     }
 }
 
@@ -473,24 +449,18 @@ pub enum LogFormat {
     Json,
 }
 
-/// A duration as a whole number with a unit: `ms`, `s`, `m`, `h` or `d`.
+/// A settings group as an empty command line gives it, without reading the environment: the
+/// defaults are written once, in the `#[arg(default_value...)]` attributes.
+fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    let matches = command.get_matches_from(["defaults"]);
+    T::from_arg_matches(&matches).expect("every setting has a default")
+}
+
+/// A duration with its unit (`250ms`, `30s`, `15m`, `24h`, `7d`, `1h 30m`), as humantime reads it.
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let split = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{value}` is not a duration such as 30s, 15m, 24h or 7d"))?;
-    let millis = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(format!("`{value}` needs a unit: ms, s, m, h or d")),
-    };
-    Ok(Duration::from_millis(number * millis))
+    humantime::parse_duration(value)
+        .map_err(|e| format!("`{value}` is not a duration such as 30s, 15m, 24h or 7d ({e})"))
 }
 
 #[cfg(test)]
@@ -510,6 +480,48 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("24").is_err());
         assert!(parse_duration("h").is_err());
-        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn the_defaults_are_the_command_lines_and_ignore_the_environment() {
+        std::env::set_var("OPERATIONS_LEASE_TTL", "99s");
+        let projection = ProjectionSettings::default();
+        assert_eq!(projection.lease_ttl, Duration::from_secs(10));
+        assert_eq!(projection.batch_size, 1000);
+        assert!(!projection.disabled);
+        assert_eq!(LimitSettings::default().rate_limit, 5000);
+        assert_eq!(
+            DatabaseTimeouts::default().statement,
+            Duration::from_secs(30)
+        );
+        assert_eq!(AuthSettings::default().jwt_roles_claim, "roles");
+        std::env::remove_var("OPERATIONS_LEASE_TTL");
+    }
+
+    #[test]
+    fn a_boolean_setting_from_the_environment_takes_1_true_and_yes() {
+        use clap::Parser;
+        for (value, expected) in [
+            ("1", true),
+            ("true", true),
+            ("yes", true),
+            ("0", false),
+            ("no", false),
+        ] {
+            std::env::set_var("OPERATIONS_NO_PROJECTIONS", value);
+            let cli =
+                Cli::try_parse_from(["operations", "serve", "--database-url", "postgres://x"])
+                    .unwrap();
+            let Command::Serve(serve) = cli.command else {
+                panic!("serve")
+            };
+            assert_eq!(serve.projections.disabled, expected, "{value}");
+        }
+        std::env::set_var("OPERATIONS_NO_PROJECTIONS", "maybe");
+        assert!(
+            Cli::try_parse_from(["operations", "serve", "--database-url", "postgres://x"]).is_err()
+        );
+        std::env::remove_var("OPERATIONS_NO_PROJECTIONS");
     }
 }

@@ -1,5 +1,6 @@
 use aggregates::fo_task::{FoTask, FoTaskKind, FoTaskStatus};
 use projections::fo_task::{FoTaskHistoryRow, FoTaskView};
+use projections::frame::Fold;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -8,8 +9,9 @@ use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
-    const STATE_PROJECTOR: &'static str = "fo_tasks";
-    const HISTORY_PROJECTORS: &'static [&'static str] = &["fo_task_history"];
+    const STATE_PROJECTOR: &'static str = projections::fo_task::FoTasksProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::fo_task::FoTaskHistoryProjector::NAME];
     type View = FoTaskView;
     type HistoryRow = FoTaskHistoryRow;
     const LIST: ListSpec = ListSpec {

@@ -1,4 +1,5 @@
 use aggregates::pilot::{Pilot, PilotLocation, PilotServices};
+use projections::frame::Fold;
 use projections::pilot::{PilotHistoryRow, PilotView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -8,8 +9,11 @@ use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
-    const STATE_PROJECTOR: &'static str = "pilots";
-    const HISTORY_PROJECTORS: &'static [&'static str] = &["pilot_history", "pilot_status_history"];
+    const STATE_PROJECTOR: &'static str = projections::pilot::PilotsProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] = &[
+        projections::pilot::PilotHistoryProjector::NAME,
+        projections::pilot::PilotStatusHistoryProjector::NAME,
+    ];
     type View = PilotView;
     type HistoryRow = PilotHistoryRow;
     const LIST: ListSpec = ListSpec {

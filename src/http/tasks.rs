@@ -1,4 +1,5 @@
 use aggregates::task::{Task, TaskStatus, TaskType};
+use projections::frame::Fold;
 use projections::task::{TaskHistoryRow, TaskView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -8,8 +9,9 @@ use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
-    const STATE_PROJECTOR: &'static str = "tasks";
-    const HISTORY_PROJECTORS: &'static [&'static str] = &["task_history"];
+    const STATE_PROJECTOR: &'static str = projections::task::TasksProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::task::TaskHistoryProjector::NAME];
     type View = TaskView;
     type HistoryRow = TaskHistoryRow;
     const LIST: ListSpec = ListSpec {

@@ -1,4 +1,5 @@
 use aggregates::trip::{Trip, TripStatus, TripType};
+use projections::frame::Fold;
 use projections::trip::{TripHistoryRow, TripView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -8,9 +9,11 @@ use super::list::{Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
-    const STATE_PROJECTOR: &'static str = "trips";
-    const HISTORY_PROJECTORS: &'static [&'static str] =
-        &["trip_history", "trip_assistance_history"];
+    const STATE_PROJECTOR: &'static str = projections::trip::TripsProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] = &[
+        projections::trip::TripHistoryProjector::NAME,
+        projections::trip::TripAssistanceHistoryProjector::NAME,
+    ];
     type View = TripView;
     type HistoryRow = TripHistoryRow;
     const LIST: ListSpec = ListSpec {
