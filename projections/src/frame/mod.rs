@@ -10,6 +10,7 @@
 //! twice or to nothing.
 
 mod column;
+mod sql;
 mod table;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -22,8 +23,9 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 pub use column::Column;
-pub use table::{insert_sql, load_sql, Append, Appends, Rows, Table, Versioned};
+pub use sql::{insert_sql, load_sql};
 pub(crate) use table::{row, table};
+pub use table::{Append, Appends, Rows, Table, Versioned};
 
 use crate::{ProjectionError, Projector, Provenance, StoredEvent};
 
