@@ -178,15 +178,16 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::http::Code {
+        use crate::http::Code;
         match self {
-            AuthError::Missing => "credential_required",
-            AuthError::Malformed => "malformed_credential",
-            AuthError::UnknownKey => "unknown_key",
-            AuthError::Revoked => "key_revoked",
-            AuthError::Expired | AuthError::TokenExpired => "credential_expired",
-            AuthError::InvalidToken(_) | AuthError::NoIssuer => "invalid_jwt",
-            AuthError::Unavailable(_) => "authentication_unavailable",
+            AuthError::Missing => Code::CredentialRequired,
+            AuthError::Malformed => Code::MalformedCredential,
+            AuthError::UnknownKey => Code::UnknownKey,
+            AuthError::Revoked => Code::KeyRevoked,
+            AuthError::Expired | AuthError::TokenExpired => Code::CredentialExpired,
+            AuthError::InvalidToken(_) | AuthError::NoIssuer => Code::InvalidJwt,
+            AuthError::Unavailable(_) => Code::AuthenticationUnavailable,
         }
     }
 }

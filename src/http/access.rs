@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiContext, ApiError};
+use super::context::ApiContext;
+use super::problem::{ApiError, Code};
 use crate::auth::{Access, AuthError, Principal};
 
 /// The routes that answer without a credential.
@@ -97,10 +98,6 @@ pub async fn authenticate(
 }
 
 fn unauthorized(err: AuthError) -> Response {
-    let status = match err {
-        AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNAUTHORIZED,
-    };
     let challenge = match &err {
         AuthError::Missing => "Bearer".to_string(),
         other => format!(
@@ -108,7 +105,7 @@ fn unauthorized(err: AuthError) -> Response {
             other.to_string().replace('"', "'")
         ),
     };
-    let mut response = ApiError::new(status, err.code(), err.to_string()).into_response();
+    let mut response = ApiError::new(err.code(), err.to_string()).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()
@@ -131,7 +128,7 @@ impl Principal {
             ),
             _ => format!("this route needs the role {}", roles.join(" or ")),
         };
-        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail).with("roles_needed", roles))
+        Err(ApiError::new(Code::Forbidden, detail).with("roles_needed", roles))
     }
 }
 
@@ -139,12 +136,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                AuthError::Missing.code(),
-                AuthError::Missing.to_string(),
-            )
-        })
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(AuthError::Missing.code(), AuthError::Missing.to_string()))
     }
 }

@@ -1,36 +1,23 @@
-//! What every aggregate exposes over HTTP: `POST /v1/{collection}/{id}/commands` and
-//! `GET /v1/{collection}/{id}`. An aggregate joins the API by implementing `Collection`.
+//! What an aggregate declares to join the API: its path, its projectors, its views and how it
+//! is listed. The routes (`routes.rs`) and the document (`openapi.rs`) follow from it.
 
-use aggregates::{CommandNames, DomainError};
-use axum::body::Bytes;
+use std::borrow::Cow;
 use std::future::Future;
-use std::time::Instant;
 
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use aggregates::fo_task::FoTask;
+use aggregates::pilot::Pilot;
+use aggregates::task::Task;
+use aggregates::trip::Trip;
+use aggregates::{CommandNames, DomainError};
 use cqrs_es::Aggregate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::headers::CommandHeaders;
-use super::list::ListSpec;
-use super::reads;
-use super::{ApiContext, ApiError};
-use crate::auth::{Access, Principal};
-use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord, Stream};
-
-/// The answer header carrying a command's consistency token.
-pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
+use crate::store::Stream;
 
 pub trait Collection:
     Stream
@@ -76,223 +63,77 @@ pub trait Collection:
     ) -> impl Future<Output = sqlx::Result<Vec<Self::HistoryRow>>> + Send;
 }
 
-pub fn router<C: Collection>() -> Router<ApiContext> {
-    Router::new()
-        .route(
-            &format!("/v1/{}/{{id}}/commands", C::PATH),
-            post(command::<C>),
-        )
-        .route(&format!("/v1/{}", C::PATH), get(super::list::list::<C>))
-        .route(&format!("/v1/{}/{{id}}", C::PATH), get(reads::show::<C>))
-        .route(
-            &format!("/v1/{}/{{id}}/history", C::PATH),
-            get(reads::history::<C>),
-        )
-        .route(
-            &format!("/v1/{}/{{id}}/events", C::PATH),
-            get(reads::stream_events::<C>),
-        )
-        .route(
-            &format!("/v1/{}/{{id}}/verify", C::PATH),
-            get(reads::verify::<C>),
-        )
+/// How a collection is listed: its table and the filters it takes (each backed by an index).
+pub struct ListSpec {
+    pub table: &'static str,
+    pub filters: &'static [Filter],
 }
 
-async fn command<C: Collection>(
-    State(ctx): State<ApiContext>,
-    principal: Principal,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    // The router checked the route's access already; a handler reached another way must not
-    // skip it.
-    principal.require(Access::Command, Some(C::PATH))?;
-    let id = parse_id(path)?;
-    let headers = CommandHeaders::parse(&headers)?;
-    let body = body.map_err(|rejection| {
-        ApiError::new(rejection.status(), "unreadable_body", rejection.body_text())
-    })?;
-    let (command, value) = parse_command::<C::Command>(&body)?;
-    // Client keys live in a namespace of their own (the processes' keys cannot be taken),
-    // one per principal: two clients that pick the same key do not collide.
-    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
-        request_hash: request_hash(C::TYPE, id, &value),
-        key: format!("client:{}:{key}", principal.actor),
-    });
-    let envelope = CommandEnvelope {
-        aggregate_id: id,
-        metadata: EventMetadata {
-            actor: principal.actor,
-            on_behalf_of: headers.on_behalf_of,
-            command: command.name().to_string(),
-            causation_id: headers.request_id.clone(),
-            request_id: headers.request_id,
-            correlation_id: headers.correlation_id,
-        },
-        command,
-        precondition: headers.precondition,
-        idempotency,
-    };
-    let name = envelope.metadata.command.clone();
-    let started = Instant::now();
-    let outcome = commands::execute::<C>(&ctx.store, &C::services(), envelope).await;
-    record(&ctx, C::TYPE, &name, &outcome, started);
-    let outcome = outcome?;
-    Ok(command_answer::<C>(outcome))
+pub struct Filter {
+    /// The query parameter.
+    pub name: &'static str,
+    pub column: &'static str,
+    pub kind: FilterKind,
 }
 
-fn record<E: DomainError>(
-    ctx: &ApiContext,
-    aggregate: &str,
-    command: &str,
-    outcome: &Result<CommandOutcome, commands::CommandError<E>>,
-    started: Instant,
-) {
-    use commands::CommandError as E;
-    let label = match outcome {
-        Ok(o) if o.replayed => "replayed",
-        Ok(_) => "ok",
-        Err(E::Refused(e)) if e.is_not_found() => "not_found",
-        Err(E::Refused(_) | E::Taken { .. }) => "refused",
-        Err(E::Conflict) => "conflict",
-        Err(E::PreconditionFailed { .. }) => "precondition_failed",
-        Err(E::KeyReused) => "key_reused",
-        Err(E::Store(_)) => "error",
-    };
-    let metrics = &ctx.metrics;
-    metrics
-        .commands
-        .with_label_values(&[aggregate, command, label])
-        .inc();
-    metrics
-        .command_seconds
-        .with_label_values(&[aggregate])
-        .observe(started.elapsed().as_secs_f64());
-    if let Ok(o) = outcome {
-        if !o.replayed {
-            metrics
-                .events_appended
-                .with_label_values(&[aggregate])
-                .inc_by(o.events.len() as u64);
+pub enum FilterKind {
+    Uuid,
+    /// A value of an enumeration: `valid` says whether a text is one; `schema` names the
+    /// enumeration's schema in the OpenAPI document.
+    Enum {
+        valid: fn(&str) -> bool,
+        schema: fn() -> Cow<'static, str>,
+    },
+    /// `true` or `false`: whether the (timestamp) column is set.
+    IsSet,
+}
+
+impl FilterKind {
+    /// A filter on the values of the enumeration `T`.
+    pub const fn enumeration<T: DeserializeOwned + ToSchema>() -> Self {
+        Self::Enum {
+            valid: is_value::<T>,
+            schema: T::name,
         }
     }
 }
 
-fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
-    let status = if outcome.created_stream() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let token = outcome.events.last().map(|e| e.feed_position().to_string());
-    let body = json!({
-        "id": outcome.aggregate_id,
-        "version": outcome.version,
-        "events": outcome.events,
-        "token": token,
-    });
-    let mut response = (status, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ETAG, etag(outcome.version));
-    if let Some(token) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        headers.insert(CONSISTENCY_TOKEN, token);
-    }
-    if status == StatusCode::CREATED {
-        if let Ok(location) =
-            HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, outcome.aggregate_id))
-        {
-            headers.insert(header::LOCATION, location);
-        }
-    }
-    if outcome.replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    response
+/// Whether `text` is a value of the enumeration `T` (in its JSON spelling).
+fn is_value<T: DeserializeOwned>(text: &str) -> bool {
+    serde_json::from_value::<T>(Value::String(text.to_string())).is_ok()
 }
 
-pub(super) fn etag(version: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+/// The collections' path segments, as in `/v1/{collection}`.
+pub fn collection_paths() -> [&'static str; 4] {
+    [
+        <Task as Collection>::PATH,
+        <Pilot as Collection>::PATH,
+        <Trip as Collection>::PATH,
+        <FoTask as Collection>::PATH,
+    ]
 }
 
-pub(super) fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(raw) = path.map_err(|r| ApiError::bad_request("invalid_id", r.body_text()))?;
-    Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::bad_request("invalid_id", format!("`{raw}` is not a UUID")).with("id", raw)
-    })
-}
-
-/// Parses a command body, telling apart a body that is not JSON, not an object, names no or an
-/// unknown command, or has a field of the wrong name, type or value.
-pub fn parse_command<C: DeserializeOwned + CommandNames>(
-    body: &[u8],
-) -> Result<(C, Value), ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    let expected = || C::PUBLIC.join(", ");
-    let kind = match value.get("type") {
-        _ if !value.is_object() => {
-            return Err(ApiError::bad_request(
-                "body_not_object",
-                "the body must be a JSON object: {\"type\": \"<CommandName>\", ...fields}",
-            ))
-        }
-        None => {
-            return Err(ApiError::bad_request(
-                "command_type_missing",
-                format!("the body has no \"type\"; expected one of: {}", expected()),
-            ))
-        }
-        Some(Value::String(kind)) => kind,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_field",
-                "\"type\" must be a string naming the command",
-            )
-            .with("field", "type"))
-        }
-    };
-    if !C::PUBLIC.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(
-            "unknown_command",
-            format!("unknown command `{kind}`; expected one of: {}", expected()),
-        )
-        .with("command", kind.as_str()));
-    }
-    // Commands deserialize from `{"<CommandName>": {...fields}}`: serde loses the path of a
-    // bad field inside an internally tagged enum, and the caller deserves to know which it was.
-    let mut fields = value.as_object().cloned().unwrap_or_default();
-    fields.remove("type");
-    let tagged = Value::Object(
-        [(kind.clone(), Value::Object(fields))]
-            .into_iter()
-            .collect(),
-    );
-    let command = serde_path_to_error::deserialize(&tagged).map_err(|e| {
-        let path = e.path().to_string();
-        let field = path
-            .strip_prefix(kind.as_str())
-            .map(|p| p.trim_start_matches('.'))
-            .unwrap_or(&path)
-            .to_string();
-        let problem = ApiError::bad_request("invalid_field", e.inner().to_string());
-        if field.is_empty() {
-            problem
-        } else {
-            ApiError::bad_request("invalid_field", format!("{field}: {}", e.inner()))
-                .with("field", field)
-        }
-    })?;
-    Ok((command, value))
-}
-
-/// What makes two requests "the same" for an idempotency key: the stream and the body's JSON
-/// value (key order and white space do not matter).
-fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    hasher.update(aggregate_type.as_bytes());
-    hasher.update(id.as_bytes());
-    hasher.update(body.to_string().as_bytes());
-    hasher.finalize().to_vec()
+/// The aggregate type behind a collection's path segment (`tasks` -> `Task`).
+pub fn aggregate_type_of(collection: &str) -> Option<&'static str> {
+    [
+        (
+            <Task as Collection>::PATH,
+            <Task as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <Pilot as Collection>::PATH,
+            <Pilot as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <Trip as Collection>::PATH,
+            <Trip as cqrs_es::Aggregate>::TYPE,
+        ),
+        (
+            <FoTask as Collection>::PATH,
+            <FoTask as cqrs_es::Aggregate>::TYPE,
+        ),
+    ]
+    .into_iter()
+    .find(|(path, _)| *path == collection)
+    .map(|(_, aggregate_type)| aggregate_type)
 }

@@ -5,8 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,8 +14,9 @@ use projections::dead_letters::{self, DeadLetter, RequestError};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::reads::{no_query, NoQuery};
-use super::{ApiContext, ApiError};
+use super::context::ApiContext;
+use super::extract::{ApiQuery, DeadLetterId, NoQuery};
+use super::problem::{ApiError, Code};
 use crate::auth::Principal;
 
 pub fn router() -> Router<ApiContext> {
@@ -46,13 +46,12 @@ struct ListQuery {
 
 async fn list(
     State(ctx): State<ApiContext>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     if let Some(status) = &query.status {
         if !STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                Code::InvalidQuery,
                 format!(
                     "status must be one of {}, got `{status}`",
                     STATUSES.join(", ")
@@ -61,7 +60,7 @@ async fn list(
             .with("field", "status"));
         }
     }
-    let limit = super::events::page_limit(query.limit)?;
+    let limit = super::extract::page_limit(query.limit)?;
     let items = dead_letters::list(
         ctx.store.pool(),
         &dead_letters::Filter {
@@ -80,24 +79,11 @@ async fn list(
     Ok(Json(json!({"items": items, "next": next})).into_response())
 }
 
-fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(raw) = path.map_err(|r| ApiError::bad_request("invalid_id", r.body_text()))?;
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("`{raw}` is not a dead letter's id (a positive number)"),
-        )
-        .with("id", raw)
-    })
-}
-
 async fn show(
     State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<NoQuery>, QueryRejection>,
+    DeadLetterId(id): DeadLetterId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    no_query(query)?;
     let found = dead_letters::get(ctx.store.pool(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no dead letter {id}")))?;
@@ -107,18 +93,16 @@ async fn show(
 async fn retry(
     State(ctx): State<ApiContext>,
     principal: Principal,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<NoQuery>, QueryRejection>,
+    DeadLetterId(id): DeadLetterId,
+    _: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    no_query(query)?;
     // No body, or an empty JSON object.
     if !body.is_empty() {
         let value = json_body(&body)?;
         if value.as_object().is_none_or(|o| !o.is_empty()) {
-            return Err(ApiError::bad_request(
-                "invalid_field",
+            return Err(ApiError::new(
+                Code::InvalidField,
                 "a retry takes no body (or `{}`)",
             ));
         }
@@ -129,7 +113,10 @@ async fn retry(
 /// The body as JSON, or `400 malformed_json`.
 fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        ApiError::new(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })
 }
 
@@ -142,24 +129,22 @@ struct Skip {
 async fn skip(
     State(ctx): State<ApiContext>,
     principal: Principal,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<NoQuery>, QueryRejection>,
+    DeadLetterId(id): DeadLetterId,
+    _: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    no_query(query)?;
     let value = json_body(&body)?;
     let Skip { reason } = serde_json::from_value(value).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_field",
+        ApiError::new(
+            Code::InvalidField,
             format!("a skip's body is {{\"reason\": \"...\"}}: {e}"),
         )
         .with("field", "reason")
     })?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::new(
+            Code::InvalidField,
             format!("reason must say why, in 1 to {MAX_REASON} characters"),
         )
         .with("field", "reason"));
@@ -181,18 +166,10 @@ async fn act(
             return Err(ApiError::not_found(format!("no dead letter {id}")))
         }
         Err(err @ RequestError::Pending { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "request_pending",
-                err.to_string(),
-            ))
+            return Err(ApiError::new(Code::RequestPending, err.to_string()))
         }
         Err(err @ RequestError::NotParked { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "not_parked",
-                err.to_string(),
-            ))
+            return Err(ApiError::new(Code::NotParked, err.to_string()))
         }
         Err(RequestError::Database(err)) => return Err(err.into()),
     }
@@ -207,8 +184,7 @@ async fn act(
         if current.requested.is_none() {
             // The runner tried, and the event still fails.
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "still_failing",
+                Code::StillFailing,
                 format!(
                     "the event still cannot be applied: {}",
                     current

@@ -4,8 +4,7 @@ use aggregates::fo_task::{FoTask, FoTaskEvent};
 use aggregates::pilot::{Pilot, PilotEvent};
 use aggregates::task::{Task, TaskEvent};
 use aggregates::trip::{Trip, TripEvent};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -14,10 +13,9 @@ use projections::{feed, FeedFilter, FeedPosition};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiContext, ApiError};
-
-pub const DEFAULT_LIMIT: i64 = 100;
-pub const MAX_LIMIT: i64 = 1000;
+use super::context::ApiContext;
+use super::extract::{page_limit, ApiQuery};
+use super::problem::{ApiError, Code};
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/v1/events", get(events))
@@ -54,34 +52,21 @@ fn known_event_type(name: &str) -> bool {
     event_types().any(|known| known == name)
 }
 
-/// `?limit=`: 1 to 1,000, default 100.
-pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        n @ 1..=MAX_LIMIT => Ok(n),
-        n => Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be from 1 to {MAX_LIMIT}, got {n}"),
-        )
-        .with("field", "limit")),
-    }
-}
-
 async fn events(
     State(ctx): State<ApiContext>,
-    query: Result<Query<FeedQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let after: FeedPosition = match &query.after {
         Some(token) => token
             .parse()
-            .map_err(|e: String| ApiError::bad_request("invalid_token", e))?,
+            .map_err(|e: String| ApiError::new(Code::InvalidToken, e))?,
         None => FeedPosition::default(),
     };
     let limit = page_limit(query.limit)?;
     if let Some(kind) = &query.aggregate_type {
         if !AGGREGATE_TYPES.contains(&kind.as_str()) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                Code::InvalidQuery,
                 format!(
                     "unknown aggregate_type `{kind}`; expected one of: {}",
                     AGGREGATE_TYPES.join(", ")
@@ -100,8 +85,8 @@ async fn events(
                     if known_event_type(name) {
                         Ok(name.to_string())
                     } else {
-                        Err(ApiError::bad_request(
-                            "invalid_query",
+                        Err(ApiError::new(
+                            Code::InvalidQuery,
                             format!("unknown event_type `{name}`"),
                         )
                         .with("field", "event_type"))

@@ -3,7 +3,7 @@
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
-use super::ApiError;
+use super::problem::{ApiError, Code};
 use crate::commands::Precondition;
 
 const MAX_HEADER_CHARS: usize = 200;
@@ -48,8 +48,8 @@ fn text(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, ApiEr
         return Ok(None);
     };
     let invalid = || {
-        ApiError::bad_request(
-            "invalid_header",
+        ApiError::new(
+            Code::InvalidHeader,
             format!("the {name} header must be 1 to {MAX_HEADER_CHARS} visible ASCII characters"),
         )
         .with("header", name)
@@ -76,8 +76,8 @@ fn parse_if_match(value: &str) -> Result<Precondition, ApiError> {
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(tag);
     tag.parse::<u64>().map(Precondition::Version).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_header",
+        ApiError::new(
+            Code::InvalidHeader,
             "If-Match must be a stream version such as \"3\" (as the ETag header gives it) or *",
         )
         .with("header", "if-match")

@@ -5,7 +5,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::ApiContext;
+use super::context::ApiContext;
 use crate::auth::{Principal, Role};
 
 pub fn router() -> Router<ApiContext> {

@@ -1,63 +1,21 @@
 //! `GET /v1/{collection}`: a read model's rows, filtered, in a stable order, keyset-paginated.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::Row;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::collection::Collection;
-use super::{ApiContext, ApiError};
+use super::collection::{Collection, FilterKind};
+use super::context::ApiContext;
+use super::extract::ApiQuery;
+use super::problem::{ApiError, Code};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
-
-/// How a collection is listed: its table and the filters it takes (each backed by an index).
-pub struct ListSpec {
-    pub table: &'static str,
-    pub filters: &'static [Filter],
-}
-
-pub struct Filter {
-    /// The query parameter.
-    pub name: &'static str,
-    pub column: &'static str,
-    pub kind: FilterKind,
-}
-
-pub enum FilterKind {
-    Uuid,
-    /// A value of an enumeration: `valid` says whether a text is one; `schema` names the
-    /// enumeration's schema in the OpenAPI document.
-    Enum {
-        valid: fn(&str) -> bool,
-        schema: fn() -> Cow<'static, str>,
-    },
-    /// `true` or `false`: whether the (timestamp) column is set.
-    IsSet,
-}
-
-impl FilterKind {
-    /// A filter on the values of the enumeration `T`.
-    pub const fn enumeration<T: DeserializeOwned + ToSchema>() -> Self {
-        Self::Enum {
-            valid: is_value::<T>,
-            schema: T::name,
-        }
-    }
-}
-
-/// Whether `text` is a value of the enumeration `T` (in its JSON spelling).
-fn is_value<T: DeserializeOwned>(text: &str) -> bool {
-    serde_json::from_value::<T>(Value::String(text.to_string())).is_ok()
-}
 
 /// The place after which the next page starts: the last row's creation time and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,15 +47,13 @@ impl Cursor {
 }
 
 fn invalid(field: &str, detail: String) -> ApiError {
-    ApiError::bad_request("invalid_query", detail).with("field", field)
+    ApiError::new(Code::InvalidQuery, detail).with("field", field)
 }
 
 pub async fn list<C: Collection>(
     State(ctx): State<ApiContext>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    ApiQuery(mut params): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(mut params) =
-        query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let spec = &C::LIST;
     let token = params.remove("consistent_with");
     let mut sql = format!("SELECT t.created_at, t.id FROM {} t WHERE true", spec.table);
@@ -210,7 +166,7 @@ pub async fn list<C: Collection>(
     for value in &binds {
         query = query.bind(value);
     }
-    super::reads::wait_for_token(&ctx, token, &[C::STATE_PROJECTOR]).await?;
+    super::consistency::wait_for_token(&ctx, token, &[C::STATE_PROJECTOR]).await?;
     // The page and its items are read in one snapshot: an item always matches the filters.
     let mut tx = projections::views::snapshot(ctx.store.pool()).await?;
     let rows = query.fetch_all(&mut *tx).await?;

@@ -9,16 +9,19 @@
 
 use std::sync::LazyLock;
 
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
-use super::collection::{Collection, CONSISTENCY_TOKEN};
-use super::list::FilterKind;
-use super::{events, ApiContext, MAX_BODY_BYTES};
+use super::answer::CONSISTENCY_TOKEN;
+use super::collection::Collection;
+use super::collection::FilterKind;
+use super::context::{ApiContext, MAX_BODY_BYTES};
+use super::events;
+use super::problem::Code;
 use aggregates::fo_task::FoTask;
 use aggregates::pilot::Pilot;
 use aggregates::task::Task;
@@ -435,7 +438,7 @@ where
                 id,
                 parameter("after", "query", json!({"type": "integer", "minimum": 0}),
                           "Only events after this sequence number (the previous page's `next`)."),
-                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+                limit(super::extract::EVENT_PAGE, super::extract::MAX_EVENT_PAGE),
             ],
             "responses": {
                 "200": ok("A page of events.", json!({
@@ -626,39 +629,45 @@ fn envelopes(components: &mut Components, payload: Value) {
     components.add::<projections::checkpoint::ProjectorStatus>();
 }
 
+/// The shared responses, one per status, each listing the error codes of that status from the
+/// code table (`Code`).
 fn responses() -> Value {
-    let problem = |description: &str| {
+    let problem = |status: StatusCode, intro: &str| {
+        let codes: Vec<String> = (Code::ALL.iter())
+            .filter(|code| code.status() == status)
+            .map(|code| format!("`{}`: {}", code.as_str(), code.description()))
+            .collect();
+        let description = match (intro, codes.is_empty()) {
+            (intro, true) => intro.to_string(),
+            ("", false) => codes.join(" "),
+            (intro, false) => format!("{intro} {}", codes.join(" ")),
+        };
         json!({
             "description": description,
             "content": {"application/problem+json": {"schema": reference("Problem")}},
         })
     };
+    let mut unauthorized = problem(
+        StatusCode::UNAUTHORIZED,
+        "The credential is missing or not valid (`detail` says why, never what was sent).",
+    );
+    unauthorized["headers"] = json!({"WWW-Authenticate": {"schema": {"type": "string"},
+                                     "description": "`Bearer`, with the error."}});
     json!({
-        "BadRequest": problem("Malformed JSON, an unknown command or enum value, a wrong type, \
-                               an invalid id, header or query (`code` says which)."),
-        "NotFound": problem("No such entity, or no such route."),
-        "Conflict": problem("A domain rule refused the command (`code`: the rule), a value \
-                             unique among the entities is another's (`value_taken`, with \
-                             `field`, `value` and `held_by`), or a concurrent write won \
-                             (`concurrent_modification`)."),
-        "PreconditionFailed": problem("`If-Match` named another version \
-                                       (`current_version`)."),
-        "PayloadTooLarge": problem(&format!("The body is over {MAX_BODY_BYTES} bytes.")),
-        "IdempotencyKeyReused": problem("The `Idempotency-Key` was used with another body."),
-        "NotYetConsistent": problem("The read models did not reach `consistent_with` in time; \
-                                     retry."),
-        "InternalError": problem("A failure of the service; `X-Request-Id` finds it in the \
-                                  logs."),
-        "Unauthorized": {
-            "description": "No credential (`credential_required`), or one that is malformed, \
-                            unknown, revoked, expired or otherwise invalid (`code` and \
-                            `detail` say which, never what was sent).",
-            "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
-                                             "description": "`Bearer`, with the error."}},
-            "content": {"application/problem+json": {"schema": reference("Problem")}},
-        },
-        "Forbidden": problem("The credential is valid but its role may not do this \
-                              (`roles_needed`)."),
+        "BadRequest": problem(StatusCode::BAD_REQUEST, ""),
+        "NotFound": problem(StatusCode::NOT_FOUND, ""),
+        "Conflict": problem(StatusCode::CONFLICT, "A domain rule refused the command (`code`: the \
+                                                  rule, as the aggregate's refusals name it)."),
+        "PreconditionFailed": problem(StatusCode::PRECONDITION_FAILED, ""),
+        "PayloadTooLarge": problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("`unreadable_body`: the body is over {MAX_BODY_BYTES} bytes."),
+        ),
+        "IdempotencyKeyReused": problem(StatusCode::UNPROCESSABLE_ENTITY, ""),
+        "NotYetConsistent": problem(StatusCode::SERVICE_UNAVAILABLE, ""),
+        "InternalError": problem(StatusCode::INTERNAL_SERVER_ERROR, ""),
+        "Unauthorized": unauthorized,
+        "Forbidden": problem(StatusCode::FORBIDDEN, ""),
     })
 }
 
@@ -685,7 +694,7 @@ pub fn document() -> Value {
             "parameters": [
                 parameter("after", "query", token(),
                           "The previous page's `next` (or an event's `token`)."),
-                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+                limit(super::extract::EVENT_PAGE, super::extract::MAX_EVENT_PAGE),
                 parameter("aggregate_type", "query",
                           json!({"type": "string", "enum": events::AGGREGATE_TYPES}),
                           "Only this aggregate type."),
@@ -754,7 +763,7 @@ pub fn document() -> Value {
                           "Only this stream's."),
                 parameter("before", "query", json!({"type": "integer"}),
                           "The previous page's `next`."),
-                limit(events::DEFAULT_LIMIT, events::MAX_LIMIT),
+                limit(super::extract::EVENT_PAGE, super::extract::MAX_EVENT_PAGE),
             ],
             "responses": {
                 "200": ok("A page of dead letters.", json!({

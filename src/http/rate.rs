@@ -7,12 +7,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::ApiError;
+use super::problem::{ApiError, Code};
 
 /// Requests per second, with bursts of as many.
 #[derive(Debug, Clone, Copy)]
@@ -84,8 +84,7 @@ impl IntoResponse for Limited {
     fn into_response(self) -> Response {
         let seconds = self.retry_after_seconds;
         let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            Code::RateLimited,
             format!("too many requests for {}; retry in {seconds} s", self.whose),
         )
         .with("retry_after_seconds", seconds)

@@ -1,35 +1,22 @@
 //! The reads of one entity: its state (now, or then), its history, its events.
 
-use std::time::{Duration, Instant};
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 
-use projections::{checkpoint, DeadLetter, FeedPosition};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::collection::{etag, parse_id, Collection};
-use super::{ApiContext, ApiError};
+use super::answer::etag;
+use super::collection::Collection;
+use super::consistency::{parked_behind, say_behind, wait_for_token, BEHIND_HEADER};
+use super::context::ApiContext;
+use super::extract::{ApiQuery, EntityId, NoQuery};
+use super::problem::{ApiError, Code};
 use crate::store::Until;
-
-/// `?consistent_with=<token>`: answer only once the read models include that command.
-/// A route that takes no query parameters refuses any.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NoQuery {}
-
-/// `?anything` on a route that takes no query parameters: 400 `invalid_query`.
-pub(super) fn no_query(query: Result<Query<NoQuery>, QueryRejection>) -> Result<(), ApiError> {
-    query
-        .map(|_| ())
-        .map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
-}
 
 /// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
 #[derive(Deserialize)]
@@ -46,15 +33,13 @@ pub(super) struct ReadQuery {
 
 pub(super) async fn show<C: Collection>(
     State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReadQuery>, QueryRejection>,
+    EntityId(id): EntityId,
+    ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let until = match (query.as_of, query.version) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                Code::InvalidQuery,
                 "name either as_of or version, not both",
             ))
         }
@@ -63,8 +48,8 @@ pub(super) async fn show<C: Collection>(
         (None, None) => None,
     };
     if query.since.is_some() || query.until.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             "since and until filter a history; name as_of to read the state at a moment",
         ));
     }
@@ -91,14 +76,12 @@ pub(super) async fn show<C: Collection>(
 
 pub(super) async fn history<C: Collection>(
     State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReadQuery>, QueryRejection>,
+    EntityId(id): EntityId,
+    ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     if query.as_of.is_some() || query.version.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             "a history is complete: as_of and version apply to state reads",
         ));
     }
@@ -162,79 +145,6 @@ pub(super) async fn history<C: Collection>(
     Ok(response)
 }
 
-/// Names the dead letters that hold a read back, on a read of a parked entity.
-pub const BEHIND_HEADER: &str = "x-dead-letters";
-
-/// The dead letters holding an entity back in `projectors`. With a token at or past one of
-/// them, the read cannot be consistent with it: 503 naming the dead letter.
-pub(super) async fn parked_behind(
-    ctx: &ApiContext,
-    aggregate_type: &str,
-    id: Uuid,
-    projectors: &[&str],
-    token: Option<FeedPosition>,
-) -> Result<Vec<DeadLetter>, ApiError> {
-    let parked = projections::dead_letters::parked_for(
-        ctx.store.pool(),
-        aggregate_type,
-        &id.to_string(),
-        projectors,
-    )
-    .await?;
-    if let Some(at) = token {
-        let blocking = parked.iter().find(|letter| {
-            letter
-                .token
-                .as_deref()
-                .and_then(|t| t.parse::<FeedPosition>().ok())
-                .is_some_and(|parked_at| parked_at <= at)
-        });
-        if let Some(letter) = blocking {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "parked",
-                format!(
-                    "the read models cannot include token {at} for this {aggregate_type}: its \
-                     event at {} ({}) could not be applied by {} and waits, with the events \
-                     after it, as dead letter {} (GET /v1/dead-letters/{})",
-                    letter.token.as_deref().unwrap_or("?"),
-                    letter.event_type.as_deref().unwrap_or("?"),
-                    letter.projector,
-                    letter.id,
-                    letter.id
-                ),
-            )
-            .with("dead_letter", letter.id));
-        }
-    }
-    Ok(parked)
-}
-
-/// Adds `behind` to a read's body (what holds it back) and answers the header's value, when
-/// dead letters hold it back.
-fn say_behind(value: &mut Value, behind: &[DeadLetter]) -> Option<axum::http::HeaderValue> {
-    if behind.is_empty() {
-        return None;
-    }
-    if let Some(object) = value.as_object_mut() {
-        let letters: Vec<Value> = behind
-            .iter()
-            .map(|letter| {
-                json!({
-                    "dead_letter": letter.id,
-                    "projector": letter.projector,
-                    "sequence": letter.sequence,
-                    "event_type": letter.event_type,
-                    "token": letter.token,
-                })
-            })
-            .collect();
-        object.insert("behind".into(), Value::Array(letters));
-    }
-    let ids: Vec<String> = behind.iter().map(|l| l.id.to_string()).collect();
-    axum::http::HeaderValue::from_str(&ids.join(", ")).ok()
-}
-
 /// The state at a version or a moment, folded from the events with the aggregate itself: the
 /// aggregate's full state, which is what the commands then decided on.
 async fn time_travel<C: Collection>(
@@ -282,16 +192,14 @@ pub(super) struct StreamQuery {
 
 pub(super) async fn stream_events<C: Collection>(
     State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<StreamQuery>, QueryRejection>,
+    EntityId(id): EntityId,
+    ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
-    let limit = super::events::page_limit(query.limit)?;
+    let limit = super::extract::page_limit(query.limit)?;
     let after = match query.after.unwrap_or(0) {
         n if n < 0 => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                Code::InvalidQuery,
                 format!("after is a sequence number, 0 or more; got {n}"),
             )
             .with("field", "after"))
@@ -309,71 +217,12 @@ pub(super) async fn stream_events<C: Collection>(
     Ok(Json(json!({"id": id, "items": items, "next": next})).into_response())
 }
 
-/// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
-/// token the query names (if it names one).
-pub(super) async fn wait_for_token(
-    ctx: &ApiContext,
-    token: Option<String>,
-    projectors: &[&str],
-) -> Result<Option<FeedPosition>, ApiError> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    let at: FeedPosition = token
-        .parse()
-        .map_err(|e: String| ApiError::bad_request("invalid_token", e))?;
-    // A token this store issued names one of its events. One it never issued (made up, past
-    // its position, from another cluster) would otherwise hold the request for the whole
-    // timeout, or pass for consistent: it is refused at once.
-    let issued: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT FROM events
-                         WHERE global_position = $2 AND transaction_id = $1::text::xid8)",
-    )
-    .bind(at.transaction_id.to_string())
-    .bind(at.position)
-    .fetch_one(ctx.store.pool())
-    .await?;
-    if !issued {
-        return Err(ApiError::bad_request(
-            "unknown_token",
-            format!(
-                "no event of this store is at {at}: the token was not issued here (a \
-                 command's answer or an event of the feed gives one)"
-            ),
-        ));
-    }
-    let deadline = Instant::now() + ctx.consistency_timeout;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
-            return Ok(Some(at));
-        }
-        if Instant::now() + pause > deadline {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_yet_consistent",
-                format!(
-                    "the read models did not include token {at} within {} ms; retry later \
-                     (GET /v1/projections shows how far each projector has got)",
-                    ctx.consistency_timeout.as_millis()
-                ),
-            )
-            .with("retry_after_seconds", 1));
-        }
-        tokio::time::sleep(pause).await;
-        // Short steps: the wait is what a client pays for reading its own write.
-        pause = (pause * 2).min(Duration::from_millis(10));
-    }
-}
-
 /// `GET /v1/{collection}/{id}/verify`: the stream's hash chain, recomputed.
 pub(super) async fn verify<C: Collection>(
     State(ctx): State<ApiContext>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<NoQuery>, QueryRejection>,
+    EntityId(id): EntityId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(path)?;
-    no_query(query)?;
     let scope = crate::audit::Scope {
         stream: Some((C::TYPE.to_string(), id.to_string())),
     };

@@ -5,7 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{ApiContext, ApiError};
+use super::context::ApiContext;
+use super::problem::ApiError;
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/v1/projections", get(projections))
@@ -13,12 +14,8 @@ pub fn router() -> Router<ApiContext> {
 
 async fn projections(
     State(ctx): State<ApiContext>,
-    query: Result<
-        axum::extract::Query<super::reads::NoQuery>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    _: super::extract::ApiQuery<super::extract::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    super::reads::no_query(query)?;
     let items = projections::checkpoint::statuses(ctx.store.pool()).await?;
     Ok(Json(json!({ "items": items })))
 }

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::collection::Collection;
-use super::list::{Filter, FilterKind, ListSpec};
+use super::collection::{Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";

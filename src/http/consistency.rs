@@ -1,0 +1,139 @@
+//! Reading one's own write: waiting for the read models to reach a token, and saying which dead
+//! letters hold an entity back.
+
+use std::time::{Duration, Instant};
+
+use projections::{checkpoint, DeadLetter, FeedPosition};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::context::ApiContext;
+use super::problem::{ApiError, Code};
+
+/// Names the dead letters that hold a read back, on a read of a parked entity.
+pub const BEHIND_HEADER: &str = "x-dead-letters";
+
+/// The dead letters holding an entity back in `projectors`. With a token at or past one of
+/// them, the read cannot be consistent with it: 503 naming the dead letter.
+pub async fn parked_behind(
+    ctx: &ApiContext,
+    aggregate_type: &str,
+    id: Uuid,
+    projectors: &[&str],
+    token: Option<FeedPosition>,
+) -> Result<Vec<DeadLetter>, ApiError> {
+    let parked = projections::dead_letters::parked_for(
+        ctx.store.pool(),
+        aggregate_type,
+        &id.to_string(),
+        projectors,
+    )
+    .await?;
+    if let Some(at) = token {
+        let blocking = parked.iter().find(|letter| {
+            letter
+                .token
+                .as_deref()
+                .and_then(|t| t.parse::<FeedPosition>().ok())
+                .is_some_and(|parked_at| parked_at <= at)
+        });
+        if let Some(letter) = blocking {
+            return Err(ApiError::new(
+                Code::Parked,
+                format!(
+                    "the read models cannot include token {at} for this {aggregate_type}: its \
+                     event at {} ({}) could not be applied by {} and waits, with the events \
+                     after it, as dead letter {} (GET /v1/dead-letters/{})",
+                    letter.token.as_deref().unwrap_or("?"),
+                    letter.event_type.as_deref().unwrap_or("?"),
+                    letter.projector,
+                    letter.id,
+                    letter.id
+                ),
+            )
+            .with("dead_letter", letter.id));
+        }
+    }
+    Ok(parked)
+}
+
+/// Adds `behind` to a read's body (what holds it back) and answers the header's value, when
+/// dead letters hold it back.
+pub fn say_behind(value: &mut Value, behind: &[DeadLetter]) -> Option<axum::http::HeaderValue> {
+    if behind.is_empty() {
+        return None;
+    }
+    if let Some(object) = value.as_object_mut() {
+        let letters: Vec<Value> = behind
+            .iter()
+            .map(|letter| {
+                json!({
+                    "dead_letter": letter.id,
+                    "projector": letter.projector,
+                    "sequence": letter.sequence,
+                    "event_type": letter.event_type,
+                    "token": letter.token,
+                })
+            })
+            .collect();
+        object.insert("behind".into(), Value::Array(letters));
+    }
+    let ids: Vec<String> = behind.iter().map(|l| l.id.to_string()).collect();
+    axum::http::HeaderValue::from_str(&ids.join(", ")).ok()
+}
+
+/// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
+/// token the query names (if it names one).
+pub async fn wait_for_token(
+    ctx: &ApiContext,
+    token: Option<String>,
+    projectors: &[&str],
+) -> Result<Option<FeedPosition>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let at: FeedPosition = token
+        .parse()
+        .map_err(|e: String| ApiError::new(Code::InvalidToken, e))?;
+    // A token this store issued names one of its events. One it never issued (made up, past
+    // its position, from another cluster) would otherwise hold the request for the whole
+    // timeout, or pass for consistent: it is refused at once.
+    let issued: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM events
+                         WHERE global_position = $2 AND transaction_id = $1::text::xid8)",
+    )
+    .bind(at.transaction_id.to_string())
+    .bind(at.position)
+    .fetch_one(ctx.store.pool())
+    .await?;
+    if !issued {
+        return Err(ApiError::new(
+            Code::UnknownToken,
+            format!(
+                "no event of this store is at {at}: the token was not issued here (a \
+                 command's answer or an event of the feed gives one)"
+            ),
+        ));
+    }
+    let deadline = Instant::now() + ctx.consistency_timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
+            return Ok(Some(at));
+        }
+        if Instant::now() + pause > deadline {
+            return Err(ApiError::new(
+                Code::NotYetConsistent,
+                format!(
+                    "the read models did not include token {at} within {} ms; retry later \
+                     (GET /v1/projections shows how far each projector has got)",
+                    ctx.consistency_timeout.as_millis()
+                ),
+            )
+            .with("retry_after_seconds", 1));
+        }
+        tokio::time::sleep(pause).await;
+        // Short steps: the wait is what a client pays for reading its own write.
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,188 @@
+//! The routes: every resource's, merged, with the layers they all share.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use aggregates::fo_task::FoTask;
+use aggregates::pilot::Pilot;
+use aggregates::task::Task;
+use aggregates::trip::Trip;
+
+use super::access;
+use super::collection::Collection;
+use super::command;
+use super::context::{ApiContext, MAX_BODY_BYTES};
+use super::dead_letters;
+use super::events;
+use super::health;
+use super::list;
+use super::metrics;
+use super::openapi;
+use super::problem::{ApiError, Code};
+use super::reads;
+use super::status;
+
+/// The whole-request timeout answers 408 with no body: give it the problem document every
+/// other error has.
+pub async fn problem_for_timeout(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if response.status() != StatusCode::REQUEST_TIMEOUT
+        || response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    ApiError::new(
+        Code::RequestTimeout,
+        "the request took longer than the service allows (--request-timeout); retry",
+    )
+    .into_response()
+}
+
+/// What every aggregate exposes over HTTP: its commands, its list, and the reads of one entity.
+fn collection<C: Collection>() -> Router<ApiContext> {
+    Router::new()
+        .route(
+            &format!("/v1/{}/{{id}}/commands", C::PATH),
+            post(command::command::<C>),
+        )
+        .route(&format!("/v1/{}", C::PATH), get(list::list::<C>))
+        .route(&format!("/v1/{}/{{id}}", C::PATH), get(reads::show::<C>))
+        .route(
+            &format!("/v1/{}/{{id}}/history", C::PATH),
+            get(reads::history::<C>),
+        )
+        .route(
+            &format!("/v1/{}/{{id}}/events", C::PATH),
+            get(reads::stream_events::<C>),
+        )
+        .route(
+            &format!("/v1/{}/{{id}}/verify", C::PATH),
+            get(reads::verify::<C>),
+        )
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(collection::<Task>())
+        .merge(collection::<Pilot>())
+        .merge(collection::<Trip>())
+        .merge(collection::<FoTask>())
+        .merge(health::router())
+        .merge(status::router())
+        .merge(dead_letters::router())
+        .merge(events::router())
+        .merge(metrics::router())
+        .merge(openapi::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            access::authenticate,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            metrics::count_requests,
+        ))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                Code::MethodNotAllowed,
+                "this route does not take that method",
+            )
+        })
+        .with_state(ctx)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace_layer())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Each request in a span of its own. A 5xx is logged once, with its cause, where it is made
+/// (`ApiError::internal`): the trace layer's own failure log would repeat it without one.
+fn trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&Request<axum::body::Body>) -> tracing::Span,
+    tower_http::trace::DefaultOnRequest,
+    tower_http::trace::DefaultOnResponse,
+    tower_http::trace::DefaultOnBodyChunk,
+    tower_http::trace::DefaultOnEos,
+    (),
+> {
+    fn span(request: &Request<axum::body::Body>) -> tracing::Span {
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            uri = %request.uri(),
+            request_id,
+        )
+    }
+    TraceLayer::new_for_http()
+        .on_failure(())
+        .make_span_with(span as fn(&Request<axum::body::Body>) -> tracing::Span)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failure_of_ours_is_logged_once_with_its_cause() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let status = tracing::subscriber::with_default(subscriber, || {
+            let app: Router = Router::new()
+                .route(
+                    "/boom",
+                    get(|| async {
+                        Err::<(), _>(ApiError::internal(anyhow::anyhow!("disk on fire")))
+                    }),
+                )
+                .layer(trace_layer());
+            let request = Request::get("/boom").body(Body::empty()).unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(app.oneshot(request)).unwrap().status()
+        });
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let errors: Vec<_> = text.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{text}");
+        assert!(errors[0].contains("disk on fire"), "{text}");
+    }
+}
