@@ -82,6 +82,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<crate::store::moves::Follo
     sqlx::query("SET idle_in_transaction_session_timeout = 0")
         .execute(&mut conn)
         .await?;
+    // The migrator's `CREATE TABLE IF NOT EXISTS _sqlx_migrations` would log PostgreSQL's
+    // "already exists, skipping" notice on every start and every CLI run.
+    sqlx::query("SET client_min_messages = warning")
+        .execute(&mut conn)
+        .await?;
     MIGRATOR
         .run(&mut conn)
         .await

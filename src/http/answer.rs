@@ -1,6 +1,11 @@
 //! The bodies and headers the API answers with.
 
+use crate::store::AppendedEvent;
 use axum::http::HeaderValue;
+use chrono::{DateTime, Utc};
+use projections::DeadLetter;
+use serde::Serialize;
+use uuid::Uuid;
 
 /// The answer header carrying a command's consistency token.
 pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
@@ -8,4 +13,167 @@ pub const CONSISTENCY_TOKEN: &str = "x-consistency-token";
 /// A stream version as an entity tag: `"3"`.
 pub fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// What a command answers: the stream's version after it, the events it appended and the
+/// token to read them back with.
+#[derive(Debug, Serialize)]
+pub struct CommandAnswer {
+    pub id: Uuid,
+    pub version: u64,
+    pub events: Vec<AppendedEvent>,
+    pub token: Option<String>,
+}
+
+/// A page of a list: its items and the cursor of the next page (`null` on the last).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A view as a read answers it: with what holds it back when dead letters do.
+#[derive(Debug, Serialize)]
+pub struct Read<T> {
+    #[serde(flatten)]
+    pub view: T,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub behind: Vec<Behind>,
+}
+
+/// A dead letter holding a read back: the entity's event it could not apply.
+#[derive(Debug, Serialize)]
+pub struct Behind {
+    pub dead_letter: i64,
+    pub projector: String,
+    pub sequence: Option<i64>,
+    pub event_type: Option<String>,
+    pub token: Option<String>,
+}
+
+impl From<&DeadLetter> for Behind {
+    fn from(letter: &DeadLetter) -> Self {
+        Self {
+            dead_letter: letter.id,
+            projector: letter.projector.clone(),
+            sequence: letter.sequence,
+            event_type: letter.event_type.clone(),
+            token: letter.token.clone(),
+        }
+    }
+}
+
+/// An entity's timeline: its history rows and the events operators skipped, in feed order.
+#[derive(Debug, Serialize)]
+pub struct Timeline<R> {
+    pub id: Uuid,
+    pub items: Vec<TimelineItem<R>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub behind: Vec<Behind>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TimelineItem<R> {
+    Change(R),
+    Skipped(Skipped),
+}
+
+/// An event an operator skipped (a dead letter): who, when and why.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    /// `skipped`.
+    pub kind: &'static str,
+    pub sequence: Option<i64>,
+    pub event_type: Option<String>,
+    /// `SKIPPED`.
+    pub to_status: &'static str,
+    pub changed_at: Option<DateTime<Utc>>,
+    pub actor: Option<String>,
+    pub reason: Option<String>,
+    pub position: Option<i64>,
+    pub dead_letter: i64,
+    pub projector: String,
+}
+
+impl From<DeadLetter> for Skipped {
+    fn from(letter: DeadLetter) -> Self {
+        Self {
+            kind: "skipped",
+            sequence: letter.sequence,
+            event_type: letter.event_type,
+            to_status: "SKIPPED",
+            changed_at: letter.resolved_at,
+            actor: letter.resolved_by,
+            reason: letter.reason,
+            position: letter.position,
+            dead_letter: letter.id,
+            projector: letter.projector,
+        }
+    }
+}
+
+/// A history row: where its event stands in the feed and when it changed things.
+pub trait TimelineRow {
+    fn position(&self) -> i64;
+    fn changed_at(&self) -> DateTime<Utc>;
+}
+
+impl<R: TimelineRow> TimelineItem<R> {
+    pub fn position(&self) -> Option<i64> {
+        match self {
+            Self::Change(row) => Some(row.position()),
+            Self::Skipped(skipped) => skipped.position,
+        }
+    }
+
+    pub fn changed_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Change(row) => Some(row.changed_at()),
+            Self::Skipped(skipped) => skipped.changed_at,
+        }
+    }
+}
+
+/// The state at a version or a moment, folded from the events.
+#[derive(Debug, Serialize)]
+pub struct PastState<S> {
+    pub id: Uuid,
+    pub version: u64,
+    pub as_of: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub state: S,
+}
+
+/// One stream's events, a page of them.
+#[derive(Debug, Serialize)]
+pub struct StreamPage {
+    pub id: Uuid,
+    pub items: Vec<serde_json::Value>,
+    pub next: i64,
+}
+
+/// A stream's hash chain, recomputed.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub id: Uuid,
+    /// `intact` or `broken`.
+    pub status: &'static str,
+    pub events: u64,
+    pub head: Head,
+    pub broken: Option<Break>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Head {
+    pub sequence: i64,
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Break {
+    pub sequence: i64,
+    pub kind: &'static str,
+    pub detail: String,
 }

@@ -17,7 +17,14 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::answer::TimelineRow;
 use crate::store::Stream;
+
+/// A view that knows which entity it shows, and at what version of its stream.
+pub trait Entity {
+    fn id(&self) -> Uuid;
+    fn version(&self) -> u64;
+}
 
 pub trait Collection:
     Stream
@@ -36,9 +43,9 @@ pub trait Collection:
     /// The projectors keeping the history tables.
     const HISTORY_PROJECTORS: &'static [&'static str];
     /// The current state as the API shows it.
-    type View: Serialize + ToSchema + Send;
+    type View: Entity + Serialize + ToSchema + Send;
     /// One row of the status timeline.
-    type HistoryRow: Serialize + ToSchema + Send;
+    type HistoryRow: TimelineRow + Serialize + ToSchema + Send;
     /// How `GET /v1/{collection}` lists the read model.
     const LIST: ListSpec;
 

@@ -10,11 +10,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::answer::{etag, CONSISTENCY_TOKEN};
+use super::answer::{etag, CommandAnswer, CONSISTENCY_TOKEN};
 use super::collection::Collection;
 use super::context::ApiContext;
 use super::extract::EntityId;
@@ -104,32 +104,32 @@ fn record<E: DomainError>(
 }
 
 fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
+    let replayed = outcome.replayed;
     let status = if outcome.created_stream() {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     let token = outcome.events.last().map(|e| e.feed_position().to_string());
-    let body = json!({
-        "id": outcome.aggregate_id,
-        "version": outcome.version,
-        "events": outcome.events,
-        "token": token,
-    });
+    let body = CommandAnswer {
+        id: outcome.aggregate_id,
+        version: outcome.version,
+        events: outcome.events,
+        token: token.clone(),
+    };
+    let (id, version) = (body.id, body.version);
     let mut response = (status, Json(body)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::ETAG, etag(outcome.version));
+    headers.insert(header::ETAG, etag(version));
     if let Some(token) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert(CONSISTENCY_TOKEN, token);
     }
     if status == StatusCode::CREATED {
-        if let Ok(location) =
-            HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, outcome.aggregate_id))
-        {
+        if let Ok(location) = HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, id)) {
             headers.insert(header::LOCATION, location);
         }
     }
-    if outcome.replayed {
+    if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response

@@ -3,10 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
 use projections::{checkpoint, DeadLetter, FeedPosition};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::answer::Behind;
 use super::context::ApiContext;
 use super::problem::{ApiError, Code};
 
@@ -57,29 +59,19 @@ pub async fn parked_behind(
     Ok(parked)
 }
 
-/// Adds `behind` to a read's body (what holds it back) and answers the header's value, when
-/// dead letters hold it back.
-pub fn say_behind(value: &mut Value, behind: &[DeadLetter]) -> Option<axum::http::HeaderValue> {
-    if behind.is_empty() {
-        return None;
+/// What holds a read back, for its body.
+pub fn behinds(letters: &[DeadLetter]) -> Vec<Behind> {
+    letters.iter().map(Behind::from).collect()
+}
+
+/// A read's answer, with the header naming the dead letters that hold it back (if any).
+pub fn with_behind(body: impl IntoResponse, letters: &[DeadLetter]) -> Response {
+    let mut response = body.into_response();
+    let ids: Vec<String> = letters.iter().map(|l| l.id.to_string()).collect();
+    if let (false, Ok(value)) = (ids.is_empty(), HeaderValue::from_str(&ids.join(", "))) {
+        response.headers_mut().insert(BEHIND_HEADER, value);
     }
-    if let Some(object) = value.as_object_mut() {
-        let letters: Vec<Value> = behind
-            .iter()
-            .map(|letter| {
-                json!({
-                    "dead_letter": letter.id,
-                    "projector": letter.projector,
-                    "sequence": letter.sequence,
-                    "event_type": letter.event_type,
-                    "token": letter.token,
-                })
-            })
-            .collect();
-        object.insert("behind".into(), Value::Array(letters));
-    }
-    let ids: Vec<String> = behind.iter().map(|l| l.id.to_string()).collect();
-    axum::http::HeaderValue::from_str(&ids.join(", ")).ok()
+    response
 }
 
 /// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the

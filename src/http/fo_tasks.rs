@@ -4,8 +4,9 @@ use projections::frame::Fold;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::answer::TimelineRow;
 use super::collection::Collection;
-use super::collection::{Filter, FilterKind, ListSpec};
+use super::collection::{Entity, Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
@@ -57,5 +58,25 @@ impl Collection for FoTask {
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<FoTaskHistoryRow>> {
         FoTaskHistoryRow::for_fo_task(pool, id).await
+    }
+}
+
+impl Entity for FoTaskView {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl TimelineRow for FoTaskHistoryRow {
+    fn position(&self) -> i64 {
+        self.position
+    }
+
+    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.changed_at
     }
 }

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
-use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::collection::{Collection, FilterKind};
+use super::answer::Page;
+use super::collection::{Collection, Entity, FilterKind};
 use super::context::ApiContext;
 use super::extract::ApiQuery;
 use super::problem::{ApiError, Code};
@@ -53,7 +53,7 @@ fn invalid(field: &str, detail: String) -> ApiError {
 pub async fn list<C: Collection>(
     State(ctx): State<ApiContext>,
     ApiQuery(mut params): ApiQuery<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<C::View>>, ApiError> {
     let spec = &C::LIST;
     let token = params.remove("consistent_with");
     let mut sql = format!("SELECT t.created_at, t.id FROM {} t WHERE true", spec.table);
@@ -188,16 +188,11 @@ pub async fn list<C: Collection>(
         .iter()
         .map(|row| row.try_get::<Uuid, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut views: HashMap<Uuid, Value> = HashMap::with_capacity(ids.len());
     let found = C::read_many(&mut tx, &ids).await?;
     tx.rollback().await?;
-    for view in found {
-        let value = serde_json::to_value(&view).map_err(ApiError::internal)?;
-        let id = value["id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
-        views.extend(id.map(|id| (id, value)));
-    }
-    let items: Vec<Value> = ids.iter().filter_map(|id| views.remove(id)).collect();
-    Ok(Json(json!({"items": items, "next": next})))
+    let mut views: HashMap<Uuid, C::View> = found.into_iter().map(|v| (v.id(), v)).collect();
+    let items = ids.iter().filter_map(|id| views.remove(id)).collect();
+    Ok(Json(Page { items, next }))
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use projections::pilot::{PilotHistoryRow, PilotView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::answer::TimelineRow;
 use super::collection::Collection;
-use super::collection::{Filter, FilterKind, ListSpec};
+use super::collection::{Entity, Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
@@ -63,5 +64,25 @@ impl Collection for Pilot {
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotHistoryRow>> {
         PilotHistoryRow::for_pilot(pool, id).await
+    }
+}
+
+impl Entity for PilotView {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn version(&self) -> u64 {
+        self.version as u64
+    }
+}
+
+impl TimelineRow for PilotHistoryRow {
+    fn position(&self) -> i64 {
+        self.position
+    }
+
+    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.changed_at
     }
 }

@@ -7,12 +7,14 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::answer::etag;
+use super::answer::{
+    etag, Break, Head, PastState, Read, StreamPage, Timeline, TimelineItem, Verification,
+};
 use super::collection::Collection;
-use super::consistency::{parked_behind, say_behind, wait_for_token, BEHIND_HEADER};
+use super::collection::Entity;
+use super::consistency::{behinds, parked_behind, wait_for_token, with_behind};
 use super::context::ApiContext;
 use super::extract::{ApiQuery, EntityId, NoQuery};
 use super::problem::{ApiError, Code};
@@ -61,16 +63,15 @@ pub(super) async fn show<C: Collection>(
     let view = C::read(ctx.store.pool(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no {} with id {id}", C::TYPE)))?;
-    let mut value = serde_json::to_value(&view).map_err(ApiError::internal)?;
-    let version = value.get("version").and_then(Value::as_u64);
-    let header = say_behind(&mut value, &behind);
-    let mut response = Json(&value).into_response();
-    if let Some(version) = version {
-        response.headers_mut().insert(header::ETAG, etag(version));
-    }
-    if let Some(header) = header {
-        response.headers_mut().insert(BEHIND_HEADER, header);
-    }
+    let version = view.version();
+    let mut response = with_behind(
+        Json(Read {
+            view,
+            behind: behinds(&behind),
+        }),
+        &behind,
+    );
+    response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)
 }
 
@@ -96,53 +97,29 @@ pub(super) async fn history<C: Collection>(
     if rows.is_empty() && C::read(ctx.store.pool(), id).await?.is_none() {
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
-    let mut rows = rows
-        .into_iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+    let mut items: Vec<TimelineItem<C::HistoryRow>> =
+        rows.into_iter().map(TimelineItem::Change).collect();
     // Events an operator skipped (dead letters) are part of the timeline: who, when and why.
     let skipped =
         projections::dead_letters::skipped_for(ctx.store.pool(), C::TYPE, &id.to_string()).await?;
-    for letter in skipped {
-        rows.push(json!({
-            "kind": "skipped",
-            "sequence": letter.sequence,
-            "event_type": letter.event_type,
-            "to_status": "SKIPPED",
-            "changed_at": letter.resolved_at,
-            "actor": letter.resolved_by,
-            "reason": letter.reason,
-            "position": letter.position,
-            "dead_letter": letter.id,
-            "projector": letter.projector,
-        }));
-    }
-    rows.sort_by_key(|row| {
-        row.get("position")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::MAX)
-    });
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let changed_at = row
-            .get("changed_at")
-            .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok());
-        let in_range = changed_at.is_some_and(|at| {
+    items.extend(
+        skipped
+            .into_iter()
+            .map(|letter| TimelineItem::Skipped(letter.into())),
+    );
+    items.sort_by_key(|item| item.position().unwrap_or(i64::MAX));
+    items.retain(|item| {
+        item.changed_at().is_some_and(|at| {
             query.since.is_none_or(|since| at >= since)
                 && query.until.is_none_or(|until| at < until)
-        });
-        if in_range {
-            items.push(row);
-        }
-    }
-    let mut value = json!({"id": id, "items": items});
-    let header = say_behind(&mut value, &behind);
-    let mut response = Json(value).into_response();
-    if let Some(header) = header {
-        response.headers_mut().insert(BEHIND_HEADER, header);
-    }
-    Ok(response)
+        })
+    });
+    let timeline = Timeline {
+        id,
+        items,
+        behind: behinds(&behind),
+    };
+    Ok(with_behind(Json(timeline), &behind))
 }
 
 /// The state at a version or a moment, folded from the events with the aggregate itself: the
@@ -167,18 +144,21 @@ async fn time_travel<C: Collection>(
             Until::Time(t) => format!("{} {id} did not exist at {t}", C::TYPE),
         }));
     }
-    let mut response = Json(json!({
-        "id": id,
-        "version": past.version,
-        "as_of": match until { Until::Time(t) => Some(t), Until::Version(_) => past.updated_at },
-        "created_at": past.created_at,
-        "updated_at": past.updated_at,
-        "state": past.aggregate,
-    }))
+    let as_of = match until {
+        Until::Time(t) => Some(t),
+        Until::Version(_) => past.updated_at,
+    };
+    let version = past.version;
+    let mut response = Json(PastState {
+        id,
+        version,
+        as_of,
+        created_at: past.created_at,
+        updated_at: past.updated_at,
+        state: past.aggregate,
+    })
     .into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag(past.version));
+    response.headers_mut().insert(header::ETAG, etag(version));
     Ok(response)
 }
 
@@ -213,8 +193,8 @@ pub(super) async fn stream_events<C: Collection>(
         return Err(ApiError::not_found(format!("no {} with id {id}", C::TYPE)));
     }
     let next = page.last().map_or(after, |e| e.sequence);
-    let items: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({"id": id, "items": items, "next": next})).into_response())
+    let items = page.iter().map(|e| e.to_json()).collect();
+    Ok(Json(StreamPage { id, items, next }).into_response())
 }
 
 /// `GET /v1/{collection}/{id}/verify`: the stream's hash chain, recomputed.
@@ -241,13 +221,17 @@ pub(super) async fn verify<C: Collection>(
     .fetch_optional(ctx.store.pool())
     .await?;
     let (sequence, hash) = head.unwrap_or_default();
-    let broken = report.breaks.first();
-    Ok(Json(json!({
-        "id": id,
-        "status": if broken.is_some() { "broken" } else { "intact" },
-        "events": report.events,
-        "head": {"sequence": sequence, "hash": hash},
-        "broken": broken.map(|b| json!({"sequence": b.sequence, "kind": b.kind, "detail": b.detail})),
-    }))
+    let broken = report.breaks.first().map(|b| Break {
+        sequence: b.sequence,
+        kind: b.kind,
+        detail: b.detail.clone(),
+    });
+    Ok(Json(Verification {
+        id,
+        status: if broken.is_some() { "broken" } else { "intact" },
+        events: report.events,
+        head: Head { sequence, hash },
+        broken,
+    })
     .into_response())
 }

@@ -4,8 +4,9 @@ use projections::trip::{TripHistoryRow, TripView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::answer::TimelineRow;
 use super::collection::Collection;
-use super::collection::{Filter, FilterKind, ListSpec};
+use super::collection::{Entity, Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
@@ -54,5 +55,25 @@ impl Collection for Trip {
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TripHistoryRow>> {
         TripHistoryRow::for_trip(pool, id).await
+    }
+}
+
+impl Entity for TripView {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl TimelineRow for TripHistoryRow {
+    fn position(&self) -> i64 {
+        self.position
+    }
+
+    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.changed_at
     }
 }

@@ -1,4 +1,4 @@
-//! How a field of a row is stored in its column: the type it binds and reads as.
+//! How a field of a row is stored in its column: the type it binds as and reads back as.
 
 use chrono::{DateTime, Utc};
 use sqlx::error::BoxDynError;
@@ -6,27 +6,29 @@ use sqlx::postgres::PgHasArrayType;
 use sqlx::{Decode, Encode, Postgres, Type};
 use uuid::Uuid;
 
-/// A field's value as its column holds it. Plain values are stored as they are; a seed enum as
-/// its text; an unsigned count as a signed integer. A table's upsert binds each column as an
-/// array of `Stored`, so `Stored` must have a PostgreSQL array type.
+/// A field's value as its column holds it. Plain values are stored as they are; text by
+/// reference; a seed enum as its text; an unsigned count as a signed integer. A table's upsert
+/// binds each column as an array of `Bind` (borrowed from the rows: no copy of their text), so
+/// `Bind` must have a PostgreSQL array type.
 pub trait Column: Sized {
-    type Stored: for<'q> Encode<'q, Postgres>
-        + for<'r> Decode<'r, Postgres>
-        + Type<Postgres>
-        + PgHasArrayType
-        + Send
-        + 'static;
+    /// What a load reads the column as.
+    type Stored: for<'r> Decode<'r, Postgres> + Type<Postgres> + Send + 'static;
+    /// What an upsert binds, borrowed from the row.
+    type Bind<'a>: Encode<'a, Postgres> + Type<Postgres> + PgHasArrayType + Send + 'a
+    where
+        Self: 'a;
 
-    fn store(&self) -> Self::Stored;
+    fn bind(&self) -> Self::Bind<'_>;
     fn restore(stored: Self::Stored) -> Result<Self, BoxDynError>;
 }
 
-macro_rules! as_is {
+macro_rules! copied {
     ($($ty:ty),+) => {$(
         impl Column for $ty {
             type Stored = $ty;
-            fn store(&self) -> $ty {
-                self.clone()
+            type Bind<'a> = $ty;
+            fn bind(&self) -> $ty {
+                *self
             }
             fn restore(stored: $ty) -> Result<Self, BoxDynError> {
                 Ok(stored)
@@ -35,15 +37,31 @@ macro_rules! as_is {
     )+};
 }
 
-as_is!(Uuid, i64, i32, f64, bool, String, DateTime<Utc>);
+copied!(Uuid, i64, i32, f64, bool, DateTime<Utc>);
+
+impl Column for String {
+    type Stored = String;
+    type Bind<'a> = &'a str;
+    fn bind(&self) -> &str {
+        self
+    }
+    fn restore(stored: String) -> Result<Self, BoxDynError> {
+        Ok(stored)
+    }
+}
 
 impl<T: Column> Column for Option<T>
 where
-    Option<T::Stored>: for<'q> Encode<'q, Postgres> + for<'r> Decode<'r, Postgres>,
+    Option<T::Stored>: for<'r> Decode<'r, Postgres>,
+    for<'a> Option<T::Bind<'a>>: Encode<'a, Postgres>,
 {
     type Stored = Option<T::Stored>;
-    fn store(&self) -> Self::Stored {
-        self.as_ref().map(T::store)
+    type Bind<'a>
+        = Option<T::Bind<'a>>
+    where
+        T: 'a;
+    fn bind(&self) -> Self::Bind<'_> {
+        self.as_ref().map(T::bind)
     }
     fn restore(stored: Self::Stored) -> Result<Self, BoxDynError> {
         stored.map(T::restore).transpose()
@@ -54,7 +72,8 @@ macro_rules! unsigned {
     ($($ty:ty => $stored:ty),+) => {$(
         impl Column for $ty {
             type Stored = $stored;
-            fn store(&self) -> $stored {
+            type Bind<'a> = $stored;
+            fn bind(&self) -> $stored {
                 *self as $stored
             }
             fn restore(stored: $stored) -> Result<Self, BoxDynError> {
@@ -71,8 +90,9 @@ macro_rules! text {
     ($($ty:ty),+ $(,)?) => {$(
         impl Column for $ty {
             type Stored = String;
-            fn store(&self) -> String {
-                <&'static str>::from(*self).to_owned()
+            type Bind<'a> = &'static str;
+            fn bind(&self) -> &'static str {
+                <&'static str>::from(*self)
             }
             fn restore(stored: String) -> Result<Self, BoxDynError> {
                 stored.parse::<$ty>().map_err(|_| {
@@ -82,7 +102,6 @@ macro_rules! text {
         }
     )+};
 }
-
 text!(
     aggregates::task::TaskStatus,
     aggregates::task::TaskType,

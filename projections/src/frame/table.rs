@@ -247,8 +247,8 @@ macro_rules! table {
                     )
                 });
                 sqlx::query(sql)
-                    $(.bind(rows.iter().map(|r| r.$key.store()).collect::<Vec<_>>()))+
-                    $(.bind(rows.iter().map(|r| r.$field.store()).collect::<Vec<_>>()))*
+                    $(.bind(rows.iter().map(|r| r.$key.bind()).collect::<Vec<_>>()))+
+                    $(.bind(rows.iter().map(|r| r.$field.bind()).collect::<Vec<_>>()))*
                     .execute(conn)
                     .await?;
                 Ok(())
@@ -284,7 +284,7 @@ macro_rules! table {
                     $crate::frame::insert_sql($table, &[], &[$(stringify!($field)),*])
                 });
                 sqlx::query(sql)
-                    $(.bind(rows.iter().map(|r| r.$field.store()).collect::<Vec<_>>()))*
+                    $(.bind(rows.iter().map(|r| r.$field.bind()).collect::<Vec<_>>()))*
                     .execute(conn)
                     .await?;
                 Ok(())
@@ -314,13 +314,13 @@ macro_rules! table {
 
     (@bind_keys $query:ident $keys:ident $key:ident) => {{
         use $crate::frame::Column as _;
-        $query.bind($keys.iter().map(|k| k.store()).collect::<Vec<_>>())
+        $query.bind($keys.iter().map(|k| k.bind()).collect::<Vec<_>>())
     }};
     (@bind_keys $query:ident $keys:ident $k1:ident, $k2:ident) => {{
         use $crate::frame::Column as _;
         $query
-            .bind($keys.iter().map(|k| k.0.store()).collect::<Vec<_>>())
-            .bind($keys.iter().map(|k| k.1.store()).collect::<Vec<_>>())
+            .bind($keys.iter().map(|k| k.0.bind()).collect::<Vec<_>>())
+            .bind($keys.iter().map(|k| k.1.bind()).collect::<Vec<_>>())
     }};
 }
 
