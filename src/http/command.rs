@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::answer::{etag, CommandAnswer, CONSISTENCY_TOKEN};
 use super::collection::Collection;
 use super::context::ApiContext;
-use super::extract::EntityId;
+use super::extract::{invalid, EntityId};
 use super::headers::CommandHeaders;
 use super::problem::{ApiError, Code};
 use crate::auth::{Access, Principal};
@@ -192,13 +192,7 @@ pub fn parse_command<C: DeserializeOwned + CommandNames>(
             .map(|p| p.trim_start_matches('.'))
             .unwrap_or(&path)
             .to_string();
-        let problem = ApiError::new(Code::InvalidField, e.inner().to_string());
-        if field.is_empty() {
-            problem
-        } else {
-            ApiError::new(Code::InvalidField, format!("{field}: {}", e.inner()))
-                .with("field", field)
-        }
+        invalid(Code::InvalidField, &field, &e.into_inner().to_string())
     })?;
     Ok((command, value))
 }

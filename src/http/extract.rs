@@ -1,7 +1,7 @@
 //! The extractors handlers take: each rejects with the API's own error, so a handler never
 //! maps a rejection itself.
 
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -27,18 +27,56 @@ impl<S: Send + Sync> FromRequestParts<S> for EntityId {
     }
 }
 
-/// A route's query parameters as `T`: `400 invalid_query` for an unknown or malformed one.
+/// A route's query parameters as `T`: `400 invalid_query` for an unknown or malformed one,
+/// naming it (`field`).
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(query)| ApiQuery(query))
-            .map_err(|r| ApiError::new(Code::InvalidQuery, r.body_text()))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(pairs)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                invalid(Code::InvalidQuery, &path, &e.into_inner().to_string())
+            })
+    }
+}
+
+/// A field's problem, named: from serde's path where it has one, else from its message
+/// (`missing field `x``, `unknown field `x``); a time that does not parse says what a time is.
+pub fn invalid(code: Code, path: &str, message: &str) -> ApiError {
+    let named = |prefix: &str| {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest.split('`').next()?.to_string())
+    };
+    let field = match path {
+        "" | "." | "?" => named("missing field `").or_else(|| named("unknown field `")),
+        path => Some(path.to_string()),
+    };
+    const CHRONO: [&str; 7] = [
+        "premature end of input",
+        "input contains invalid characters",
+        "input is out of range",
+        "trailing input",
+        "input is not enough for unique date and time",
+        "no possible date and time matching input",
+        "bad or unsupported format string",
+    ];
+    let mut detail = match &field {
+        Some(field) if !message.contains(&format!("`{field}`")) => format!("{field}: {message}"),
+        _ => message.to_string(),
+    };
+    if CHRONO.iter().any(|m| message.starts_with(m)) {
+        detail.push_str(" (a time is RFC 3339, such as 2026-12-01T09:30:00Z)");
+    }
+    match field {
+        Some(field) => ApiError::new(code, detail).with("field", field),
+        None => ApiError::new(code, detail),
     }
 }
 
@@ -93,5 +131,31 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
             format!("limit must be from 1 to {MAX_EVENT_PAGE}, got {n}"),
         )
         .with("field", "limit")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fields_problem_names_the_field_and_what_a_time_is() {
+        let time = invalid(Code::InvalidQuery, "as_of", "premature end of input");
+        assert_eq!(time.code(), "invalid_query");
+        let missing = invalid(Code::InvalidField, "", "missing field `task_type`");
+        let unknown = invalid(
+            Code::InvalidQuery,
+            "?",
+            "unknown field `limt`, expected one of `limit`",
+        );
+        for (error, field) in [
+            (&time, "as_of"),
+            (&missing, "task_type"),
+            (&unknown, "limt"),
+        ] {
+            assert_eq!(error.field(), Some(field));
+        }
+        assert!(time.detail().contains("RFC 3339"), "{}", time.detail());
+        assert!(!missing.detail().contains("RFC 3339"));
     }
 }

@@ -140,6 +140,15 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The `field` member, when the problem names one.
+    pub fn field(&self) -> Option<&str> {
+        self.extra.get("field").and_then(Value::as_str)
+    }
 }
 
 impl<E: DomainError> From<CommandError<E>> for ApiError {

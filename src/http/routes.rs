@@ -88,7 +88,7 @@ pub fn router(ctx: ApiContext) -> Router {
             ctx.clone(),
             metrics::count_requests,
         ))
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(|uri: axum::http::Uri| async move { no_route(uri.path()) })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 Code::MethodNotAllowed,
@@ -100,6 +100,28 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace_layer())
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// What a path that matches no route is: most often a collection misspelt.
+fn no_route(path: &str) -> ApiError {
+    let collections = super::collection::collection_paths();
+    let top = ["events", "projections", "dead-letters"];
+    match path
+        .strip_prefix("/v1/")
+        .map(|rest| rest.split('/').next().unwrap_or_default())
+    {
+        Some(name) if !collections.contains(&name) && !top.contains(&name) => {
+            ApiError::not_found(format!(
+                "no collection `{name}`; the collections are {} (and /v1/events, /v1/projections, \
+                 /v1/dead-letters)",
+                collections.join(", ")
+            ))
+            .with("collection", name)
+        }
+        _ => ApiError::not_found(format!(
+            "no route {path}; GET /openapi.json (or /docs) lists them"
+        )),
+    }
 }
 
 /// Each request in a span of its own. A 5xx is logged once, with its cause, where it is made
@@ -153,6 +175,23 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_misspelt_collection_is_named_with_the_ones_there_are() {
+        let error = no_route("/v1/task/6f1c/history");
+        assert_eq!(error.status(), StatusCode::NOT_FOUND);
+        assert!(
+            error.detail().contains("no collection `task`"),
+            "{}",
+            error.detail()
+        );
+        assert!(
+            error.detail().contains("tasks, pilots, trips, fo-tasks"),
+            "{}",
+            error.detail()
+        );
+        assert!(no_route("/v2/tasks").detail().contains("/openapi.json"));
     }
 
     #[test]

@@ -281,3 +281,54 @@ async fn routes_that_take_no_query_parameters_refuse_them() {
     assert_eq!(app.get("/v1/projections").await.status(), StatusCode::OK);
     assert_eq!(app.get("/metrics").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_bad_time_or_a_missing_field_names_the_field_and_says_what_a_time_is() {
+    let app = TestApp::spawn().await;
+    let id = Uuid::new_v4();
+    let body = json!({"type": "CreateTask", "task_type": "NONE", "hub_id": Uuid::new_v4(),
+                      "scheduled_at": "tomorrow"});
+    let problem = assert_problem(
+        send_raw(&app, id, body.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["field"], "scheduled_at", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("RFC 3339"), "{problem}");
+    let body = json!({"type": "CreateTask", "hub_id": Uuid::new_v4()});
+    let problem = assert_problem(
+        send_raw(&app, id, body.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["field"], "task_type", "{problem}");
+    for (query, field) in [
+        ("as_of=yesterday", "as_of"),
+        ("since=2026-13-01T00:00:00Z", "since"),
+        ("consistent_wiht=1.1", "consistent_wiht"),
+    ] {
+        let path = if field == "since" { "/history" } else { "" };
+        let response = app.get(&format!("/v1/tasks/{id}{path}?{query}")).await;
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+        if field != "consistent_wiht" {
+            assert!(problem["detail"].as_str().unwrap().contains("RFC 3339"), "{problem}");
+        }
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn a_misspelt_collection_is_named_with_the_collections_there_are() {
+    let app = TestApp::spawn().await;
+    let response = app.get(&format!("/v1/task/{}", Uuid::new_v4())).await;
+    let problem = assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(problem["collection"], "task");
+    assert!(problem["detail"].as_str().unwrap().contains("tasks, pilots, trips, fo-tasks"));
+}
