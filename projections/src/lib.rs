@@ -20,7 +20,7 @@ pub use checkpoint::{Checkpoint, ProjectorStatus};
 pub use dead_letters::DeadLetter;
 pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};
 pub use projector::{Delivery, ProjectionError, Projector};
-pub use replay::{replay, replay_with_policy, ReplayProgress};
+pub use replay::{replay, replay_many, replay_with_policy, Rebuild, ReplayProgress};
 pub use runner::{FailurePolicy, Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use std::sync::Arc;

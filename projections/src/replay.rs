@@ -19,29 +19,39 @@
 //! statements it prepared bound to the tables they first named, so a pooled connection could
 //! write a replay's rows to the live tables, or later a live batch's rows to a replay's.)
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::{
-    checkpoint, dead_letters, runner, Checkpoint, FailurePolicy, FeedPosition, ProjectionError,
-    Projector,
+    checkpoint, dead_letters, feed, Checkpoint, FailurePolicy, FeedPosition, ProjectionError,
+    Projector, StoredEvent,
 };
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReplayProgress {
-    /// Events read from the feed so far.
+    /// Stored events read from the feed so far (each once, however many projectors want it).
     pub events_read: u64,
-    /// Events the projector applied (the ones it wants).
+    /// Events the projectors applied (each projector's wanted ones), all together.
     pub events_applied: i64,
+    /// The same, projector by projector.
+    pub applied: Vec<(&'static str, i64)>,
     pub elapsed: Duration,
     /// How long the switch to the rebuilt rows took: the one step that holds the horizon (and
     /// so the other projectors) back. Zero until then.
     pub switched_in: Duration,
 }
 
+/// A read model to rebuild, and what to do with an event it cannot apply.
+#[derive(Clone, Copy)]
+pub struct Rebuild<'a> {
+    pub projector: &'a dyn Projector,
+    pub policy: FailurePolicy,
+}
+
 /// Rebuilds `projector`'s tables; an event it cannot apply parks its stream (see
-/// `replay_with_policy`).
+/// `replay_many`).
 pub async fn replay(
     pool: &PgPool,
     projector: &dyn Projector,
@@ -51,25 +61,42 @@ pub async fn replay(
     replay_with_policy(pool, projector, batch_size, FailurePolicy::Park, progress).await
 }
 
-/// Rebuilds `projector`'s tables. With `Park`, an event it cannot apply parks its stream in the
-/// replay's own dead letters, adopted at the switch; with `Stop`, it fails the replay, which
-/// changes nothing. Events operators skipped stay skipped.
+/// Rebuilds one projector's tables with `policy` (see `replay_many`).
 pub async fn replay_with_policy(
     pool: &PgPool,
     projector: &dyn Projector,
     batch_size: i64,
     policy: FailurePolicy,
+    progress: impl FnMut(ReplayProgress),
+) -> Result<ReplayProgress, ProjectionError> {
+    replay_many(pool, &[Rebuild { projector, policy }], batch_size, progress).await
+}
+
+/// Rebuilds the tables of every projector of `rebuilds` in one pass over the feed: each batch
+/// is read once and handed to each projector (the events it wants), each into its own twin
+/// tables, all in the batch's transaction; one switch then replaces every live table and moves
+/// every checkpoint at once. With `Park`, an event a projector cannot apply parks its stream in
+/// the replay's own dead letters, adopted at the switch (the other projectors go on); with
+/// `Stop`, it fails the replay, which changes nothing. Events operators skipped stay skipped.
+pub async fn replay_many(
+    pool: &PgPool,
+    rebuilds: &[Rebuild<'_>],
+    batch_size: i64,
     mut progress: impl FnMut(ReplayProgress),
 ) -> Result<ReplayProgress, ProjectionError> {
     let started = Instant::now();
-    checkpoint::ensure(pool, &[projector.name()]).await?;
+    let names: Vec<&'static str> = rebuilds.iter().map(|r| r.projector.name()).collect();
+    checkpoint::ensure(pool, &names).await?;
     // A session of its own, closed when dropped: the temporary tables live and die with it.
     let mut session = PgConnection::connect_with(&pool.connect_options()).await?;
-    let live = shadow_tables(&mut session, projector).await?;
+    let mut live = Vec::with_capacity(rebuilds.len());
+    for rebuild in rebuilds {
+        live.push(shadow_tables(&mut session, rebuild.projector).await?);
+    }
     // The replay parks what it cannot apply in a dead-letter table of its own, so that it
     // starts from no dead letters and ends with the set it met (adopted at the switch).
     let live_dead_letters = shadow_table(&mut session, "dead_letters").await?;
-    // What operators skipped stays skipped: the feed passes over those events as it does live.
+    // What operators skipped stays skipped: the pass goes over those events as the feed does.
     sqlx::query(&format!(
         "INSERT INTO pg_temp.dead_letters (projector, aggregate_type, aggregate_id,
                                            transaction_id, position, sequence, event_type,
@@ -77,41 +104,53 @@ pub async fn replay_with_policy(
                                            status)
          SELECT projector, aggregate_type, aggregate_id, transaction_id, position, sequence,
                 event_type, error, attempts, first_failed_at, last_failed_at, status
-           FROM {live_dead_letters} WHERE projector = $1 AND status = 'skipped'"
+           FROM {live_dead_letters} WHERE projector = ANY($1) AND status = 'skipped'"
     ))
-    .bind(projector.name())
+    .bind(&names)
     .execute(&mut session)
     .await?;
 
-    let mut at = Checkpoint {
+    let mut pass = Pass {
+        wanted: {
+            let mut all: Vec<&str> = (rebuilds.iter())
+                .flat_map(|r| r.projector.event_types().iter().copied())
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        },
         at: FeedPosition::default(),
-        events_applied: 0,
+        applied: vec![0; rebuilds.len()],
+        read: 0,
+        letters: Letters::load(&mut session).await?,
     };
-    let mut events_read = 0u64;
-    let mut report = |read: usize, at: Checkpoint| {
-        events_read += read as u64;
-        progress(ReplayProgress {
-            events_read,
-            events_applied: at.events_applied,
-            elapsed: started.elapsed(),
-            switched_in: Duration::ZERO,
-        });
+    let report = |pass: &Pass, switched_in| ReplayProgress {
+        events_read: pass.read,
+        events_applied: pass.applied.iter().sum(),
+        applied: names
+            .iter()
+            .copied()
+            .zip(pass.applied.iter().copied())
+            .collect(),
+        elapsed: started.elapsed(),
+        switched_in,
     };
     // The rebuild, batch by batch, each in its own short transaction, until a batch comes back
     // short: caught up as of then. (Under steady writes a batch rarely comes back empty.)
     for batch in 1u64.. {
-        let (read, next) = apply_parking(&mut session, projector, at, batch_size, policy).await?;
-        at = next;
+        let mut tx = session.begin().await?;
+        let read = pass.next(&mut tx, rebuilds, batch_size).await?;
+        tx.commit().await?;
         if read > 0 {
-            report(read, at);
+            progress(report(&pass, Duration::ZERO));
         }
         if (read as i64) < batch_size {
             break;
         }
         // Autovacuum never sees temporary tables: give the planner their statistics as they
-        // grow (after batches 1, 2, 4, 8...), or it plans the projector's reads for empty ones.
+        // grow (after batches 1, 2, 4, 8...), or it plans the projectors' reads for empty ones.
         if batch.is_power_of_two() {
-            for table in projector.tables() {
+            for table in rebuilds.iter().flat_map(|r| r.projector.tables()) {
                 sqlx::query(&format!("ANALYZE pg_temp.{table}"))
                     .execute(&mut session)
                     .await?;
@@ -119,85 +158,192 @@ pub async fn replay_with_policy(
         }
     }
 
-    // The switch: the events committed since, then the rows, then the checkpoint.
+    // The switch: the events committed since, then the rows, then the checkpoints, for every
+    // projector at once (their live runners wait on their checkpoints meanwhile).
     let switch = Instant::now();
     let mut tx = session.begin().await?;
-    checkpoint::lock(&mut tx, projector.name()).await?;
-    loop {
-        let (read, next) = apply_parking(&mut tx, projector, at, batch_size, policy).await?;
-        if read == 0 {
-            break;
-        }
-        at = next;
-        report(read, at);
+    let mut locking = names.clone();
+    locking.sort_unstable();
+    for name in &locking {
+        checkpoint::lock(&mut tx, name).await?;
     }
-    for (table, qualified) in projector.tables().iter().zip(&live) {
-        sqlx::query(&format!("DELETE FROM {qualified}"))
+    while pass.next(&mut tx, rebuilds, batch_size).await? > 0 {
+        progress(report(&pass, Duration::ZERO));
+    }
+    for (rebuild, qualified) in rebuilds.iter().zip(&live) {
+        for (table, qualified) in rebuild.projector.tables().iter().zip(qualified) {
+            sqlx::query(&format!("DELETE FROM {qualified}"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO {qualified} SELECT * FROM pg_temp.{table}"
+            ))
             .execute(&mut *tx)
             .await?;
-        sqlx::query(&format!(
-            "INSERT INTO {qualified} SELECT * FROM pg_temp.{table}"
-        ))
-        .execute(&mut *tx)
-        .await?;
+        }
     }
-    dead_letters::adopt_replayed(&mut tx, &live_dead_letters, projector.name()).await?;
-    checkpoint::advance(&mut tx, projector.name(), at, None).await?;
+    for (i, name) in names.iter().enumerate() {
+        dead_letters::adopt_replayed(&mut tx, &live_dead_letters, name).await?;
+        let to = Checkpoint {
+            at: pass.at,
+            events_applied: pass.applied[i],
+        };
+        checkpoint::advance(&mut tx, name, to, None).await?;
+    }
     tx.commit().await?;
-    let switched_in = switch.elapsed();
+    let done = report(&pass, switch.elapsed());
     // The switch is done; a failure to say goodbye changes nothing.
     if let Err(err) = session.close().await {
-        tracing::warn!(projector = projector.name(), error = %err, "cannot close the replay session");
+        tracing::warn!(error = %err, "cannot close the replay session");
     }
-    Ok(ReplayProgress {
-        events_read,
-        events_applied: at.events_applied,
-        elapsed: started.elapsed(),
-        switched_in,
-    })
+    Ok(done)
 }
 
-/// Applies the next batch in a transaction (a savepoint inside one) of its own; an event that
-/// fails parks its stream in the replay's dead letters, and the batch is applied again without
-/// it. A failure not about one event ends the replay.
-async fn apply_parking(
-    conn: &mut PgConnection,
-    projector: &dyn Projector,
-    at: Checkpoint,
-    batch_size: i64,
-    policy: FailurePolicy,
-) -> Result<(usize, Checkpoint), ProjectionError> {
-    loop {
-        let mut tx = conn.begin().await?;
-        match runner::apply_batch(&mut tx, projector, at, batch_size).await {
-            Ok(applied) => {
-                tx.commit().await?;
-                return Ok(applied);
-            }
-            Err(err) => {
-                tx.rollback().await?;
-                let Some(position) = err.position() else {
-                    return Err(err);
+/// Where one pass over the feed has got to.
+struct Pass {
+    /// Every event type some projector of the pass wants.
+    wanted: Vec<&'static str>,
+    at: FeedPosition,
+    /// Events applied, projector by projector.
+    applied: Vec<i64>,
+    read: u64,
+    letters: Letters,
+}
+
+impl Pass {
+    /// Reads the next batch once and hands each projector the events it wants, each in a
+    /// savepoint of `tx`: an event a projector cannot apply parks its stream for it (or, with
+    /// `Stop`, fails the pass) and its part of the batch is applied again without it. Answers
+    /// how many events were read.
+    async fn next(
+        &mut self,
+        tx: &mut PgConnection,
+        rebuilds: &[Rebuild<'_>],
+        batch_size: i64,
+    ) -> Result<usize, ProjectionError> {
+        // No projector's own dead letters mark the events here (`parked`): each projector's are
+        // applied below, from the replay's table.
+        let events = feed::read_after(tx, "", self.at, &self.wanted, batch_size).await?;
+        let Some(last) = events.last().map(|e| e.at) else {
+            return Ok(0);
+        };
+        for (i, rebuild) in rebuilds.iter().enumerate() {
+            let projector = rebuild.projector;
+            loop {
+                let wants = |e: &StoredEvent| {
+                    e.payload.is_some()
+                        && projector.event_types().contains(&e.event_type.as_str())
+                        && !self.letters.holds(projector.name(), e)
                 };
-                if policy == FailurePolicy::Stop {
-                    return Err(err);
+                let count = events.iter().filter(|e| wants(e)).count();
+                if count == 0 {
+                    break;
                 }
-                let parked = dead_letters::park(
-                    conn,
-                    projector.name(),
-                    position,
-                    &err.to_string(),
-                    1,
-                    chrono::Utc::now(),
-                    None,
-                )
-                .await?;
-                if parked.is_none() {
-                    // Parked already, and failing still: nothing more can be passed over.
-                    return Err(err);
+                // The batch itself when the projector wants all of it; a copy of its part else.
+                let part: Vec<StoredEvent>;
+                let mine: &[StoredEvent] = if count == events.len() {
+                    &events
+                } else {
+                    part = events.iter().filter(|e| wants(e)).cloned().collect();
+                    &part
+                };
+                let mut savepoint = tx.begin().await?;
+                match projector.apply(&mut savepoint, mine).await {
+                    Ok(()) => {
+                        savepoint.commit().await?;
+                        self.applied[i] += count as i64;
+                        break;
+                    }
+                    Err(err) => {
+                        savepoint.rollback().await?;
+                        let Some(position) = err.position() else {
+                            return Err(err);
+                        };
+                        if rebuild.policy == FailurePolicy::Stop {
+                            tracing::error!(projector = projector.name(), error = %err, "replay stopped");
+                            return Err(err);
+                        }
+                        let parked = dead_letters::park(
+                            tx,
+                            projector.name(),
+                            position,
+                            &err.to_string(),
+                            1,
+                            chrono::Utc::now(),
+                            None,
+                        )
+                        .await?;
+                        if parked.is_none() {
+                            // Parked already, and failing still: nothing more to pass over.
+                            return Err(err);
+                        }
+                        self.letters = Letters::load(tx).await?;
+                    }
                 }
             }
         }
+        self.at = last;
+        self.read += events.len() as u64;
+        Ok(events.len())
+    }
+}
+
+/// The replay's dead letters, in memory: the streams parked for a projector (from where), and
+/// the events skipped for it.
+struct Letters {
+    parked: HashMap<(String, String, String), FeedPosition>,
+    skipped: HashSet<(String, i64)>,
+}
+
+impl Letters {
+    async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
+        let rows: Vec<(String, String, String, Option<i64>, Option<i64>, String)> = sqlx::query_as(
+            "SELECT projector, aggregate_type, aggregate_id, transaction_id::text::bigint,
+                        position, status
+                   FROM pg_temp.dead_letters WHERE status IN ('parked', 'skipped')",
+        )
+        .fetch_all(conn)
+        .await?;
+        let mut letters = Self {
+            parked: HashMap::new(),
+            skipped: HashSet::new(),
+        };
+        for (projector, aggregate_type, aggregate_id, xid, position, status) in rows {
+            let (Some(xid), Some(position)) = (xid, position) else {
+                continue;
+            };
+            if status == "skipped" {
+                letters.skipped.insert((projector, position));
+                continue;
+            }
+            let at = FeedPosition {
+                transaction_id: xid as u64,
+                position,
+            };
+            let from = letters
+                .parked
+                .entry((projector, aggregate_type, aggregate_id))
+                .or_insert(at);
+            *from = (*from).min(at);
+        }
+        Ok(letters)
+    }
+
+    /// True when `event` waits, for `projector`, behind a dead letter of its stream, or was
+    /// skipped.
+    fn holds(&self, projector: &str, event: &StoredEvent) -> bool {
+        if self
+            .skipped
+            .contains(&(projector.to_string(), event.at.position))
+        {
+            return true;
+        }
+        let key = (
+            projector.to_string(),
+            event.aggregate_type.clone(),
+            event.aggregate_id.clone(),
+        );
+        self.parked.get(&key).is_some_and(|from| *from <= event.at)
     }
 }
 

@@ -42,45 +42,54 @@ pub async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await
         .context("cannot count the events")?;
-    for projector in chosen {
-        let bar = ProgressBar::new(total as u64).with_style(
-            ProgressStyle::with_template(
-                "{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
-            )?
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(projector.name());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        let policy = if settings
-            .stop_on_failure
-            .iter()
-            .any(|n| n == projector.name())
-        {
-            projections::FailurePolicy::Stop
-        } else {
-            projections::FailurePolicy::Park
-        };
-        let done = projections::replay_with_policy(
-            &pool,
-            projector.as_ref(),
-            settings.batch_size,
-            policy,
-            |p| {
-                bar.set_position(p.events_read);
+    // Every chosen read model in one pass over the feed, each into its own twin tables; one
+    // switch at the end replaces them all.
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template(
+            "{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(if chosen.len() == 1 {
+        chosen[0].name()
+    } else {
+        "read models"
+    });
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let rebuilds: Vec<_> = (chosen.iter())
+        .map(|projector| projections::Rebuild {
+            projector: projector.as_ref(),
+            policy: if settings
+                .stop_on_failure
+                .iter()
+                .any(|n| n == projector.name())
+            {
+                projections::FailurePolicy::Stop
+            } else {
+                projections::FailurePolicy::Park
             },
-        )
-        .await
-        .with_context(|| format!("replaying {} failed; nothing was changed", projector.name()))?;
-        bar.finish_and_clear();
-        let seconds = done.elapsed.as_secs_f64();
+        })
+        .collect();
+    let done = projections::replay_many(&pool, &rebuilds, settings.batch_size, |p| {
+        bar.set_position(p.events_read);
+    })
+    .await
+    .context("the replay failed; nothing was changed")?;
+    bar.finish_and_clear();
+    let seconds = done.elapsed.as_secs_f64();
+    let rate = done.events_read as f64 / seconds.max(1e-9);
+    let switched = done.switched_in.as_secs_f64();
+    for (name, applied) in &done.applied {
         println!(
-            "{:>16}: rebuilt from {} events ({} applied) in {:.1} s, {:.0} events/s; switched in {:.2} s",
-            projector.name(),
+            "{name:>16}: rebuilt from {} events ({applied} applied) in {seconds:.1} s, {rate:.0} events/s; switched in {switched:.2} s",
             done.events_read,
-            done.events_applied,
-            seconds,
-            done.events_read as f64 / seconds.max(1e-9),
-            done.switched_in.as_secs_f64()
+        );
+    }
+    if done.applied.len() > 1 {
+        println!(
+            "all {} read models in one pass over {} stored events: {rate:.0} stored events/s",
+            done.applied.len(),
+            done.events_read
         );
     }
     Ok(())

@@ -295,7 +295,10 @@ async fn a_bad_time_or_a_missing_field_names_the_field_and_says_what_a_time_is()
     )
     .await;
     assert_eq!(problem["field"], "scheduled_at", "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("RFC 3339"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("RFC 3339"),
+        "{problem}"
+    );
     let body = json!({"type": "CreateTask", "hub_id": Uuid::new_v4()});
     let problem = assert_problem(
         send_raw(&app, id, body.to_string()).await,
@@ -314,7 +317,10 @@ async fn a_bad_time_or_a_missing_field_names_the_field_and_says_what_a_time_is()
         let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
         assert_eq!(problem["field"], field, "{query}: {problem}");
         if field != "consistent_wiht" {
-            assert!(problem["detail"].as_str().unwrap().contains("RFC 3339"), "{problem}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains("RFC 3339"),
+                "{problem}"
+            );
         }
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -330,5 +336,8 @@ async fn a_misspelt_collection_is_named_with_the_collections_there_are() {
     let response = app.get(&format!("/v1/task/{}", Uuid::new_v4())).await;
     let problem = assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(problem["collection"], "task");
-    assert!(problem["detail"].as_str().unwrap().contains("tasks, pilots, trips, fo-tasks"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("tasks, pilots, trips, fo-tasks"));
 }
