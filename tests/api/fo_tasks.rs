@@ -529,7 +529,7 @@ async fn a_field_operations_command_with_a_bad_body_is_a_400_naming_the_field_an
         (
             fresh,
             json!({"type": "CreateFoTask", "kind": "OTHER"}),
-            Value::Null,
+            json!("hub_id"),
             "missing field `hub_id`",
         ),
         (
@@ -585,7 +585,7 @@ async fn a_field_operations_command_with_a_bad_body_is_a_400_naming_the_field_an
         (
             id,
             json!({"type": "SkipSubtask", "subtask_id": Uuid::new_v4()}),
-            Value::Null,
+            json!("reason"),
             "missing field `reason`",
         ),
         (

@@ -519,7 +519,7 @@ async fn a_trip_command_with_a_bad_body_is_a_400_naming_the_field_and_stores_not
         (
             fresh,
             with(json!({"destination": null})),
-            Value::Null,
+            json!("destination"),
             "missing field `destination`",
         ),
         (
@@ -562,7 +562,7 @@ async fn a_trip_command_with_a_bad_body_is_a_400_naming_the_field_and_stores_not
         (
             id,
             json!({"type": "CancelTrip", "note": "no reason"}),
-            Value::Null,
+            json!("reason"),
             "missing field `reason`",
         ),
     ];

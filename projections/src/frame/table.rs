@@ -23,6 +23,8 @@ pub trait Table: Sized + Send + Sync + Unpin + for<'r> FromRow<'r, PgRow> {
     async fn load(conn: &mut PgConnection, keys: &[Self::Key]) -> Result<Vec<Self>, sqlx::Error>;
     /// Inserts these rows, or overwrites the rows with their keys, in one statement.
     async fn upsert(conn: &mut PgConnection, rows: &[&Self]) -> Result<(), sqlx::Error>;
+    /// Inserts these new rows in one statement (a row with a key already stored is an error).
+    async fn insert(conn: &mut PgConnection, rows: &[&Self]) -> Result<(), sqlx::Error>;
 }
 
 /// A table that is only ever added to (a history, a log): one multi-row insert per batch.
@@ -46,6 +48,8 @@ pub trait Versioned {
 pub struct Rows<T: Table> {
     wanted: Vec<T::Key>,
     rows: HashMap<T::Key, T>,
+    /// The keys of the rows read from the table (the others are new).
+    stored: HashSet<T::Key>,
     changed: HashSet<T::Key>,
 }
 
@@ -54,6 +58,7 @@ impl<T: Table> Default for Rows<T> {
         Self {
             wanted: Vec::new(),
             rows: HashMap::new(),
+            stored: HashSet::new(),
             changed: HashSet::new(),
         }
     }
@@ -76,6 +81,7 @@ impl<T: Table> Rows<T> {
             return Ok(());
         }
         for row in T::load(conn, &keys).await? {
+            self.stored.insert(row.key());
             self.rows.insert(row.key(), row);
         }
         Ok(())
@@ -119,17 +125,19 @@ impl<T: Table> Rows<T> {
         self.changed.iter().filter_map(|key| self.rows.get(key))
     }
 
-    /// Writes the changed rows back, in one statement.
+    /// Writes the changed rows back: the new ones in one insert, the stored ones in one upsert.
+    /// (A fold must `want` every row it touches, so a row it did not find is new.)
     pub async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let rows: Vec<&T> = self
-            .changed
-            .iter()
-            .filter_map(|key| self.rows.get(key))
-            .collect();
-        if rows.is_empty() {
-            return Ok(());
+        let (stored, new): (Vec<&T>, Vec<&T>) = self
+            .changed()
+            .partition(|row| self.stored.contains(&row.key()));
+        if !new.is_empty() {
+            T::insert(conn, &new).await?;
         }
-        T::upsert(conn, &rows).await
+        if !stored.is_empty() {
+            T::upsert(conn, &stored).await?;
+        }
+        Ok(())
     }
 }
 
@@ -244,6 +252,27 @@ macro_rules! table {
                         $table,
                         &[$(stringify!($key)),+],
                         &[$(stringify!($field)),*],
+                    )
+                });
+                sqlx::query(sql)
+                    $(.bind(rows.iter().map(|r| r.$key.bind()).collect::<Vec<_>>()))+
+                    $(.bind(rows.iter().map(|r| r.$field.bind()).collect::<Vec<_>>()))*
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert(
+                conn: &mut sqlx::PgConnection,
+                rows: &[&Self],
+            ) -> Result<(), sqlx::Error> {
+                use $crate::frame::Column as _;
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(|| {
+                    $crate::frame::insert_sql(
+                        $table,
+                        &[],
+                        &[$(stringify!($key),)+ $(stringify!($field)),*],
                     )
                 });
                 sqlx::query(sql)
