@@ -14,7 +14,13 @@ use super::problem::{ApiError, Code};
 use crate::auth::{Access, AuthError, Principal};
 
 /// The routes that answer without a credential.
-pub const PUBLIC: [&str; 4] = ["/healthz", "/readyz", "/openapi.json", "/docs"];
+pub const PUBLIC: [&str; 5] = [
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/docs/scalar.js",
+];
 
 /// What a route needs, by its template (`/v1/tasks/{id}/commands`): `None` for the public
 /// ones. The one table both the router and the OpenAPI document read.

@@ -32,6 +32,22 @@ pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .route("/docs/scalar.js", get(scalar))
+}
+
+/// Scalar's API reference, built into the binary (`assets/`): the page needs no CDN, and works
+/// offline or behind a proxy that allows only this service.
+static SCALAR: &[u8] = include_bytes!("../../assets/scalar-api-reference-1.72.1.js.gz");
+
+async fn scalar() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_ENCODING, "gzip"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        SCALAR,
+    )
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_string());
@@ -43,7 +59,7 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
-/// Scalar's API reference, pinned and checked by hash, rendering `/openapi.json`.
+/// Scalar's API reference, served by the service itself, rendering `/openapi.json`.
 async fn docs() -> Html<&'static str> {
     Html(
         r#"<!doctype html>
@@ -55,9 +71,7 @@ async fn docs() -> Html<&'static str> {
 </head>
 <body>
   <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js"
-          integrity="sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK"
-          crossorigin="anonymous"></script>
+  <script src="/docs/scalar.js"></script>
   <noscript>The reference needs JavaScript; the document itself is at
     <a href="/openapi.json">/openapi.json</a>.</noscript>
 </body>
@@ -903,6 +917,18 @@ pub fn document() -> Value {
             "responses": {"200": {
                 "description": "An HTML page.",
                 "content": {"text/html": {"schema": {"type": "string"}}},
+            }},
+        }}),
+    );
+    paths.insert(
+        "/docs/scalar.js".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "docsScript",
+            "summary": "The page's script (Scalar's API reference, built into the service)",
+            "responses": {"200": {
+                "description": "JavaScript, gzip-encoded.",
+                "content": {"text/javascript": {"schema": {"type": "string"}}},
             }},
         }}),
     );
