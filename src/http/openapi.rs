@@ -98,6 +98,50 @@ impl Components {
         reference(&name)
     }
 
+    /// The schemas, with each struct that flattens a tagged enum into itself (`allOf` of the
+    /// enum's `oneOf` and the struct's own object, as utoipa derives it) written as a `oneOf` of
+    /// whole objects, one per variant: what the JSON is, and a shape every client generator
+    /// takes (openapi-python-client cannot take `allOf` of a non-object).
+    fn whole(mut self) -> Map<String, Value> {
+        let names: Vec<String> = self.schemas.keys().cloned().collect();
+        for name in names {
+            let Some(parts) = self.schemas[&name]["allOf"].as_array().cloned() else {
+                continue;
+            };
+            let (refs, own): (Vec<&Value>, Vec<&Value>) =
+                parts.iter().partition(|part| part.get("$ref").is_some());
+            let [reference] = refs.as_slice() else { continue };
+            let [own] = own.as_slice() else { continue };
+            let target = reference["$ref"].as_str().unwrap_or_default();
+            let target = target.trim_start_matches("#/components/schemas/");
+            let Some(variants) = self.schemas.get(target).and_then(|s| s["oneOf"].as_array())
+            else {
+                continue;
+            };
+            let merged: Vec<Value> = variants
+                .iter()
+                .map(|variant| {
+                    let mut whole = variant.clone();
+                    let properties = whole["properties"].as_object_mut();
+                    if let (Some(properties), Some(more)) =
+                        (properties, own["properties"].as_object())
+                    {
+                        properties.extend(more.clone());
+                    }
+                    let mut required = whole["required"].as_array().cloned().unwrap_or_default();
+                    required.extend(own["required"].as_array().cloned().unwrap_or_default());
+                    whole["required"] = Value::Array(required);
+                    whole
+                })
+                .collect();
+            let schema = self.schemas.get_mut(&name).expect("listed");
+            let object = schema.as_object_mut().expect("a schema object");
+            object.remove("allOf");
+            object.insert("oneOf".into(), Value::Array(merged));
+        }
+        self.schemas
+    }
+
     fn insert(&mut self, name: String, schema: Value) {
         if let Some(known) = self.schemas.get(&name) {
             assert_eq!(known, &schema, "two different schemas are named {name}");
@@ -956,7 +1000,7 @@ pub fn document() -> Value {
         "paths": secured(paths),
         "security": [{"bearer": []}],
         "components": {
-            "schemas": components.schemas,
+            "schemas": components.whole(),
             "responses": responses(),
             "securitySchemes": {"bearer": {
                 "type": "http",
