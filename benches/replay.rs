@@ -22,7 +22,7 @@ struct Args {
     #[arg(long, default_value = "tasks", value_parser = ["tasks", "pilots", "trips", "fo-tasks"])]
     streams: String,
     /// Events per replay batch.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 20000)]
     batch_size: i64,
     /// Also rebuild each read model alone, one after the other.
     #[arg(long)]

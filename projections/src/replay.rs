@@ -288,6 +288,18 @@ impl Pass {
     }
 }
 
+crate::frame::row! {
+    /// A dead letter of the replay's, as the pass needs it.
+    struct LetterRow {
+        projector: String,
+        aggregate_type: String,
+        aggregate_id: String,
+        transaction_id: Option<i64>,
+        position: Option<i64>,
+        status: String,
+    }
+}
+
 /// The replay's dead letters, in memory: the streams parked for a projector (from where), and
 /// the events skipped for it.
 struct Letters {
@@ -297,10 +309,10 @@ struct Letters {
 
 impl Letters {
     async fn load(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(String, String, String, Option<i64>, Option<i64>, String)> = sqlx::query_as(
-            "SELECT projector, aggregate_type, aggregate_id, transaction_id::text::bigint,
-                        position, status
-                   FROM pg_temp.dead_letters WHERE status IN ('parked', 'skipped')",
+        let rows: Vec<LetterRow> = sqlx::query_as(
+            "SELECT projector, aggregate_type, aggregate_id,
+                    transaction_id::text::bigint AS transaction_id, position, status
+               FROM pg_temp.dead_letters WHERE status IN ('parked', 'skipped')",
         )
         .fetch_all(conn)
         .await?;
@@ -308,12 +320,12 @@ impl Letters {
             parked: HashMap::new(),
             skipped: HashSet::new(),
         };
-        for (projector, aggregate_type, aggregate_id, xid, position, status) in rows {
-            let (Some(xid), Some(position)) = (xid, position) else {
+        for row in rows {
+            let (Some(xid), Some(position)) = (row.transaction_id, row.position) else {
                 continue;
             };
-            if status == "skipped" {
-                letters.skipped.insert((projector, position));
+            if row.status == "skipped" {
+                letters.skipped.insert((row.projector, position));
                 continue;
             }
             let at = FeedPosition {
@@ -322,7 +334,7 @@ impl Letters {
             };
             let from = letters
                 .parked
-                .entry((projector, aggregate_type, aggregate_id))
+                .entry((row.projector, row.aggregate_type, row.aggregate_id))
                 .or_insert(at);
             *from = (*from).min(at);
         }

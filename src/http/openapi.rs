@@ -110,7 +110,9 @@ impl Components {
             };
             let (refs, own): (Vec<&Value>, Vec<&Value>) =
                 parts.iter().partition(|part| part.get("$ref").is_some());
-            let [reference] = refs.as_slice() else { continue };
+            let [reference] = refs.as_slice() else {
+                continue;
+            };
             let [own] = own.as_slice() else { continue };
             let target = reference["$ref"].as_str().unwrap_or_default();
             let target = target.trim_start_matches("#/components/schemas/");

@@ -124,9 +124,8 @@ fn no_route(path: &str) -> ApiError {
     }
 }
 
-/// Each request in a span of its own. A 5xx is logged once, with its cause, where it is made
-/// (`ApiError::internal`): the trace layer's own failure log would repeat it without one.
-fn trace_layer() -> tower_http::trace::TraceLayer<
+/// The trace layer as `trace_layer` configures it.
+type Trace = tower_http::trace::TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     fn(&Request<axum::body::Body>) -> tracing::Span,
     tower_http::trace::DefaultOnRequest,
@@ -134,7 +133,11 @@ fn trace_layer() -> tower_http::trace::TraceLayer<
     tower_http::trace::DefaultOnBodyChunk,
     tower_http::trace::DefaultOnEos,
     (),
-> {
+>;
+
+/// Each request in a span of its own. A 5xx is logged once, with its cause, where it is made
+/// (`ApiError::internal`): the trace layer's own failure log would repeat it without one.
+fn trace_layer() -> Trace {
     fn span(request: &Request<axum::body::Body>) -> tracing::Span {
         let request_id = request
             .headers()

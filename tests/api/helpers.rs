@@ -15,6 +15,60 @@ use uuid::Uuid;
 
 static TRACING: Once = Once::new();
 
+/// The migrated template the tests' databases are copied from.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Makes (once per set of migrations, kept between runs) a database with every migration
+/// applied, for `CREATE DATABASE ... TEMPLATE`; answers its name.
+async fn migrated_template(admin: PgConnectOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for migration in operations::startup::MIGRATOR.iter() {
+        hash.update(migration.version.to_le_bytes());
+        hash.update(&*migration.checksum);
+    }
+    let digest: String = (hash.finalize().iter().take(6))
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = format!("ops_template_{digest}");
+    let mut conn = PgConnection::connect_with(&admin)
+        .await
+        .expect("cannot connect to DATABASE_URL");
+    let ready: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1 AND datistemplate)",
+    )
+    .bind(&name)
+    .fetch_one(&mut conn)
+    .await
+    .expect("pg_database reads");
+    if ready {
+        return name;
+    }
+    // Built under another name and renamed once complete: a run killed halfway leaves no
+    // half-migrated template behind to be copied.
+    let building = format!("{name}_{}", Uuid::new_v4().simple());
+    conn.execute(format!(r#"CREATE DATABASE "{building}""#).as_str())
+        .await
+        .expect("cannot create the template database");
+    let pool = PgPool::connect_with(admin.clone().database(&building))
+        .await
+        .expect("cannot connect to the template database");
+    operations::startup::migrate(&pool)
+        .await
+        .expect("the migrations apply");
+    pool.close().await;
+    for sql in [
+        format!(r#"DROP DATABASE IF EXISTS "{name}""#),
+        format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#),
+        format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE true"#),
+    ] {
+        conn.execute(sql.as_str())
+            .await
+            .expect("the template is put in place");
+    }
+    name
+}
+
 /// A database of this test's own, dropped when the test ends.
 pub struct TestDatabase {
     admin: PgConnectOptions,
@@ -23,19 +77,39 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A database of this test's own on `DATABASE_URL`'s server, copied from a template that
+    /// has every migration applied (made once per set of migrations): a copy takes a fraction
+    /// of the time the migrations do.
     pub async fn create() -> Self {
         let url = std::env::var("DATABASE_URL")
             .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
-        Self::create_on(url.parse().expect("DATABASE_URL is not a valid URL")).await
+        let admin: PgConnectOptions = url.parse().expect("DATABASE_URL is not a valid URL");
+        let template = TEMPLATE
+            .get_or_init(|| migrated_template(admin.clone()))
+            .await;
+        Self::create_from(admin, Some(template)).await
+    }
+
+    /// An empty database of this test's own on `DATABASE_URL`'s server, no migration applied:
+    /// for the tests of the migrations themselves.
+    pub async fn create_empty() -> Self {
+        let url = std::env::var("DATABASE_URL")
+            .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
+        Self::create_from(url.parse().expect("DATABASE_URL is not a valid URL"), None).await
     }
 
     /// A database of this test's own on the server `admin` connects to.
     pub async fn create_on(admin: PgConnectOptions) -> Self {
+        Self::create_from(admin, None).await
+    }
+
+    async fn create_from(admin: PgConnectOptions, template: Option<&str>) -> Self {
         let name = format!("ops_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&admin)
             .await
             .expect("cannot connect to DATABASE_URL");
-        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+        let from = template.map_or(String::new(), |t| format!(r#" TEMPLATE "{t}""#));
+        conn.execute(format!(r#"CREATE DATABASE "{name}"{from}"#).as_str())
             .await
             .expect("cannot create the test database");
         let options = admin.clone().database(&name);

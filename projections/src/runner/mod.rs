@@ -16,16 +16,22 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::FutureExt;
 
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod batch;
+mod parking;
+
+pub(crate) use batch::run_batch;
+use parking::{do_requests, park, Failing};
+
 use crate::lease::{self, Fence};
-use crate::{checkpoint, dead_letters, feed, Checkpoint, Delivery, ProjectionError, Projector};
+use crate::{checkpoint, ProjectionError, Projector};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -374,165 +380,4 @@ async fn run_projector(
             }
         }
     }
-}
-
-/// The event a projector keeps failing on.
-struct Failing {
-    position: i64,
-    attempts: u32,
-    since: DateTime<Utc>,
-}
-
-/// Parks the failing event's stream behind a dead letter, in a transaction of its own that also
-/// clears the checkpoint's failure (the projector goes on).
-async fn park(
-    pool: &PgPool,
-    name: &str,
-    fence: &Fence,
-    failing: &Failing,
-    error: &str,
-) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    // Under the checkpoint's lock and the lease's fence, and only if the event is still ahead
-    // of the checkpoint: a runner that lost its lease, or whose event another runner (or a
-    // replay) has applied meanwhile, parks nothing.
-    let Some(at) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
-        return Ok(());
-    };
-    let id = dead_letters::park(
-        &mut tx,
-        name,
-        failing.position,
-        error,
-        failing.attempts as i32,
-        failing.since,
-        Some(at.at),
-    )
-    .await?;
-    sqlx::query("UPDATE projector_checkpoints SET failures = 0 WHERE name = $1")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    tracing::warn!(
-        projector = name,
-        position = failing.position,
-        dead_letter = id,
-        attempts = failing.attempts,
-        %error,
-        "parked the event's stream behind a dead letter; the other streams go on"
-    );
-    Ok(())
-}
-
-/// Does the retries and skips operators asked of this projector's dead letters.
-async fn do_requests(pool: &PgPool, projector: &dyn Projector) {
-    let name = projector.name();
-    let ids = match dead_letters::requested(pool, name).await {
-        Ok(ids) => ids,
-        Err(err) => {
-            tracing::warn!(projector = name, error = %err, "cannot read dead-letter requests");
-            return;
-        }
-    };
-    for id in ids {
-        match dead_letters::resolve(pool, projector, id).await {
-            Ok(resolution) => {
-                tracing::info!(
-                    projector = name,
-                    dead_letter = id,
-                    ?resolution,
-                    "dead letter handled"
-                )
-            }
-            Err(err) => {
-                tracing::warn!(projector = name, dead_letter = id, error = %err, "dead-letter request failed; retrying")
-            }
-        }
-    }
-}
-
-/// Applies the next batch of a projector; returns how many events it read (applied or passed
-/// over). For a read model everything happens in one transaction: checkpoint lock, read, apply,
-/// advance. A process (`Delivery::Effects`) holds no transaction while its commands run.
-pub(crate) async fn run_batch(
-    pool: &PgPool,
-    projector: &dyn Projector,
-    batch_size: i64,
-    fence: &Fence,
-) -> Result<usize, ProjectionError> {
-    let name = projector.name();
-    let lost = || {
-        tracing::warn!(
-            projector = name,
-            epoch = fence.epoch,
-            "the lease was taken over or lapsed: this batch is not applied here"
-        );
-        Ok(0)
-    };
-    if projector.delivery() == Delivery::Effects {
-        let mut conn = pool.acquire().await?;
-        if !checkpoint::leased(&mut conn, name, fence).await? {
-            return lost();
-        }
-        let from = checkpoint::read(&mut conn, name).await?;
-        let (read, to) = apply_batch(&mut conn, projector, from, batch_size).await?;
-        if read > 0 && !checkpoint::advance_from(&mut conn, name, from, to, Some(fence)).await? {
-            // Another runner took over meanwhile (this one was paused): its effects and ours
-            // were the same, each done once under its key; the checkpoint is its to move.
-            tracing::warn!(
-                projector = name,
-                "checkpoint moved by another runner, or the lease was taken over"
-            );
-        }
-        return Ok(read);
-    }
-    let mut tx = pool.begin().await?;
-    let Some(from) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
-        return lost();
-    };
-    let (read, to) = apply_batch(&mut tx, projector, from, batch_size).await?;
-    if read > 0 && !checkpoint::advance(&mut tx, name, to, Some(fence)).await? {
-        // Rolled back with the transaction's end: nothing of this batch takes effect.
-        return lost();
-    }
-    tx.commit().await?;
-    Ok(read)
-}
-
-/// Reads past `from` and applies what the projector wants, leaving its checkpoint alone;
-/// returns the number of events read and where they end.
-pub(crate) async fn apply_batch(
-    tx: &mut PgConnection,
-    projector: &dyn Projector,
-    from: Checkpoint,
-    batch_size: i64,
-) -> Result<(usize, Checkpoint), ProjectionError> {
-    let events = feed::read_after(
-        tx,
-        projector.name(),
-        from.at,
-        projector.event_types(),
-        batch_size,
-    )
-    .await?;
-    let Some(last) = events.last().map(|e| e.at) else {
-        return Ok((0, from));
-    };
-    let read = events.len();
-    // Events of a stream parked behind a dead letter are passed over: they wait for it.
-    let wanted: Vec<_> = events
-        .into_iter()
-        .filter(|e| e.payload.is_some() && !e.parked)
-        .collect();
-    if !wanted.is_empty() {
-        projector.apply(tx, &wanted).await?;
-    }
-    Ok((
-        read,
-        Checkpoint {
-            at: last,
-            events_applied: from.events_applied + wanted.len() as i64,
-        },
-    ))
 }
