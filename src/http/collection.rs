@@ -26,6 +26,34 @@ pub trait Entity {
     fn version(&self) -> u64;
 }
 
+/// `Entity` for a view and `TimelineRow` for its history row, which carry `id` and `version`,
+/// `position` and `changed_at`; `$version` reads the version as a `u64`.
+macro_rules! views {
+    ($view:ty, $version:expr, $row:ty) => {
+        impl $crate::http::collection::Entity for $view {
+            fn id(&self) -> uuid::Uuid {
+                self.id
+            }
+
+            fn version(&self) -> u64 {
+                ($version)(self)
+            }
+        }
+
+        impl $crate::http::answer::TimelineRow for $row {
+            fn position(&self) -> i64 {
+                self.position
+            }
+
+            fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.changed_at
+            }
+        }
+    };
+}
+
+pub(super) use views;
+
 pub trait Collection:
     Stream
     + Aggregate<

@@ -4,9 +4,7 @@ use projections::frame::Fold;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::answer::TimelineRow;
-use super::collection::Collection;
-use super::collection::{Entity, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
@@ -61,22 +59,4 @@ impl Collection for FoTask {
     }
 }
 
-impl Entity for FoTaskView {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn version(&self) -> u64 {
-        self.version
-    }
-}
-
-impl TimelineRow for FoTaskHistoryRow {
-    fn position(&self) -> i64 {
-        self.position
-    }
-
-    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.changed_at
-    }
-}
+views!(FoTaskView, |v: &FoTaskView| v.version, FoTaskHistoryRow);

@@ -4,9 +4,7 @@ use projections::pilot::{PilotHistoryRow, PilotView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::answer::TimelineRow;
-use super::collection::Collection;
-use super::collection::{Entity, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
@@ -67,22 +65,4 @@ impl Collection for Pilot {
     }
 }
 
-impl Entity for PilotView {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn version(&self) -> u64 {
-        self.version as u64
-    }
-}
-
-impl TimelineRow for PilotHistoryRow {
-    fn position(&self) -> i64 {
-        self.position
-    }
-
-    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.changed_at
-    }
-}
+views!(PilotView, |v: &PilotView| v.version as u64, PilotHistoryRow);

@@ -4,9 +4,7 @@ use projections::task::{TaskHistoryRow, TaskView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::answer::TimelineRow;
-use super::collection::Collection;
-use super::collection::{Entity, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
@@ -61,22 +59,4 @@ impl Collection for Task {
     }
 }
 
-impl Entity for TaskView {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn version(&self) -> u64 {
-        self.version
-    }
-}
-
-impl TimelineRow for TaskHistoryRow {
-    fn position(&self) -> i64 {
-        self.position
-    }
-
-    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.changed_at
-    }
-}
+views!(TaskView, |v: &TaskView| v.version, TaskHistoryRow);

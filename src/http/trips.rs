@@ -4,9 +4,7 @@ use projections::trip::{TripHistoryRow, TripView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::answer::TimelineRow;
-use super::collection::Collection;
-use super::collection::{Entity, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
@@ -58,22 +56,4 @@ impl Collection for Trip {
     }
 }
 
-impl Entity for TripView {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn version(&self) -> u64 {
-        self.version
-    }
-}
-
-impl TimelineRow for TripHistoryRow {
-    fn position(&self) -> i64 {
-        self.position
-    }
-
-    fn changed_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.changed_at
-    }
-}
+views!(TripView, |v: &TripView| v.version, TripHistoryRow);

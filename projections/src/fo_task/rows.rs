@@ -7,7 +7,7 @@ use aggregates::Location;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::frame::{table, Versioned};
+use crate::frame::{table, versioned};
 
 table! {
     /// A row of `fo_tasks`.
@@ -25,16 +25,7 @@ table! {
     }
 }
 
-impl Versioned for FoTaskRow {
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn stamp(&mut self, sequence: i64, at: DateTime<Utc>) {
-        self.version = sequence;
-        self.updated_at = at;
-    }
-}
+versioned!(FoTaskRow);
 
 table! {
     /// A row of `fo_subtasks`: a travel's two ends, or an action and its place, flattened.

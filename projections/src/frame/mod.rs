@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use column::Column;
 pub use sql::{insert_sql, load_sql};
-pub(crate) use table::{row, table};
+pub(crate) use table::{row, table, versioned};
 pub use table::{Append, Appends, Rows, Table, Versioned};
 
 use crate::{ProjectionError, Projector, Provenance, StoredEvent};

@@ -371,4 +371,20 @@ macro_rules! row {
     };
 }
 
-pub(crate) use {row, table};
+/// `Versioned` for rows that carry their stream's `version` (i64) and `updated_at`.
+macro_rules! versioned {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::frame::Versioned for $ty {
+            fn version(&self) -> i64 {
+                self.version
+            }
+
+            fn stamp(&mut self, sequence: i64, at: chrono::DateTime<chrono::Utc>) {
+                self.version = sequence;
+                self.updated_at = at;
+            }
+        }
+    )+};
+}
+
+pub(crate) use {row, table, versioned};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Batch, Fact, Fold, Inconsistent, Rows, Table, Versioned};
+use crate::frame::{table, versioned, Batch, Fact, Fold, Inconsistent, Rows, Table};
 
 table! {
     /// A pilot as the API shows it: exactly the seed's `pilots` columns.
@@ -41,16 +41,7 @@ impl PilotView {
     }
 }
 
-impl Versioned for PilotView {
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn stamp(&mut self, sequence: i64, at: DateTime<Utc>) {
-        self.version = sequence;
-        self.updated_at = at;
-    }
-}
+versioned!(PilotView);
 
 table! {
     /// A row of `pilot_shifts`.

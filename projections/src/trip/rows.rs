@@ -6,7 +6,7 @@ use aggregates::Location;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::frame::{table, Versioned};
+use crate::frame::{table, versioned};
 
 table! {
     /// A row of `trips`.
@@ -48,16 +48,7 @@ impl TripRow {
     }
 }
 
-impl Versioned for TripRow {
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn stamp(&mut self, sequence: i64, at: DateTime<Utc>) {
-        self.version = sequence;
-        self.updated_at = at;
-    }
-}
+versioned!(TripRow);
 
 table! {
     /// A row of `trip_locations`: the origin, the destination, and each arrival that reported a
