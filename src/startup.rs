@@ -107,14 +107,77 @@ pub struct Application {
     server: ServerLimits,
 }
 
+/// The service without a socket: its router, for tests that send requests to it in process
+/// (`tower::ServiceExt::oneshot`), and what must live as long as it does.
+pub struct InProcess {
+    pub router: axum::Router,
+    _key_listener: AbortOnDrop,
+    _runner: Option<(RunnerHandle, AbortOnDrop)>,
+}
+
+/// What an instance is made of, but its socket.
+struct Parts {
+    router: axum::Router,
+    store: EventStore,
+    runner: Option<(RunnerHandle, AbortOnDrop)>,
+    key_listener: AbortOnDrop,
+    server: ServerLimits,
+}
+
 impl Application {
     /// Connects, migrates and binds; `run_until_stopped` then serves.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Self> {
-        let pool = connect(&settings.database).await?;
-        migrate(&pool).await?;
+        let parts = Parts::assemble(&settings).await?;
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        Ok(Self {
+            listener,
+            router: parts.router,
+            store: parts.store,
+            idempotency_ttl: settings.idempotency_ttl,
+            runner: parts.runner,
+            _key_listener: parts.key_listener,
+            server: parts.server,
+        })
+    }
+
+    /// Connects and migrates, and answers the router without binding a socket (with
+    /// `--no-projections`, nothing runs beside it).
+    pub async fn in_process(settings: ServeSettings) -> anyhow::Result<InProcess> {
+        let parts = Parts::assemble(&settings).await?;
+        Ok(InProcess {
+            router: parts.router,
+            _key_listener: parts.key_listener,
+            _runner: parts.runner,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "serving");
+        let pruner = tokio::spawn(forget_old_idempotency_keys(
+            self.store.clone(),
+            self.idempotency_ttl,
+        ));
+        crate::serve::serve(self.listener, self.router, self.server, shutdown_signal()).await;
+        pruner.abort();
+        if let Some((runner, deadlines)) = self.runner {
+            drop(deadlines);
+            runner.stop().await;
+        }
+        Ok(())
+    }
+}
+
+impl Parts {
+    async fn assemble(settings: &ServeSettings) -> anyhow::Result<Self> {
+        let pool = connect(&settings.database).await?;
+        migrate(&pool).await?;
         let wakeup = Wakeup::default();
         let store = EventStore::new(pool.clone(), wakeup.clone());
         let runner = start_projections(
@@ -167,34 +230,12 @@ impl Application {
             max_connections: limits.max_open_connections,
         };
         Ok(Self {
-            listener,
             router,
             store,
-            idempotency_ttl: settings.idempotency_ttl,
             runner,
-            _key_listener: key_listener,
+            key_listener,
             server,
         })
-    }
-
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.local_addr()?, "serving");
-        let pruner = tokio::spawn(forget_old_idempotency_keys(
-            self.store.clone(),
-            self.idempotency_ttl,
-        ));
-        crate::serve::serve(self.listener, self.router, self.server, shutdown_signal()).await;
-        pruner.abort();
-        if let Some((runner, deadlines)) = self.runner {
-            drop(deadlines);
-            runner.stop().await;
-        }
-        Ok(())
     }
 }
 

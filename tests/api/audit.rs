@@ -324,7 +324,7 @@ async fn a_digest_catches_a_stream_deleted_whole_or_rewritten_with_recomputed_ha
 #[tokio::test]
 async fn the_migration_chains_the_events_stored_before_it() {
     use sqlx::migrate::Migrator;
-    let db = crate::helpers::TestDatabase::create_empty().await;
+    let db = crate::helpers::TestDatabase::create().await;
     let pool = sqlx::PgPool::connect_with(db.options.clone())
         .await
         .unwrap();

@@ -8,17 +8,17 @@ use crate::helpers::{assert_problem, create_task_body, TestApp};
 
 /// Sends a raw body to a task's command endpoint.
 async fn send_raw(app: &TestApp, id: Uuid, body: impl Into<reqwest::Body>) -> reqwest::Response {
-    app.post_command("tasks", id)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    app.send(
+        app.post_command("tasks", id)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn malformed_bodies_are_400_and_store_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let id = Uuid::new_v4();
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         ("malformed_json", r#"{"type": "CreateTask", "#.into(), None),
@@ -103,7 +103,7 @@ async fn malformed_bodies_are_400_and_store_nothing() {
 
 #[tokio::test]
 async fn enum_and_text_rules_apply_to_later_commands_too() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let id = app.create_task().await;
     for (body, field) in [
         (json!({"type": "CancelTask", "reason": "BORED"}), "reason"),
@@ -127,15 +127,14 @@ async fn enum_and_text_rules_apply_to_later_commands_too() {
 
 #[tokio::test]
 async fn a_non_uuid_stream_id_is_400() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let response = app
-        .client
-        .post(app.url("/v1/tasks/task-1/commands"))
-        .header("X-Actor", "test:runner")
-        .json(&create_task_body())
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.request(reqwest::Method::POST, "/v1/tasks/task-1/commands")
+                .header("X-Actor", "test:runner")
+                .json(&create_task_body()),
+        )
+        .await;
     let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_id").await;
     assert_eq!(problem["id"], "task-1");
     assert_eq!(app.event_count().await, 0);
@@ -143,15 +142,14 @@ async fn a_non_uuid_stream_id_is_400() {
 
 #[tokio::test]
 async fn a_command_without_x_actor_is_the_principals_own() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let id = Uuid::new_v4();
     let response = app
-        .client
-        .post(app.url(&format!("/v1/tasks/{id}/commands")))
-        .json(&create_task_body())
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.request(reqwest::Method::POST, &format!("/v1/tasks/{id}/commands"))
+                .json(&create_task_body()),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let metadata: serde_json::Value =
         sqlx::query_scalar("SELECT metadata::jsonb FROM events WHERE aggregate_id = $1")
@@ -165,15 +163,15 @@ async fn a_command_without_x_actor_is_the_principals_own() {
 
 #[tokio::test]
 async fn an_unreadable_if_match_or_idempotency_key_is_400() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     for (header, value) in [("If-Match", "latest"), ("Idempotency-Key", "   ")] {
         let response = app
-            .post_command("tasks", Uuid::new_v4())
-            .header(header, value)
-            .json(&create_task_body())
-            .send()
-            .await
-            .unwrap();
+            .send(
+                app.post_command("tasks", Uuid::new_v4())
+                    .header(header, value)
+                    .json(&create_task_body()),
+            )
+            .await;
         assert_problem(response, StatusCode::BAD_REQUEST, "invalid_header").await;
     }
     assert_eq!(app.event_count().await, 0);
@@ -181,7 +179,7 @@ async fn an_unreadable_if_match_or_idempotency_key_is_400() {
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_413() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let mut body = create_task_body();
     body["external_ref"] = json!("x".repeat(1 << 20));
     let response = send_raw(&app, Uuid::new_v4(), body.to_string()).await;
@@ -191,7 +189,7 @@ async fn a_body_over_one_mebibyte_is_413() {
 
 #[tokio::test]
 async fn a_command_on_a_task_that_does_not_exist_is_404() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let response = app
         .command("tasks", Uuid::new_v4(), json!({"type": "StartTask"}))
         .await;
@@ -201,7 +199,7 @@ async fn a_command_on_a_task_that_does_not_exist_is_404() {
 
 #[tokio::test]
 async fn a_command_the_rules_refuse_is_409_and_stores_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let id = app.create_task().await;
     let cases = [
         (json!({"type": "StartTask"}), "invalid_transition"),
@@ -225,7 +223,7 @@ async fn a_command_the_rules_refuse_is_409_and_stores_nothing() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_problems() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     assert_problem(
         app.get("/v1/rockets").await,
         StatusCode::NOT_FOUND,
@@ -233,11 +231,11 @@ async fn unknown_routes_and_methods_answer_with_problems() {
     )
     .await;
     let response = app
-        .client
-        .delete(app.url(&format!("/v1/tasks/{}", Uuid::new_v4())))
-        .send()
-        .await
-        .unwrap();
+        .send(app.request(
+            reqwest::Method::DELETE,
+            &format!("/v1/tasks/{}", Uuid::new_v4()),
+        ))
+        .await;
     assert_problem(
         response,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -248,7 +246,7 @@ async fn unknown_routes_and_methods_answer_with_problems() {
 
 #[tokio::test]
 async fn a_consistency_token_this_store_never_issued_is_400_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let task = app.create_task().await;
     let started = std::time::Instant::now();
     for token in ["999999999.999999999", "1.999999999", "5.1"] {
@@ -268,7 +266,7 @@ async fn a_consistency_token_this_store_never_issued_is_400_at_once() {
 
 #[tokio::test]
 async fn routes_that_take_no_query_parameters_refuse_them() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let task = app.create_task().await;
     for path in [
         "/v1/projections?foo=1".to_string(),
@@ -284,7 +282,7 @@ async fn routes_that_take_no_query_parameters_refuse_them() {
 
 #[tokio::test]
 async fn a_bad_time_or_a_missing_field_names_the_field_and_says_what_a_time_is() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let id = Uuid::new_v4();
     let body = json!({"type": "CreateTask", "task_type": "NONE", "hub_id": Uuid::new_v4(),
                       "scheduled_at": "tomorrow"});
@@ -332,7 +330,7 @@ async fn a_bad_time_or_a_missing_field_names_the_field_and_says_what_a_time_is()
 
 #[tokio::test]
 async fn a_misspelt_collection_is_named_with_the_collections_there_are() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::in_process().await;
     let response = app.get(&format!("/v1/task/{}", Uuid::new_v4())).await;
     let problem = assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(problem["collection"], "task");

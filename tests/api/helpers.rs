@@ -15,60 +15,6 @@ use uuid::Uuid;
 
 static TRACING: Once = Once::new();
 
-/// The migrated template the tests' databases are copied from.
-static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-
-/// Makes (once per set of migrations, kept between runs) a database with every migration
-/// applied, for `CREATE DATABASE ... TEMPLATE`; answers its name.
-async fn migrated_template(admin: PgConnectOptions) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for migration in operations::startup::MIGRATOR.iter() {
-        hash.update(migration.version.to_le_bytes());
-        hash.update(&*migration.checksum);
-    }
-    let digest: String = (hash.finalize().iter().take(6))
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let name = format!("ops_template_{digest}");
-    let mut conn = PgConnection::connect_with(&admin)
-        .await
-        .expect("cannot connect to DATABASE_URL");
-    let ready: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1 AND datistemplate)",
-    )
-    .bind(&name)
-    .fetch_one(&mut conn)
-    .await
-    .expect("pg_database reads");
-    if ready {
-        return name;
-    }
-    // Built under another name and renamed once complete: a run killed halfway leaves no
-    // half-migrated template behind to be copied.
-    let building = format!("{name}_{}", Uuid::new_v4().simple());
-    conn.execute(format!(r#"CREATE DATABASE "{building}""#).as_str())
-        .await
-        .expect("cannot create the template database");
-    let pool = PgPool::connect_with(admin.clone().database(&building))
-        .await
-        .expect("cannot connect to the template database");
-    operations::startup::migrate(&pool)
-        .await
-        .expect("the migrations apply");
-    pool.close().await;
-    for sql in [
-        format!(r#"DROP DATABASE IF EXISTS "{name}""#),
-        format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#),
-        format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE true"#),
-    ] {
-        conn.execute(sql.as_str())
-            .await
-            .expect("the template is put in place");
-    }
-    name
-}
-
 /// A database of this test's own, dropped when the test ends.
 pub struct TestDatabase {
     admin: PgConnectOptions,
@@ -77,39 +23,20 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A database of this test's own on `DATABASE_URL`'s server, copied from a template that
-    /// has every migration applied (made once per set of migrations): a copy takes a fraction
-    /// of the time the migrations do.
+    /// An empty database of this test's own on `DATABASE_URL`'s server.
     pub async fn create() -> Self {
         let url = std::env::var("DATABASE_URL")
             .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
-        let admin: PgConnectOptions = url.parse().expect("DATABASE_URL is not a valid URL");
-        let template = TEMPLATE
-            .get_or_init(|| migrated_template(admin.clone()))
-            .await;
-        Self::create_from(admin, Some(template)).await
+        Self::create_on(url.parse().expect("DATABASE_URL is not a valid URL")).await
     }
 
-    /// An empty database of this test's own on `DATABASE_URL`'s server, no migration applied:
-    /// for the tests of the migrations themselves.
-    pub async fn create_empty() -> Self {
-        let url = std::env::var("DATABASE_URL")
-            .expect("DATABASE_URL must name a PostgreSQL server: run the tests with ./dev test");
-        Self::create_from(url.parse().expect("DATABASE_URL is not a valid URL"), None).await
-    }
-
-    /// A database of this test's own on the server `admin` connects to.
+    /// An empty database of this test's own on the server `admin` connects to.
     pub async fn create_on(admin: PgConnectOptions) -> Self {
-        Self::create_from(admin, None).await
-    }
-
-    async fn create_from(admin: PgConnectOptions, template: Option<&str>) -> Self {
         let name = format!("ops_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&admin)
             .await
             .expect("cannot connect to DATABASE_URL");
-        let from = template.map_or(String::new(), |t| format!(r#" TEMPLATE "{t}""#));
-        conn.execute(format!(r#"CREATE DATABASE "{name}"{from}"#).as_str())
+        conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
             .await
             .expect("cannot create the test database");
         let options = admin.clone().database(&name);
@@ -172,6 +99,9 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    /// Set for an application built without a socket (`in_process`): requests go to its
+    /// router directly.
+    router: Option<operations::startup::InProcess>,
     pub pool: PgPool,
     /// Sends the admin key below on every request.
     pub client: reqwest::Client,
@@ -199,11 +129,69 @@ impl TestApp {
         let admin_key = db.key("test-admin", Role::Admin, None).await;
         Self {
             address,
+            router: None,
             pool,
             client: client_with(&admin_key),
             admin_key,
             db,
         }
+    }
+
+    /// The service's router alone, without a socket and without projectors, processes or
+    /// deadlines: for the tests of the HTTP shapes (errors, the document), which need none.
+    /// Requests sent with `send` go straight to the router.
+    pub async fn in_process() -> Self {
+        let db = TestDatabase::create().await;
+        let mut settings = Self::settings(&db);
+        settings.projections.disabled = true;
+        let router = Application::in_process(settings)
+            .await
+            .expect("the service is assembled");
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(db.options.clone())
+            .await
+            .expect("cannot connect to the test database");
+        let admin_key = db.key("test-admin", Role::Admin, None).await;
+        Self {
+            address: "http://in-process".into(),
+            router: Some(router),
+            pool,
+            client: client_with(&admin_key),
+            admin_key,
+            db,
+        }
+    }
+
+    /// Sends a request built with this app's client (or any): over the socket, or to the
+    /// router in process.
+    pub async fn send(&self, request: RequestBuilder) -> Response {
+        let Some(in_process) = &self.router else {
+            return request.send().await.expect("the request is sent");
+        };
+        use tower::ServiceExt;
+        let request: axum::http::Request<reqwest::Body> = request
+            .build()
+            .expect("a well-formed request")
+            .try_into()
+            .expect("an HTTP request");
+        let (parts, body) = request.into_parts();
+        let mut request = axum::http::Request::from_parts(parts, axum::body::Body::new(body));
+        let peer: std::net::SocketAddr = "127.0.0.1:9".parse().expect("an address");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let response = in_process
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the body is read");
+        Response::from(axum::http::Response::from_parts(parts, bytes))
     }
 
     /// The settings of a service instance on this database, on a free port.
@@ -260,19 +248,24 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A request to `path` with the admin key (sent explicitly, so that it reaches the router
+    /// in process too: a client's default headers are added only when it sends).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        (self.client.request(method, self.url(path))).bearer_auth(&self.admin_key)
+    }
+
     /// A command request for a person (`X-Actor`), ready for more headers.
     pub fn post_command(&self, collection: &str, id: Uuid) -> RequestBuilder {
-        self.client
-            .post(self.url(&format!("/v1/{collection}/{id}/commands")))
-            .header("X-Actor", "test:runner")
+        self.request(
+            reqwest::Method::POST,
+            &format!("/v1/{collection}/{id}/commands"),
+        )
+        .header("X-Actor", "test:runner")
     }
 
     pub async fn command(&self, collection: &str, id: Uuid, body: Value) -> Response {
-        self.post_command(collection, id)
-            .json(&body)
-            .send()
+        self.send(self.post_command(collection, id).json(&body))
             .await
-            .expect("the request is sent")
     }
 
     /// Sends a command that must succeed; returns its answer.
@@ -288,11 +281,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("the request is sent")
+        self.send(self.request(reqwest::Method::GET, path)).await
     }
 
     /// Creates a task with a robot; returns its id.

@@ -540,7 +540,7 @@ async fn pilots_racing_for_one_user_account_on_two_instances_register_once() {
 /// The migration that brought `unique_claims` claims the users of pilots stored before it.
 #[tokio::test]
 async fn the_claims_migration_gives_each_user_to_the_first_pilot_registered_with_it() {
-    let db = TestDatabase::create_empty().await;
+    let db = TestDatabase::create().await;
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect_with(db.options.clone())
