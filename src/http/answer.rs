@@ -27,9 +27,23 @@ pub struct CommandAnswer {
 
 /// A page of a list: its items and the cursor of the next page (`null` on the last).
 #[derive(Debug, Serialize)]
-pub struct Page<T> {
+pub struct Page<T, C = String> {
     pub items: Vec<T>,
-    pub next: Option<String>,
+    pub next: Option<C>,
+}
+
+/// A page of the feed: its events and the token to read on from (the last event's, or the
+/// one asked for when there was nothing new).
+#[derive(Debug, Serialize)]
+pub struct FeedPage {
+    pub items: Vec<serde_json::Value>,
+    pub next: String,
+}
+
+/// Every item of a short list.
+#[derive(Debug, Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
 }
 
 /// A view as a read answers it: with what holds it back when dead letters do.

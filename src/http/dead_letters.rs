@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use projections::dead_letters::{self, DeadLetter, RequestError};
 use serde::Deserialize;
-use serde_json::json;
 
+use super::answer::Page;
 use super::context::ApiContext;
 use super::extract::{ApiQuery, DeadLetterId, NoQuery};
 use super::problem::{ApiError, Code};
@@ -76,7 +76,7 @@ async fn list(
     let next = (items.len() as i64 == limit)
         .then(|| items.last().map(|d| d.id))
         .flatten();
-    Ok(Json(json!({"items": items, "next": next})).into_response())
+    Ok(Json(Page { items, next }).into_response())
 }
 
 async fn show(

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use projections::{feed, FeedFilter, FeedPosition};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::answer::FeedPage;
 use super::context::ApiContext;
 use super::extract::{page_limit, ApiQuery};
 use super::problem::{ApiError, Code};
@@ -55,7 +55,7 @@ fn known_event_type(name: &str) -> bool {
 async fn events(
     State(ctx): State<ApiContext>,
     ApiQuery(query): ApiQuery<FeedQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FeedPage>, ApiError> {
     let after: FeedPosition = match &query.after {
         Some(token) => token
             .parse()
@@ -103,6 +103,9 @@ async fn events(
     };
     let page = feed::read_page(ctx.store.pool(), after, &filter, limit).await?;
     let next = page.last().map_or(after, |e| e.at);
-    let items: Vec<Value> = page.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({"items": items, "next": next.to_string()})))
+    let items = page.iter().map(|e| e.to_json()).collect();
+    Ok(Json(FeedPage {
+        items,
+        next: next.to_string(),
+    }))
 }

@@ -2,7 +2,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use projections::ProjectorStatus;
+use serde::Serialize;
 use sqlx::Row;
 
 use super::context::ApiContext;
@@ -15,85 +18,146 @@ pub fn router() -> Router<ApiContext> {
 }
 
 /// The process is up and serving HTTP.
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+/// What `/readyz` answers: the status, and for admins each check.
+#[derive(Serialize)]
+struct Readiness {
+    /// `ready`, `degraded` or `unavailable`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<Checks>,
+}
+
+#[derive(Default, Serialize)]
+struct Checks {
+    database: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    horizon: Option<Check<Held>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projectors: Option<Check<Vec<ProjectorStatus>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dead_letters: Option<Check<BTreeMap<String, i64>>>,
+}
+
+/// A check's outcome: `ok`, `unknown: <why>`, or what it found wrong.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Check<T> {
+    Said(String),
+    Found(T),
+}
+
+impl<T> Check<T> {
+    fn ok() -> Self {
+        Self::Said("ok".into())
+    }
+
+    fn unknown(err: sqlx::Error) -> Self {
+        Self::Said(format!("unknown: {err}"))
+    }
 }
 
 /// Ready when the database answers (503 otherwise). `degraded` (still 200: every instance
 /// shares the database, so taking them out of a load balancer would not help) when a
 /// transaction holds the projectors' horizon back, a projector keeps failing or a stream is
-/// parked behind a dead letter. Without an
-/// admin's credential it says only that; the checks (other sessions' SQL, database names,
-/// driver errors) are for admins.
+/// parked behind a dead letter. Without an admin's credential it says only that; the checks
+/// (other sessions' SQL, database names, driver errors) are for admins.
 async fn readyz(
     State(ctx): State<ApiContext>,
     principal: Option<Extension<Principal>>,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<Readiness>) {
     let admin = principal.is_some_and(|Extension(p)| p.has(Role::Admin));
-    let (status, Json(mut answer)) = readiness(&ctx).await;
+    let (status, mut answer) = readiness(&ctx).await;
     if !admin {
-        answer = json!({"status": answer["status"]});
+        answer.checks = None;
     }
     (status, Json(answer))
 }
 
-async fn readiness(ctx: &ApiContext) -> (StatusCode, Json<Value>) {
+async fn readiness(ctx: &ApiContext) -> (StatusCode, Readiness) {
     let pool = ctx.store.pool();
     if let Err(err) = sqlx::query("SELECT 1").execute(pool).await {
         tracing::warn!(error = %err, "readiness check: database unreachable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "checks": {"database": err.to_string()}})),
-        );
+        let checks = Checks {
+            database: err.to_string(),
+            ..Checks::default()
+        };
+        let answer = Readiness {
+            status: "unavailable",
+            checks: Some(checks),
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, answer);
     }
-    let mut problems = Vec::new();
-    let mut checks = json!({"database": "ok"});
-    match oldest_transaction(ctx).await {
+    let mut degraded = false;
+    let horizon = match oldest_transaction(ctx).await {
         Ok(Some(held)) => {
-            problems.push("horizon");
-            checks["horizon"] = held;
+            degraded = true;
+            Check::Found(held)
         }
-        Ok(None) => checks["horizon"] = json!("ok"),
-        Err(err) => checks["horizon"] = json!(format!("unknown: {err}")),
-    }
-    match projections::checkpoint::statuses(pool).await {
+        Ok(None) => Check::ok(),
+        Err(err) => Check::unknown(err),
+    };
+    let projectors = match projections::checkpoint::statuses(pool).await {
         Ok(statuses) => {
             let failing: Vec<_> = statuses.into_iter().filter(|s| s.failures > 0).collect();
             if failing.is_empty() {
-                checks["projectors"] = json!("ok");
+                Check::ok()
             } else {
-                problems.push("projectors");
-                checks["projectors"] = json!(failing);
+                degraded = true;
+                Check::Found(failing)
             }
         }
-        Err(err) => checks["projectors"] = json!(format!("unknown: {err}")),
-    }
-    match projections::dead_letters::parked_counts(pool).await {
-        Ok(counts) if counts.is_empty() => checks["dead_letters"] = json!("ok"),
-        Ok(counts) => {
-            problems.push("dead_letters");
-            checks["dead_letters"] = counts
-                .into_iter()
-                .map(|(projector, parked)| (projector, json!(parked)))
-                .collect::<serde_json::Map<_, _>>()
-                .into();
-        }
-        Err(err) => checks["dead_letters"] = json!(format!("unknown: {err}")),
-    }
-    let status = if problems.is_empty() {
-        "ready"
-    } else {
-        "degraded"
+        Err(err) => Check::unknown(err),
     };
-    (
-        StatusCode::OK,
-        Json(json!({"status": status, "checks": checks})),
-    )
+    let dead_letters = match projections::dead_letters::parked_counts(pool).await {
+        Ok(counts) if counts.is_empty() => Check::ok(),
+        Ok(counts) => {
+            degraded = true;
+            Check::Found(counts.into_iter().collect())
+        }
+        Err(err) => Check::unknown(err),
+    };
+    let checks = Checks {
+        database: "ok".into(),
+        horizon: Some(horizon),
+        projectors: Some(projectors),
+        dead_letters: Some(dead_letters),
+    };
+    let status = if degraded { "degraded" } else { "ready" };
+    let answer = Readiness {
+        status,
+        checks: Some(checks),
+    };
+    (StatusCode::OK, answer)
+}
+
+/// Transactions open long: they hold every reader of the feed back.
+#[derive(Serialize)]
+struct Held {
+    problem: &'static str,
+    transactions: Vec<Transaction>,
+}
+
+#[derive(Serialize)]
+struct Transaction {
+    pid: i32,
+    database: Option<String>,
+    open_seconds: f64,
+    state: Option<String>,
+    query: Option<String>,
 }
 
 /// The oldest transactions (up to five) open longer than `long_transaction`. Transaction ids
 /// are cluster-wide, so one in any database of the cluster holds the horizon back.
-async fn oldest_transaction(ctx: &ApiContext) -> Result<Option<Value>, sqlx::Error> {
+async fn oldest_transaction(ctx: &ApiContext) -> Result<Option<Held>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT pid, datname, extract(epoch FROM now() - xact_start)::float8 AS open_seconds,
                 state, left(query, 200) AS query
@@ -112,17 +176,17 @@ async fn oldest_transaction(ctx: &ApiContext) -> Result<Option<Value>, sqlx::Err
     let transactions = rows
         .iter()
         .map(|row| {
-            Ok(json!({
-                "pid": row.try_get::<i32, _>("pid")?,
-                "database": row.try_get::<Option<String>, _>("datname")?,
-                "open_seconds": row.try_get::<f64, _>("open_seconds")?,
-                "state": row.try_get::<Option<String>, _>("state")?,
-                "query": row.try_get::<Option<String>, _>("query")?,
-            }))
+            Ok(Transaction {
+                pid: row.try_get("pid")?,
+                database: row.try_get("datname")?,
+                open_seconds: row.try_get("open_seconds")?,
+                state: row.try_get("state")?,
+                query: row.try_get("query")?,
+            })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Some(json!({
-        "problem": "transactions have been open long: projectors cannot read past them",
-        "transactions": transactions,
-    })))
+    Ok(Some(Held {
+        problem: "transactions have been open long: projectors cannot read past them",
+        transactions,
+    }))
 }

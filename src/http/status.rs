@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
+use super::answer::Items;
 use super::context::ApiContext;
 use super::problem::ApiError;
 
@@ -15,7 +15,7 @@ pub fn router() -> Router<ApiContext> {
 async fn projections(
     State(ctx): State<ApiContext>,
     _: super::extract::ApiQuery<super::extract::NoQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<projections::ProjectorStatus>>, ApiError> {
     let items = projections::checkpoint::statuses(ctx.store.pool()).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Items { items }))
 }
