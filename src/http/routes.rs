@@ -104,9 +104,11 @@ pub fn router(ctx: ApiContext) -> Router {
 
 /// What a path that matches no route is: most often a collection misspelt.
 fn no_route(path: &str) -> ApiError {
+    // What the caller sent is echoed back, cut short: a problem document stays small.
+    let shown: String = path.chars().take(200).collect();
     let collections = super::collection::collection_paths();
     let top = ["events", "projections", "dead-letters"];
-    match path
+    match shown
         .strip_prefix("/v1/")
         .map(|rest| rest.split('/').next().unwrap_or_default())
     {
@@ -119,7 +121,7 @@ fn no_route(path: &str) -> ApiError {
             .with("collection", name)
         }
         _ => ApiError::not_found(format!(
-            "no route {path}; GET /openapi.json (or /docs) lists them"
+            "no route {shown}; GET /openapi.json (or /docs) lists them"
         )),
     }
 }
@@ -195,6 +197,8 @@ mod tests {
             error.detail()
         );
         assert!(no_route("/v2/tasks").detail().contains("/openapi.json"));
+        let long = format!("/v2/{}", "x".repeat(10_000));
+        assert!(no_route(&long).detail().len() < 300);
     }
 
     #[test]
