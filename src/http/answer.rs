@@ -17,11 +17,15 @@ pub fn etag(version: u64) -> HeaderValue {
 
 /// What a command answers: the stream's version after it, the events it appended and the
 /// token to read them back with.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommandAnswer {
     pub id: Uuid,
+    /// The stream's version after the command.
     pub version: u64,
+    /// The events it appended, in order (none when it changed nothing).
     pub events: Vec<AppendedEvent>,
+    /// Name it in `consistent_with` to read your own write (`null` when nothing was appended).
+    #[schema(required = true)]
     pub token: Option<String>,
 }
 

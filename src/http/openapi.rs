@@ -640,30 +640,7 @@ fn envelopes(components: &mut Components, payload: Value) {
             },
         }),
     );
-    components.insert(
-        "CommandAnswer".into(),
-        json!({
-            "type": "object",
-            "required": ["id", "version", "events", "token"],
-            "properties": {
-                "id": uuid(),
-                "version": {"type": "integer", "minimum": 0},
-                "events": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["event_type", "sequence", "position"],
-                    "properties": {
-                        "event_type": {"type": "string"},
-                        "sequence": {"type": "integer"},
-                        "position": {"type": "integer"},
-                    },
-                }},
-                "token": {
-                    "type": ["string", "null"],
-                    "description": "Name it in `consistent_with` to read your own write.",
-                },
-            },
-        }),
-    );
+    components.add::<super::answer::CommandAnswer>();
     components.insert(
         "Problem".into(),
         json!({

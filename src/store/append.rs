@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{Claim, EventMetadata, EventStore, Stream};
 
-/// An event as stored: where it landed in its stream and in the global order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// An event a command appended: where it landed in its stream and in the global order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AppendedEvent {
     pub event_type: String,
     pub sequence: u64,
