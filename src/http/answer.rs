@@ -60,7 +60,7 @@ pub struct Read<T> {
 }
 
 /// A dead letter holding a read back: the entity's event it could not apply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Behind {
     pub dead_letter: i64,
     pub projector: String,
@@ -82,23 +82,26 @@ impl From<&DeadLetter> for Behind {
 }
 
 /// An entity's timeline: its history rows and the events operators skipped, in feed order.
-#[derive(Debug, Serialize)]
-pub struct Timeline<R> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Timeline<R: utoipa::ToSchema> {
     pub id: Uuid,
+    /// The changes, in stream order; an event an operator skipped is a `skipped` row.
     pub items: Vec<TimelineItem<R>>,
+    /// The dead letters holding the entity back (only when some do).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub behind: Vec<Behind>,
 }
 
-#[derive(Debug, Serialize)]
+/// A row of a timeline: a change of the history, or a `skipped` row.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum TimelineItem<R> {
+pub enum TimelineItem<R: utoipa::ToSchema> {
     Change(R),
     Skipped(Skipped),
 }
 
 /// An event an operator skipped (a dead letter): who, when and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Skipped {
     /// `skipped`.
     pub kind: &'static str,
@@ -137,7 +140,7 @@ pub trait TimelineRow {
     fn changed_at(&self) -> DateTime<Utc>;
 }
 
-impl<R: TimelineRow> TimelineItem<R> {
+impl<R: TimelineRow + utoipa::ToSchema> TimelineItem<R> {
     pub fn position(&self) -> Option<i64> {
         match self {
             Self::Change(row) => Some(row.position()),

@@ -102,7 +102,23 @@ impl Components {
     /// enum's `oneOf` and the struct's own object, as utoipa derives it) written as a `oneOf` of
     /// whole objects, one per variant: what the JSON is, and a shape every client generator
     /// takes (openapi-python-client cannot take `allOf` of a non-object).
+    ///
+    /// And a variant of a `oneOf` that copies a named schema (utoipa inlines the type argument
+    /// of a generic enum, `TimelineItem<TaskHistoryRow>`) refers to it instead.
     fn whole(mut self) -> Map<String, Value> {
+        let named: std::collections::HashMap<String, String> = (self.schemas.iter())
+            .map(|(name, schema)| (schema.to_string(), name.clone()))
+            .collect();
+        for schema in self.schemas.values_mut() {
+            let Some(variants) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for variant in variants.iter_mut() {
+                if let Some(name) = named.get(&variant.to_string()) {
+                    *variant = reference(name);
+                }
+            }
+        }
         let names: Vec<String> = self.schemas.keys().cloned().collect();
         for name in names {
             let Some(parts) = self.schemas[&name]["allOf"].as_array().cloned() else {
@@ -142,6 +158,17 @@ impl Components {
             object.insert("oneOf".into(), Value::Array(merged));
         }
         self.schemas
+    }
+
+    /// `T`'s schema written out where it is used (a generic envelope, `Timeline<R>`), with the
+    /// schemas it refers to added.
+    fn inline<T: ToSchema>(&mut self) -> Value {
+        let mut found = Vec::new();
+        T::schemas(&mut found);
+        for (name, schema) in found {
+            self.insert(name, to_value(schema));
+        }
+        to_value(T::schema())
     }
 
     fn insert(&mut self, name: String, schema: Value) {
@@ -305,7 +332,8 @@ where
     let id = parameter("id", "path", uuid(), &format!("The {kind}'s id."));
     let body = command_body::<C>(components);
     let view = components.add::<C::View>();
-    let row = components.add::<C::HistoryRow>();
+    components.add::<C::HistoryRow>();
+    let timeline = components.inline::<super::answer::Timeline<C::HistoryRow>>();
     let state = components.add::<C>();
     let commands = C::Command::PUBLIC.join("`, `");
 
@@ -476,11 +504,7 @@ where
                 parameter("until", "query", time(), "Only changes before this time."),
             ],
             "responses": {
-                "200": ok("The timeline, in stream order.", json!({
-                    "type": "object",
-                    "required": ["id", "items"],
-                    "properties": {"id": uuid(), "items": {"type": "array", "items": row}},
-                })),
+                "200": ok("The timeline, in stream order.", timeline),
                 "400": problem("BadRequest"),
                 "404": problem("NotFound"),
                 "503": problem("NotYetConsistent"),
