@@ -176,25 +176,38 @@ pub struct StreamPage {
 }
 
 /// A stream's hash chain, recomputed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub id: Uuid,
-    /// `intact` or `broken`.
-    pub status: &'static str,
+    pub status: ChainStatus,
+    /// The stream's events, verified.
     pub events: u64,
     pub head: Head,
+    /// The first event that no longer fits its chain; `null` when all do.
+    #[schema(required = true)]
     pub broken: Option<Break>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainStatus {
+    Intact,
+    Broken,
+}
+
+/// The stream's last event: its sequence and its link in the chain.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Head {
     pub sequence: i64,
+    #[schema(required = true)]
     pub hash: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// Where a chain breaks.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Break {
     pub sequence: i64,
+    /// `altered`, `removed`, `inserted`, `unchained`...
     pub kind: &'static str,
     pub detail: String,
 }

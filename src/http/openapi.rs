@@ -540,6 +540,7 @@ where
         }}),
     );
 
+    let verification = components.add::<super::answer::Verification>();
     paths.insert(
         format!("/v1/{}/{{id}}/verify", C::PATH),
         json!({"get": {
@@ -552,23 +553,7 @@ where
                             a digest (`operations verify --digest`).",
             "parameters": [id.clone()],
             "responses": {
-                "200": ok("The chain's status.", json!({
-                    "type": "object",
-                    "required": ["id", "status", "events", "head", "broken"],
-                    "properties": {
-                        "id": uuid(),
-                        "status": {"type": "string", "enum": ["intact", "broken"]},
-                        "events": {"type": "integer"},
-                        "head": {"type": "object", "required": ["sequence", "hash"],
-                                 "properties": {"sequence": {"type": "integer"},
-                                                "hash": {"type": ["string", "null"]}}},
-                        "broken": {"type": ["object", "null"], "properties": {
-                            "sequence": {"type": "integer"},
-                            "kind": {"type": "string"},
-                            "detail": {"type": "string"},
-                        }},
-                    },
-                })),
+                "200": ok("The chain's status.", verification),
                 "400": problem("BadRequest"),
                 "404": problem("NotFound"),
             },

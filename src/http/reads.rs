@@ -10,7 +10,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::answer::{
-    etag, Break, Head, PastState, Read, StreamPage, Timeline, TimelineItem, Verification,
+    etag, Break, ChainStatus, Head, PastState, Read, StreamPage, Timeline, TimelineItem,
+    Verification,
 };
 use super::collection::Collection;
 use super::collection::Entity;
@@ -228,7 +229,11 @@ pub(super) async fn verify<C: Collection>(
     });
     Ok(Json(Verification {
         id,
-        status: if broken.is_some() { "broken" } else { "intact" },
+        status: if broken.is_some() {
+            ChainStatus::Broken
+        } else {
+            ChainStatus::Intact
+        },
         events: report.events,
         head: Head { sequence, hash },
         broken,
