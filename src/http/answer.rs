@@ -38,10 +38,16 @@ pub struct Page<T, C = String> {
 
 /// A page of the feed: its events and the token to read on from (the last event's, or the
 /// one asked for when there was nothing new).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedPage {
+    #[schema(schema_with = events)]
     pub items: Vec<serde_json::Value>,
     pub next: String,
+}
+
+/// A list of events, each as the feed shows it (`Event`).
+fn events() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::Array::new(utoipa::openapi::Ref::from_schema_name("Event"))
 }
 
 /// Every item of a short list.
@@ -157,9 +163,10 @@ impl<R: TimelineRow + utoipa::ToSchema> TimelineItem<R> {
 }
 
 /// The state at a version or a moment, folded from the events.
-#[derive(Debug, Serialize)]
-pub struct PastState<S> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PastState<S: utoipa::ToSchema> {
     pub id: Uuid,
+    #[schema(minimum = 1)]
     pub version: u64,
     pub as_of: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
@@ -168,10 +175,12 @@ pub struct PastState<S> {
 }
 
 /// One stream's events, a page of them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StreamPage {
     pub id: Uuid,
+    #[schema(schema_with = events)]
     pub items: Vec<serde_json::Value>,
+    /// The last event's sequence: the next page's `after`.
     pub next: i64,
 }
 

@@ -334,7 +334,7 @@ where
     let view = components.add::<C::View>();
     components.add::<C::HistoryRow>();
     let timeline = components.inline::<super::answer::Timeline<C::HistoryRow>>();
-    let state = components.add::<C>();
+    components.add::<C>();
     let commands = C::Command::PUBLIC.join("`, `");
 
     let header = |name: &str, required: bool, description: &str| {
@@ -449,18 +449,7 @@ where
         }}),
     );
 
-    let time_travel = json!({
-        "type": "object",
-        "required": ["id", "version", "state"],
-        "properties": {
-            "id": uuid(),
-            "version": {"type": "integer", "minimum": 1},
-            "as_of": {"type": ["string", "null"], "format": "date-time"},
-            "created_at": {"type": ["string", "null"], "format": "date-time"},
-            "updated_at": {"type": ["string", "null"], "format": "date-time"},
-            "state": state,
-        },
-    });
+    let time_travel = components.inline::<super::answer::PastState<C>>();
     paths.insert(
         format!("/v1/{}/{{id}}", C::PATH),
         json!({"get": {
@@ -525,15 +514,7 @@ where
                 limit(super::extract::EVENT_PAGE, super::extract::MAX_EVENT_PAGE),
             ],
             "responses": {
-                "200": ok("A page of events.", json!({
-                    "type": "object",
-                    "required": ["id", "items", "next"],
-                    "properties": {
-                        "id": uuid(),
-                        "items": {"type": "array", "items": reference("Event")},
-                        "next": {"type": "integer"},
-                    },
-                })),
+                "200": ok("A page of events.", components.add::<super::answer::StreamPage>()),
                 "400": problem("BadRequest"),
                 "404": problem("NotFound"),
             },
@@ -753,14 +734,7 @@ pub fn document() -> Value {
                 parameter("until", "query", time(), "Only events recorded before this time."),
             ],
             "responses": {
-                "200": ok("A page of events.", json!({
-                    "type": "object",
-                    "required": ["items", "next"],
-                    "properties": {
-                        "items": {"type": "array", "items": reference("Event")},
-                        "next": {"type": "string"},
-                    },
-                })),
+                "200": ok("A page of events.", components.add::<super::answer::FeedPage>()),
                 "400": problem("BadRequest"),
             },
         }}),
