@@ -300,11 +300,14 @@ crate::frame::row! {
     }
 }
 
-/// The replay's dead letters, in memory: the streams parked for a projector (from where), and
-/// the events skipped for it.
+/// The replay's dead letters, in memory, by projector: the streams parked (from where) and the
+/// events skipped. Looked up for every event of every batch, by borrowed names (no allocation).
+#[derive(Default)]
 struct Letters {
-    parked: HashMap<(String, String, String), FeedPosition>,
-    skipped: HashSet<(String, i64)>,
+    /// Projector -> aggregate type -> aggregate id -> the earliest parked position.
+    parked: HashMap<String, HashMap<String, HashMap<String, FeedPosition>>>,
+    /// Projector -> skipped positions.
+    skipped: HashMap<String, HashSet<i64>>,
 }
 
 impl Letters {
@@ -316,25 +319,27 @@ impl Letters {
         )
         .fetch_all(conn)
         .await?;
-        let mut letters = Self {
-            parked: HashMap::new(),
-            skipped: HashSet::new(),
-        };
+        let mut letters = Self::default();
         for row in rows {
             let (Some(xid), Some(position)) = (row.transaction_id, row.position) else {
                 continue;
             };
             if row.status == "skipped" {
-                letters.skipped.insert((row.projector, position));
+                letters
+                    .skipped
+                    .entry(row.projector)
+                    .or_default()
+                    .insert(position);
                 continue;
             }
             let at = FeedPosition {
                 transaction_id: xid as u64,
                 position,
             };
-            let from = letters
-                .parked
-                .entry((row.projector, row.aggregate_type, row.aggregate_id))
+            let from = (letters.parked.entry(row.projector).or_default())
+                .entry(row.aggregate_type)
+                .or_default()
+                .entry(row.aggregate_id)
                 .or_insert(at);
             *from = (*from).min(at);
         }
@@ -344,18 +349,12 @@ impl Letters {
     /// True when `event` waits, for `projector`, behind a dead letter of its stream, or was
     /// skipped.
     fn holds(&self, projector: &str, event: &StoredEvent) -> bool {
-        if self
-            .skipped
-            .contains(&(projector.to_string(), event.at.position))
-        {
-            return true;
-        }
-        let key = (
-            projector.to_string(),
-            event.aggregate_type.clone(),
-            event.aggregate_id.clone(),
-        );
-        self.parked.get(&key).is_some_and(|from| *from <= event.at)
+        let skipped = (self.skipped.get(projector)).is_some_and(|s| s.contains(&event.at.position));
+        skipped
+            || (self.parked.get(projector))
+                .and_then(|types| types.get(&event.aggregate_type))
+                .and_then(|ids| ids.get(&event.aggregate_id))
+                .is_some_and(|from| *from <= event.at)
     }
 }
 
