@@ -28,17 +28,21 @@ pub fn insert_sql(table: &str, keys: &[&str], columns: &[&str]) -> String {
         all.join(", "),
         params.join(", ")
     );
-    if !keys.is_empty() {
-        let set: Vec<_> = columns
-            .iter()
-            .map(|c| format!("{c} = EXCLUDED.{c}"))
-            .collect();
-        sql += &format!(
-            " ON CONFLICT ({}) DO UPDATE SET {}",
-            keys.join(", "),
-            set.join(", ")
-        );
+    if keys.is_empty() {
+        return sql;
     }
+    if columns.is_empty() {
+        // A table that is all key: an upsert has nothing to change.
+        return sql + &format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", "));
+    }
+    let set: Vec<_> = (columns.iter())
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    sql += &format!(
+        " ON CONFLICT ({}) DO UPDATE SET {}",
+        keys.join(", "),
+        set.join(", ")
+    );
     sql
 }
 
@@ -65,6 +69,10 @@ mod tests {
             insert_sql("trips", &["id"], &["status", "version"]),
             "INSERT INTO trips (id, status, version) SELECT * FROM UNNEST($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version"
+        );
+        assert_eq!(
+            insert_sql("claims", &["value"], &[]),
+            "INSERT INTO claims (value) SELECT * FROM UNNEST($1) ON CONFLICT (value) DO NOTHING"
         );
         assert_eq!(
             insert_sql("routes", &[], &["route_id", "trip_id"]),
