@@ -350,7 +350,13 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 
 /// Waits (up to 30 s) until every projector has applied every committed event.
 pub async fn wait_for_projections(pool: &PgPool) {
-    for _ in 0..600 {
+    wait_for_projections_within(pool, Duration::from_secs(30)).await
+}
+
+/// Waits (up to `limit`) until every projector has applied every committed event.
+pub async fn wait_for_projections_within(pool: &PgPool, limit: Duration) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
         let statuses = projections::checkpoint::statuses(pool)
             .await
             .expect("projector statuses");
@@ -359,5 +365,5 @@ pub async fn wait_for_projections(pool: &PgPool) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the projectors did not catch up within 30 s");
+    panic!("the projectors did not catch up within {limit:?}");
 }

@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::crash::{free_port, Service};
-use crate::helpers::{create_task_body, wait_for_projections, TestApp, TestDatabase};
+use crate::helpers::{
+    create_task_body, wait_for_projections, wait_for_projections_within, TestApp, TestDatabase,
+};
 
 /// A pending task; returns its id.
 pub(crate) async fn pending_task(app: &TestApp) -> Uuid {
@@ -439,7 +441,9 @@ async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
         "no kill landed between an effect and its checkpoint"
     );
     let _service = Service::start(&db, port).await;
-    wait_for_projections(&pool).await;
+    // The backlog is the process's: hundreds of decisions, each its own commands, issued one
+    // after another (about 20 s here alone, in a debug build; more beside the other tests).
+    wait_for_projections_within(&pool, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_projections(&pool).await;
 
