@@ -30,9 +30,10 @@ pub struct CommandAnswer {
 }
 
 /// A page of a list: its items and the cursor of the next page (`null` on the last).
-#[derive(Debug, Serialize)]
-pub struct Page<T, C = String> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T: utoipa::ToSchema, C: utoipa::ToSchema = String> {
     pub items: Vec<T>,
+    #[schema(required = true, inline)]
     pub next: Option<C>,
 }
 
@@ -51,8 +52,8 @@ fn events() -> utoipa::openapi::schema::Array {
 }
 
 /// Every item of a short list.
-#[derive(Debug, Serialize)]
-pub struct Items<T> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Items<T: utoipa::ToSchema> {
     pub items: Vec<T>,
 }
 

@@ -8,40 +8,122 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use projections::dead_letters::{self, DeadLetter, RequestError};
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, ToSchema};
 
 use super::answer::Page;
+use super::api::{parameter, Api, Op};
 use super::context::ApiContext;
 use super::extract::{ApiQuery, DeadLetterId, NoQuery};
 use super::problem::{ApiError, Code};
+use super::schemas::{schema, Components};
 use crate::auth::Principal;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/v1/dead-letters", get(list))
-        .route("/v1/dead-letters/{id}", get(show))
-        .route("/v1/dead-letters/{id}/retry", post(retry))
-        .route("/v1/dead-letters/{id}/skip", post(skip))
+pub fn api() -> Api {
+    let op = |id: &str, summary: &str| Op::new("operations", id, summary);
+    Api::new()
+        .get("/v1/dead-letters", list, |schemas| {
+            op(
+                "listDeadLetters",
+                "Events a projector or process could not apply, newest first",
+            )
+            .describe(
+                "Each parks its stream for that projector: the stream's later events wait \
+                 behind it, in order, while every other stream goes on.",
+            )
+            .query::<ListQuery>()
+            .json(
+                StatusCode::OK,
+                "A page of dead letters.",
+                schemas.inline::<Page<DeadLetter, i64>>(),
+            )
+            .problems(&[StatusCode::BAD_REQUEST])
+        })
+        .get("/v1/dead-letters/{id}", show, |schemas| {
+            op("getDeadLetter", "One dead letter")
+                .param(dead_letter_id())
+                .json(
+                    StatusCode::OK,
+                    "The dead letter.",
+                    schemas.add::<DeadLetter>(),
+                )
+                .problems(&[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND])
+        })
+        .post("/v1/dead-letters/{id}/retry", retry, |schemas| {
+            let summary = "Apply the event and the ones parked behind it again, in order (after \
+                           a fix)";
+            resolution(op("retryDeadLetter", summary), schemas)
+        })
+        .post("/v1/dead-letters/{id}/skip", skip, |schemas| {
+            let summary = "Never apply the event; apply the ones parked behind it";
+            resolution(op("skipDeadLetter", summary), schemas).body(schemas.inline::<Skip>())
+        })
+}
+
+fn dead_letter_id() -> Parameter {
+    let schema = serde_json::json!({"type": "integer", "minimum": 1});
+    parameter("id", ParameterIn::Path, schema, "The dead letter's id.")
+}
+
+/// A retry's or a skip's answers.
+fn resolution(op: Op, schemas: &mut Components) -> Op {
+    let letter = schemas.add::<DeadLetter>();
+    op.describe(
+        "Done by the projector's running runner; the request waits for it up to the \
+         consistency timeout.",
+    )
+    .param(dead_letter_id())
+    .json(
+        StatusCode::OK,
+        "Done: the dead letter, resolved.",
+        letter.clone(),
+    )
+    .json(
+        StatusCode::ACCEPTED,
+        "Asked for; no runner has done it yet.",
+        letter,
+    )
+    .problems(&[
+        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
+        StatusCode::CONFLICT,
+    ])
 }
 
 /// The statuses a dead letter can have.
 pub const STATUSES: [&str; 4] = ["parked", "retried", "skipped", "replaced"];
 /// The longest skip reason.
 pub const MAX_REASON: usize = 2000;
+// The skip body's schema says 2000 (utoipa takes a literal there).
+const _: () = assert!(MAX_REASON == 2000);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this projector's (or `deadlines`).
     projector: Option<String>,
+    /// (Described by its schema.)
+    #[param(schema_with = status)]
     status: Option<String>,
+    /// Only this aggregate type's.
     aggregate_type: Option<String>,
+    /// Only this stream's.
     aggregate_id: Option<String>,
     /// The previous page's `next`.
     before: Option<i64>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
+}
+
+fn status() -> RefOr<Schema> {
+    let description = "Only dead letters in this status.";
+    schema(serde_json::json!({"type": "string", "enum": STATUSES, "description": description}))
 }
 
 async fn list(
@@ -120,9 +202,11 @@ fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Skip {
+    /// Why the event is never to be applied.
+    #[schema(min_length = 1, max_length = 2000)]
     reason: String,
 }
 

@@ -5,32 +5,80 @@ use aggregates::pilot::{Pilot, PilotEvent};
 use aggregates::task::{Task, TaskEvent};
 use aggregates::trip::{Trip, TripEvent};
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::StatusCode;
+use axum::Json;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use projections::{feed, FeedFilter, FeedPosition};
 use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::IntoParams;
 
 use super::answer::FeedPage;
+use super::api::{Api, Op};
 use super::context::ApiContext;
 use super::extract::{page_limit, ApiQuery};
 use super::problem::{ApiError, Code};
+use super::schemas::{schema, Components};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/v1/events", get(events))
+pub fn api() -> Api {
+    Api::new().get("/v1/events", events, |schemas| {
+        Op::new(
+            "events",
+            "feed",
+            "Every event, in the order the projectors apply them",
+        )
+        .describe(
+            "Gap-safe: an event appears only once no earlier-committing transaction can still \
+             add one before it. Resume with `next`.",
+        )
+        .query::<FeedQuery>()
+        .json(
+            StatusCode::OK,
+            "A page of events.",
+            schemas.add::<FeedPage>(),
+        )
+        .problems(&[StatusCode::BAD_REQUEST])
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
+    /// The previous page's `next` (or an event's `token`).
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,19}\.[0-9]{1,18}$")]
     after: Option<String>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
+    /// (Described by its schema.)
+    #[param(schema_with = aggregate_type)]
     aggregate_type: Option<String>,
-    /// One event type, or several separated by commas.
+    /// (Described by its schema.)
+    #[param(schema_with = event_type)]
     event_type: Option<String>,
+    /// Only events recorded at or after this time.
     since: Option<DateTime<Utc>>,
+    /// Only events recorded before this time.
     until: Option<DateTime<Utc>>,
+}
+
+fn aggregate_type() -> RefOr<Schema> {
+    let description = "Only this aggregate type.";
+    schema(json!({"type": "string", "enum": AGGREGATE_TYPES, "description": description}))
+}
+
+/// One event type, or several separated by commas.
+fn event_type() -> RefOr<Schema> {
+    let names: Vec<&str> = event_types().collect();
+    let pattern = format!("^ *({names}) *(, *({names}) *)*$", names = names.join("|"));
+    let description = format!(
+        "Only these event types, comma-separated: {}.",
+        names.join(", ")
+    );
+    schema(json!({"type": "string", "pattern": pattern, "description": description}))
 }
 
 pub const AGGREGATE_TYPES: [&str; 4] = [Task::TYPE, Trip::TYPE, Pilot::TYPE, FoTask::TYPE];
@@ -108,4 +156,66 @@ async fn events(
         items,
         next: next.to_string(),
     }))
+}
+
+/// The `Event` schema: a stored event as the feed, the per-stream events and the export give
+/// it, its payload tied to its `event_type` (`if`/`then`), each payload `event.<EventType>`.
+pub fn event_schema(components: &mut Components) {
+    let mut payloads = Vec::new();
+    payloads.extend(components.add_variants::<<Task as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<Trip as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<Pilot as cqrs_es::Aggregate>::Event>("event"));
+    payloads.extend(components.add_variants::<<FoTask as cqrs_es::Aggregate>::Event>("event"));
+    let payload: Vec<Value> = payloads
+        .into_iter()
+        .map(|(name, payload)| {
+            json!({
+                "if": {"properties": {"event_type": {"const": name}},
+                       "required": ["event_type"]},
+                "then": {"properties": {"payload": payload}},
+            })
+        })
+        .collect();
+    let nullable_text = json!({"type": ["string", "null"]});
+    components.insert(
+        "Event".into(),
+        json!({
+            "type": "object",
+            "description": "A stored event, as the feed, the per-stream events and the export \
+                            give it. An event stored in an older version is shown in its \
+                            current shape, `upcast_from` naming the version stored.",
+            "allOf": payload,
+            "required": ["token", "position", "aggregate_type", "aggregate_id", "sequence",
+                         "event_type", "event_version", "upcast_from", "payload", "metadata",
+                         "recorded_at"],
+            "properties": {
+                "token": {"type": "string", "description": "The feed token to resume after \
+                                                             this event."},
+                "position": {"type": "integer"},
+                "aggregate_type": {"type": "string", "enum": AGGREGATE_TYPES},
+                "aggregate_id": {"type": "string"},
+                "sequence": {"type": "integer", "minimum": 1},
+                "event_type": {"type": "string"},
+                "event_version": {"type": "string"},
+                "upcast_from": nullable_text,
+                "payload": {
+                    "type": "object",
+                    "description": "The event's fields, in its current shape: \
+                                    `#/components/schemas/event.<event_type>`.",
+                },
+                "metadata": {
+                    "type": "object",
+                    "description": "Who and in what flow: `actor`, `on_behalf_of`, `command`, \
+                                    `request_id`, `causation_id`, `correlation_id`.",
+                },
+                "recorded_at": {"type": "string", "format": "date-time"},
+                "hash": {
+                    "type": ["string", "null"],
+                    "pattern": "^[0-9a-f]{64}$",
+                    "description": "SHA-256 (hex) chaining the event to its stream's previous \
+                                    one (see `GET /v1/{collection}/{id}/verify`).",
+                },
+            },
+        }),
+    );
 }

@@ -1,20 +1,42 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use std::collections::BTreeMap;
 
 use projections::ProjectorStatus;
 use serde::Serialize;
 use sqlx::Row;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
 
+use super::api::{Api, Op};
 use super::context::ApiContext;
+use super::schemas::schema;
 use crate::auth::{Principal, Role};
 
-pub fn router() -> Router<ApiContext> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn api() -> Api {
+    Api::new()
+        .get("/healthz", healthz, |schemas| {
+            Op::new("operations", "healthz", "The process is up").json(
+                StatusCode::OK,
+                "Up.",
+                schemas.inline::<Health>(),
+            )
+        })
+        .get("/readyz", readyz, |schemas| {
+            let readiness = schemas.inline::<Readiness>();
+            Op::new("operations", "readyz", "Ready when the database answers")
+                .describe(
+                    "`degraded` (still 200) when a long transaction holds the projectors back, \
+                     a projector keeps failing or a stream is parked behind a dead letter.",
+                )
+                .json(StatusCode::OK, "Ready or degraded.", readiness.clone())
+                .json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database does not answer.",
+                    readiness,
+                )
+        })
 }
 
 /// The process is up and serving HTTP.
@@ -22,18 +44,31 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Health {
+    /// `ok`.
+    #[schema(schema_with = ok)]
     status: &'static str,
 }
 
+fn ok() -> RefOr<Schema> {
+    schema(serde_json::json!({"type": "string", "enum": ["ok"]}))
+}
+
 /// What `/readyz` answers: the status, and for admins each check.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Readiness {
-    /// `ready`, `degraded` or `unavailable`.
+    #[schema(schema_with = readiness_status)]
     status: &'static str,
+    /// Each check's outcome (`database`, `horizon`, `projectors`, `dead_letters`): `ok`, or what
+    /// it found. Shown to admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     checks: Option<Checks>,
+}
+
+fn readiness_status() -> RefOr<Schema> {
+    schema(serde_json::json!({"type": "string", "enum": ["ready", "degraded", "unavailable"]}))
 }
 
 #[derive(Default, Serialize)]

@@ -3,19 +3,27 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use prometheus::{Encoder, TextEncoder};
+use utoipa::openapi::{Content, ResponseBuilder};
 
+use super::api::{text, Api, Op};
 use super::context::ApiContext;
 use super::problem::ApiError;
 pub use super::registry::Metrics;
 
-pub fn router() -> Router<ApiContext> {
-    Router::new().route("/metrics", get(render))
+pub fn api() -> Api {
+    Api::new().get("/metrics", render, |_| {
+        let text = ResponseBuilder::new()
+            .description("Prometheus text exposition format.")
+            .content("text/plain", Content::new(Some(text())));
+        Op::new("operations", "metrics", "Prometheus metrics")
+            .answer(StatusCode::OK, text)
+            .problems(&[StatusCode::BAD_REQUEST])
+    })
 }
 
 /// Counts every request by its route pattern (not its path: ids would explode the series).

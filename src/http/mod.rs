@@ -4,6 +4,7 @@
 
 pub mod access;
 mod answer;
+mod api;
 mod collection;
 mod command;
 mod consistency;
@@ -22,7 +23,9 @@ mod problem;
 pub mod rate;
 mod reads;
 mod registry;
+mod resource;
 mod routes;
+mod schemas;
 mod status;
 mod tasks;
 mod trips;
@@ -31,6 +34,6 @@ pub use collection::{aggregate_type_of, collection_paths, Collection};
 pub use command::parse_command;
 pub use context::{ApiContext, MAX_BODY_BYTES};
 pub use events::{event_types, AGGREGATE_TYPES};
-pub use openapi::document as openapi_document;
 pub use problem::{ApiError, Code};
+pub use routes::document as openapi_document;
 pub use routes::{problem_for_timeout, router};

@@ -204,6 +204,52 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The problem document's schema.
+pub fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details. `code` is stable and machine-readable; \
+                        some problems add members (`field`, `current_version`, `command`, \
+                        `header`, `retry_after_seconds`, `value`, `held_by`).",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "field": {"type": "string"},
+            "current_version": {"type": "integer"},
+            "value": {"type": "string"},
+            "held_by": {"type": "string", "description": "The id of the entity that \
+                                                        holds `value` (`value_taken`)."},
+        },
+    })
+}
+
+/// The document's shared responses (`#/components/responses/<name>`), one per status a
+/// problem has: what each operation names among its answers.
+pub const SHARED_RESPONSES: [(StatusCode, &str); 10] = [
+    (StatusCode::BAD_REQUEST, "BadRequest"),
+    (StatusCode::UNAUTHORIZED, "Unauthorized"),
+    (StatusCode::FORBIDDEN, "Forbidden"),
+    (StatusCode::NOT_FOUND, "NotFound"),
+    (StatusCode::CONFLICT, "Conflict"),
+    (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
+    (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+    (StatusCode::UNPROCESSABLE_ENTITY, "IdempotencyKeyReused"),
+    (StatusCode::SERVICE_UNAVAILABLE, "NotYetConsistent"),
+    (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+];
+
+/// A reference to the shared response of a problem's status.
+pub fn shared_response(status: StatusCode) -> Value {
+    let (_, name) = (SHARED_RESPONSES.iter())
+        .find(|(shared, _)| *shared == status)
+        .expect("a shared response for every status a problem has");
+    json!({"$ref": format!("#/components/responses/{name}")})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 
 use serde::Deserialize;
+use utoipa::openapi::path::Parameter;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::answer::{
@@ -21,17 +23,37 @@ use super::extract::{ApiQuery, EntityId, NoQuery};
 use super::problem::{ApiError, Code};
 use crate::store::Until;
 
-/// `?as_of=<RFC 3339>` or `?version=N` (state reads only): the state then, from the events.
-#[derive(Deserialize)]
+/// What a read takes: `consistent_with`, then `as_of` or `version` (the state then, from the
+/// events) for a state, `since` and `until` for a history. One query for both, so that a
+/// parameter of the other read is refused with a hint rather than as unknown.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ReadQuery {
+    /// A command answer's `token`: answer only once the read models include it (503
+    /// `not_yet_consistent` if they do not within the consistency timeout; 400 `unknown_token`
+    /// at once for a token this store never issued).
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,19}\.[0-9]{1,18}$")]
     consistent_with: Option<String>,
+    /// The state at this moment.
     as_of: Option<DateTime<Utc>>,
+    /// The state after this many events.
+    #[param(minimum = 1)]
     version: Option<u64>,
-    /// History only: changes at or after this time.
+    /// Only changes at or after this time.
     since: Option<DateTime<Utc>>,
-    /// History only: changes before this time.
+    /// Only changes before this time.
     until: Option<DateTime<Utc>>,
+}
+
+impl ReadQuery {
+    /// The documented parameters of a read: those of `names`, in this order.
+    pub(super) fn parameters(names: &[&str]) -> Vec<Parameter> {
+        let all = Self::into_params(|| None);
+        all.into_iter()
+            .filter(|p| names.contains(&p.name.as_str()))
+            .collect()
+    }
 }
 
 pub(super) async fn show<C: Collection>(
@@ -164,10 +186,15 @@ async fn time_travel<C: Collection>(
 }
 
 /// `?after=<sequence>&limit=<n>` on one stream's events.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct StreamQuery {
+    /// Only events after this sequence number (the previous page's `next`).
+    #[param(minimum = 0)]
     after: Option<i64>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
 }
 

@@ -2,7 +2,6 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
-use axum::routing::{get, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -13,17 +12,15 @@ use aggregates::task::Task;
 use aggregates::trip::Trip;
 
 use super::access;
-use super::collection::Collection;
-use super::command;
+use super::api::Api;
 use super::context::{ApiContext, MAX_BODY_BYTES};
 use super::dead_letters;
 use super::events;
 use super::health;
-use super::list;
 use super::metrics;
 use super::openapi;
 use super::problem::{ApiError, Code};
-use super::reads;
+use super::resource;
 use super::status;
 
 /// The whole-request timeout answers 408 with no body: give it the problem document every
@@ -44,42 +41,34 @@ pub async fn problem_for_timeout(response: axum::response::Response) -> axum::re
     .into_response()
 }
 
-/// What every aggregate exposes over HTTP: its commands, its list, and the reads of one entity.
-fn collection<C: Collection>() -> Router<ApiContext> {
-    Router::new()
-        .route(
-            &format!("/v1/{}/{{id}}/commands", C::PATH),
-            post(command::command::<C>),
-        )
-        .route(&format!("/v1/{}", C::PATH), get(list::list::<C>))
-        .route(&format!("/v1/{}/{{id}}", C::PATH), get(reads::show::<C>))
-        .route(
-            &format!("/v1/{}/{{id}}/history", C::PATH),
-            get(reads::history::<C>),
-        )
-        .route(
-            &format!("/v1/{}/{{id}}/events", C::PATH),
-            get(reads::stream_events::<C>),
-        )
-        .route(
-            &format!("/v1/{}/{{id}}/verify", C::PATH),
-            get(reads::verify::<C>),
-        )
+/// Every route but the document's own, each with its operation.
+fn resources() -> Api {
+    Api::new()
+        .merge(resource::api::<Task>())
+        .merge(resource::api::<Trip>())
+        .merge(resource::api::<Pilot>())
+        .merge(resource::api::<FoTask>())
+        .merge(events::api())
+        .merge(status::api())
+        .merge(dead_letters::api())
+        .merge(health::api())
+        .merge(metrics::api())
+}
+
+/// Every route, each with its operation.
+fn api() -> Api {
+    resources().merge(openapi::api(resources))
+}
+
+/// The OpenAPI document of every route, as `/openapi.json` serves it.
+pub fn document() -> serde_json::Value {
+    openapi::document(api())
 }
 
 pub fn router(ctx: ApiContext) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(collection::<Task>())
-        .merge(collection::<Pilot>())
-        .merge(collection::<Trip>())
-        .merge(collection::<FoTask>())
-        .merge(health::router())
-        .merge(status::router())
-        .merge(dead_letters::router())
-        .merge(events::router())
-        .merge(metrics::router())
-        .merge(openapi::router())
+    api()
+        .into_router()
         .route_layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
             access::authenticate,
