@@ -3,6 +3,44 @@
 //! No I/O lives here: no SQL, no HTTP, no clock. Every decision is taken in an aggregate's
 //! `handle`, `apply` only assigns, and everything a decision needs arrives with the command.
 
+/// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name: `handle` records what
+/// the decision (the closure, given the state, the command and the services) answers, and
+/// `apply` is the aggregate's `evolve`. So `handle` and `apply` are written once, and an
+/// aggregate is its decisions and its evolution, both plain functions with no I/O.
+macro_rules! aggregate {
+    ($aggregate:ident: $command:ty => $event:ty, $error:ty, $services:ty,
+     |$state:ident, $cmd:ident, $svc:pat_param| $decide:expr) => {
+        impl cqrs_es::Aggregate for $aggregate {
+            const TYPE: &'static str = stringify!($aggregate);
+            type Command = $command;
+            type Event = $event;
+            type Error = $error;
+            type Services = $services;
+
+            async fn handle(
+                &mut self,
+                command: $command,
+                services: &$services,
+                sink: &cqrs_es::event_sink::EventSink<Self>,
+            ) -> Result<(), $error> {
+                let events = {
+                    let ($state, $cmd, $svc) = (&*self, command, services);
+                    $decide
+                }?;
+                for event in events {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+
+            fn apply(&mut self, event: $event) {
+                self.evolve(event)
+            }
+        }
+    };
+}
+pub(crate) use aggregate;
+
 pub mod fo_task;
 mod location;
 pub mod pilot;

@@ -1,7 +1,5 @@
 //! A field-operations task's state: what its events have made of it (`apply` only assigns).
 
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,26 +54,14 @@ impl Subtask {
     }
 }
 
-impl Aggregate for FoTask {
-    const TYPE: &'static str = "FoTask";
-    type Command = FoTaskCommand;
-    type Event = FoTaskEvent;
-    type Error = FoTaskError;
-    type Services = ();
+crate::aggregate!(
+    FoTask: FoTaskCommand => FoTaskEvent, FoTaskError, (),
+    |task, command, _| task.decide(command)
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl FoTask {
+    /// What `event` changes (`Aggregate::apply`): assignments only, every decision is taken.
+    pub(crate) fn evolve(&mut self, event: FoTaskEvent) {
         if let FoTaskEvent::FoTaskCreated {
             hub_id,
             kind,

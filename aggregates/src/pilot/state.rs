@@ -3,8 +3,6 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,26 +72,14 @@ impl PilotState {
     }
 }
 
-impl Aggregate for Pilot {
-    const TYPE: &'static str = "Pilot";
-    type Command = PilotCommand;
-    type Event = PilotEvent;
-    type Error = PilotError;
-    type Services = PilotServices;
+crate::aggregate!(
+    Pilot: PilotCommand => PilotEvent, PilotError, PilotServices,
+    |pilot, command, services| pilot.decide(command, services.now)
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command, services.now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Pilot {
+    /// What `event` changes (`Aggregate::apply`): assignments only, every decision is taken.
+    pub(crate) fn evolve(&mut self, event: PilotEvent) {
         if let PilotEvent::PilotRegistered {
             user_id,
             pilot_location,

@@ -1,6 +1,4 @@
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -196,26 +194,14 @@ impl TaskState {
     }
 }
 
-impl Aggregate for Task {
-    const TYPE: &'static str = "Task";
-    type Command = TaskCommand;
-    type Event = TaskEvent;
-    type Error = TaskError;
-    type Services = ();
+crate::aggregate!(
+    Task: TaskCommand => TaskEvent, TaskError, (),
+    |task, command, _| task.decide(command)
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Task {
+    /// What `event` changes (`Aggregate::apply`): assignments only, every decision is taken.
+    pub(crate) fn evolve(&mut self, event: TaskEvent) {
         if let TaskEvent::TaskCreated {
             task_type,
             hub_id,

@@ -1,5 +1,3 @@
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -274,26 +272,14 @@ fn check_route(distance_m: f64, duration_s: f64, polyline: Option<&str>) -> Resu
     Ok(())
 }
 
-impl Aggregate for Trip {
-    const TYPE: &'static str = "Trip";
-    type Command = TripCommand;
-    type Event = TripEvent;
-    type Error = TripError;
-    type Services = ();
+crate::aggregate!(
+    Trip: TripCommand => TripEvent, TripError, (),
+    |trip, command, _| trip.decide(command)
+);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Trip {
+    /// What `event` changes (`Aggregate::apply`): assignments only, every decision is taken.
+    pub(crate) fn evolve(&mut self, event: TripEvent) {
         if let TripEvent::TripPlanned {
             task_id,
             robot_id,
