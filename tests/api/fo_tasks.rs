@@ -58,14 +58,6 @@ async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
     response.json().await.unwrap()
 }
 
-/// Sends a command that must be refused with `status` and `code`, and checks it stored nothing.
-async fn refused(app: &TestApp, id: Uuid, body: Value, status: StatusCode, code: &str) -> Value {
-    let before = app.event_count().await;
-    let problem = assert_problem(app.command(FO_TASKS, id, body.clone()).await, status, code).await;
-    assert_eq!(app.event_count().await, before, "{body} stored events");
-    problem
-}
-
 #[tokio::test]
 async fn a_field_operations_task_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
@@ -188,8 +180,8 @@ async fn a_field_operations_task_lives_its_whole_life_over_http() {
     assert_eq!(assignments[0]["unassigned_at"], Value::Null);
 
     assert_eq!(app.event_count().await, 10);
-    refused(
-        &app,
+    app.refused(
+        FO_TASKS,
         id,
         json!({"type": "StartFoTask"}),
         StatusCode::CONFLICT,
@@ -410,7 +402,7 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
             "assignment_not_found",
         ),
     ] {
-        refused(&app, id, body, conflict, code).await;
+        app.refused(FO_TASKS, id, body, conflict, code).await;
     }
 
     // Assigned and under way.
@@ -445,7 +437,7 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
         ),
         (json!({"type": "CompleteFoTask"}), "subtasks_open"),
     ] {
-        refused(&app, id, body, conflict, code).await;
+        app.refused(FO_TASKS, id, body, conflict, code).await;
     }
 
     // A finished subtask, an ended assignment.
@@ -469,7 +461,7 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
             "assignment_not_active",
         ),
     ] {
-        refused(&app, id, body, conflict, code).await;
+        app.refused(FO_TASKS, id, body, conflict, code).await;
     }
 
     // Ended.
@@ -486,7 +478,8 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
         json!({"type": "AddSubtask", "subtask": travel(Uuid::new_v4())}),
         assign(Uuid::new_v4(), Uuid::new_v4()),
     ] {
-        refused(&app, id, body, conflict, "task_ended").await;
+        app.refused(FO_TASKS, id, body, conflict, "task_ended")
+            .await;
     }
     let view = read(&app, &format!("/v1/fo-tasks/{id}"), &answer).await;
     assert_eq!(view["version"], 7);
@@ -507,7 +500,7 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
         (create_body(too_many), "too_many_subtasks"),
     ] {
         let fresh = Uuid::new_v4();
-        refused(&app, fresh, body, conflict, code).await;
+        app.refused(FO_TASKS, fresh, body, conflict, code).await;
         assert!(app.event_types(fresh).await.is_empty());
     }
 }
@@ -595,21 +588,7 @@ async fn a_field_operations_command_with_a_bad_body_is_a_400_naming_the_field_an
             "must not be empty",
         ),
     ];
-    for (target, body, field, says) in cases {
-        let problem = refused(
-            &app,
-            target,
-            body.clone(),
-            StatusCode::BAD_REQUEST,
-            "invalid_field",
-        )
-        .await;
-        assert_eq!(problem["field"], field, "{body}: {problem}");
-        assert!(
-            problem["detail"].as_str().unwrap().contains(says),
-            "{body}: {problem}"
-        );
-    }
+    app.refuses_fields(FO_TASKS, cases).await;
     assert!(app.event_types(fresh).await.is_empty());
     assert_eq!(app.event_types(id).await, ["FoTaskCreated"]);
 }
@@ -622,7 +601,8 @@ async fn a_command_on_a_field_operations_task_that_does_not_exist_is_404_and_so_
         json!({"type": "StartFoTask"}),
         assign(Uuid::new_v4(), Uuid::new_v4()),
     ] {
-        refused(&app, id, body, StatusCode::NOT_FOUND, "not_found").await;
+        app.refused(FO_TASKS, id, body, StatusCode::NOT_FOUND, "not_found")
+            .await;
     }
     assert_eq!(app.event_count().await, 0);
     let response = app.get(&format!("/v1/fo-tasks/{id}")).await;

@@ -280,6 +280,41 @@ impl TestApp {
         answer
     }
 
+    /// Sends a command that must be refused with `status` and `code`, storing nothing;
+    /// returns the problem.
+    pub async fn refused(
+        &self,
+        collection: &str,
+        id: Uuid,
+        body: Value,
+        status: StatusCode,
+        code: &str,
+    ) -> Value {
+        let before = self.event_count().await;
+        let response = self.command(collection, id, body.clone()).await;
+        let problem = assert_problem(response, status, code).await;
+        assert_eq!(self.event_count().await, before, "{body} stored events");
+        problem
+    }
+
+    /// Sends each bad body (to its stream), which must be refused `400 invalid_field` naming
+    /// the field, its detail saying what, storing nothing.
+    pub async fn refuses_fields<const N: usize>(
+        &self,
+        collection: &str,
+        cases: [(Uuid, Value, Value, &str); N],
+    ) {
+        for (id, body, field, says) in cases {
+            let (status, code) = (StatusCode::BAD_REQUEST, "invalid_field");
+            let problem = self
+                .refused(collection, id, body.clone(), status, code)
+                .await;
+            assert_eq!(problem["field"], field, "{body}: {problem}");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(says), "{body}: {problem}");
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.send(self.request(reqwest::Method::GET, path)).await
     }

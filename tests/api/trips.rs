@@ -45,14 +45,6 @@ async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
     response.json().await.unwrap()
 }
 
-/// Sends a command that must be refused with `status` and `code`, and checks it stored nothing.
-async fn refused(app: &TestApp, id: Uuid, body: Value, status: StatusCode, code: &str) -> Value {
-    let before = app.event_count().await;
-    let problem = assert_problem(app.command(TRIPS, id, body.clone()).await, status, code).await;
-    assert_eq!(app.event_count().await, before, "{body} stored events");
-    problem
-}
-
 #[tokio::test]
 async fn a_trip_with_two_stops_a_route_and_an_assistance_request_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
@@ -175,8 +167,8 @@ async fn a_trip_with_two_stops_a_route_and_an_assistance_request_lives_its_whole
 
     let before = app.event_count().await;
     assert_eq!(before, 12);
-    refused(
-        &app,
+    app.refused(
+        TRIPS,
         id,
         json!({"type": "DepartTrip"}),
         StatusCode::CONFLICT,
@@ -429,15 +421,15 @@ async fn each_refused_trip_command_is_a_409_with_its_code_and_stores_nothing() {
         ),
     ];
     for (body, code) in cases {
-        refused(&app, id, body, conflict, code).await;
+        app.refused(TRIPS, id, body, conflict, code).await;
     }
 
     let same_place = json!({"type": "PlanTrip", "task_id": Uuid::new_v4(),
                             "robot_id": Uuid::new_v4(), "trip_type": "RETURN",
                             "origin": hub(), "destination": hub()});
     let unplanned = Uuid::new_v4();
-    refused(
-        &app,
+    app.refused(
+        TRIPS,
         unplanned,
         same_place,
         conflict,
@@ -461,7 +453,7 @@ async fn each_refused_trip_command_is_a_409_with_its_code_and_stores_nothing() {
                "duration_s": 1}),
         json!({"type": "RequestFoAssistance", "request_id": Uuid::new_v4(), "kind": "STUCK"}),
     ] {
-        refused(&app, id, body, conflict, "trip_ended").await;
+        app.refused(TRIPS, id, body, conflict, "trip_ended").await;
     }
     // What a reader sees is the trip as it was before the refusals.
     let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
@@ -566,21 +558,7 @@ async fn a_trip_command_with_a_bad_body_is_a_400_naming_the_field_and_stores_not
             "missing field `reason`",
         ),
     ];
-    for (target, body, field, says) in cases {
-        let problem = refused(
-            &app,
-            target,
-            body.clone(),
-            StatusCode::BAD_REQUEST,
-            "invalid_field",
-        )
-        .await;
-        assert_eq!(problem["field"], field, "{body}: {problem}");
-        assert!(
-            problem["detail"].as_str().unwrap().contains(says),
-            "{body}: {problem}"
-        );
-    }
+    app.refuses_fields(TRIPS, cases).await;
     assert!(app.event_types(fresh).await.is_empty());
     assert_eq!(app.event_types(id).await, ["TripPlanned"]);
 }
@@ -593,7 +571,8 @@ async fn a_command_on_a_trip_that_does_not_exist_is_404_and_so_are_its_reads() {
         json!({"type": "DepartTrip"}),
         json!({"type": "RequestFoAssistance", "request_id": Uuid::new_v4(), "kind": "STUCK"}),
     ] {
-        refused(&app, id, body, StatusCode::NOT_FOUND, "not_found").await;
+        app.refused(TRIPS, id, body, StatusCode::NOT_FOUND, "not_found")
+            .await;
     }
     assert_eq!(app.event_count().await, 0);
     let response = app.get(&format!("/v1/trips/{id}")).await;
