@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::mpsc;
 
 use crate::{
     checkpoint, dead_letters, feed, Checkpoint, FailurePolicy, FeedPosition, ProjectionError,
@@ -136,10 +137,17 @@ pub async fn replay_many(
         switched_in,
     };
     // The rebuild, batch by batch, each in its own short transaction, until a batch comes back
-    // short: caught up as of then. (Under steady writes a batch rarely comes back empty.)
+    // short: caught up as of then. (Under steady writes a batch rarely comes back empty.) The
+    // feed is read one batch ahead, on another connection, while this one applies.
+    let mut ahead = read_ahead(pool.clone(), pass.wanted.clone(), batch_size);
     for batch in 1u64.. {
+        let events = match ahead.recv().await {
+            Some(events) => events?,
+            None => Vec::new(),
+        };
+        let read = events.len();
         let mut tx = session.begin().await?;
-        let read = pass.next(&mut tx, rebuilds, batch_size).await?;
+        pass.apply(&mut tx, rebuilds, events).await?;
         tx.commit().await?;
         if read > 0 {
             progress(report(&pass, Duration::ZERO));
@@ -224,6 +232,16 @@ impl Pass {
         // No projector's own dead letters mark the events here (`parked`): each projector's are
         // applied below, from the replay's table.
         let events = feed::read_after(tx, "", self.at, &self.wanted, batch_size).await?;
+        self.apply(tx, rebuilds, events).await
+    }
+
+    /// Hands each projector the events of `events` it wants (see `next`).
+    async fn apply(
+        &mut self,
+        tx: &mut PgConnection,
+        rebuilds: &[Rebuild<'_>],
+        events: Vec<StoredEvent>,
+    ) -> Result<usize, ProjectionError> {
         let Some(last) = events.last().map(|e| e.at) else {
             return Ok(0);
         };
@@ -286,6 +304,39 @@ impl Pass {
         self.read += events.len() as u64;
         Ok(events.len())
     }
+}
+
+/// The feed, from its start, in batches of `batch_size`, read on a connection of the pool's (the
+/// feed is the same from any session; no projector's dead letters mark it) one batch ahead of
+/// the pass, until a batch comes back short. Dropping the receiver stops it.
+fn read_ahead(
+    pool: PgPool,
+    wanted: Vec<&'static str>,
+    batch_size: i64,
+) -> mpsc::Receiver<Result<Vec<StoredEvent>, sqlx::Error>> {
+    let (batches, receiver) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(err) => return drop(batches.send(Err(err)).await),
+        };
+        let mut at = FeedPosition::default();
+        loop {
+            let read = feed::read_after(&mut conn, "", at, &wanted, batch_size).await;
+            let next = match &read {
+                Ok(events) if events.len() as i64 == batch_size => events.last().map(|e| e.at),
+                _ => None,
+            };
+            if batches.send(read).await.is_err() {
+                return;
+            }
+            match next {
+                Some(last) => at = last,
+                None => return,
+            }
+        }
+    });
+    receiver
 }
 
 crate::frame::row! {
