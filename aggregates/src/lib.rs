@@ -44,13 +44,14 @@ pub(crate) use aggregate;
 pub mod fo_task;
 mod location;
 pub mod pilot;
+pub mod robot;
 pub mod task;
 mod text;
 pub mod trip;
 pub mod versions;
 
 pub use location::{Location, LocationError};
-pub use text::{ExternalRef, Note, TextError};
+pub use text::{ExternalRef, Name, Note, TextError};
 
 /// What a caller needs to know about a refusal, whatever the aggregate: a stable code and
 /// whether the refusal means "no such entity" rather than "a rule said no".
@@ -97,7 +98,7 @@ mod tests {
     use serde::{de::DeserializeOwned, Serialize};
     use strum::VariantArray;
 
-    use super::{fo_task, pilot, task, trip, Label};
+    use super::{fo_task, pilot, robot, task, trip, Label};
 
     /// The read models store a value as its `strum` text and the API writes it with serde: the
     /// two derives must spell every value alike, and the text must read back.
@@ -131,5 +132,7 @@ mod tests {
         spelt_alike::<fo_task::SubtaskStatus>();
         spelt_alike::<fo_task::FoTaskKind>();
         spelt_alike::<fo_task::FoAction>();
+        spelt_alike::<robot::RobotStatus>();
+        spelt_alike::<robot::GroundingReason>();
     }
 }

@@ -100,6 +100,13 @@ bounded_text!(
 );
 
 bounded_text!(
+    /// A name or an identifier given by people (a robot's serial number or model, a hub's
+    /// name): not blank, at most 200 characters, stored verbatim.
+    Name,
+    200
+);
+
+bounded_text!(
     /// A caller's own reference for an entity (an order number...): at most 200 characters.
     ExternalRef,
     200

@@ -1,0 +1,69 @@
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::GroundingReason;
+use crate::{CommandNames, Name, Note};
+
+/// Commands on a robot, deserialized from `{"<CommandName>": {...fields}}`, unknown fields
+/// refused. The last two are the trip's (recorded with its departure and its stops), never a
+/// client's.
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
+pub enum RobotCommand {
+    RegisterRobot {
+        serial_number: Name,
+        hub_id: Uuid,
+        #[serde(default)]
+        model: Option<Name>,
+    },
+    DeployRobot {
+        deployment_id: Uuid,
+        hub_id: Uuid,
+    },
+    EndDeployment {
+        deployment_id: Uuid,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    GroundRobot {
+        reason: GroundingReason,
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    ReleaseRobot {
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    CheckInRobot {
+        hub_id: Uuid,
+    },
+    CheckOutRobot {
+        hub_id: Uuid,
+    },
+    RetireRobot {
+        reason: Note,
+    },
+    /// The robot's trip departs (with `TripDeparted`).
+    #[serde(skip)]
+    RecordRobotWentOnTrip {
+        trip_id: Uuid,
+    },
+    /// The robot's trip stops, completes or is cancelled.
+    #[serde(skip)]
+    RecordRobotParked {
+        trip_id: Uuid,
+    },
+}
+
+impl CommandNames for RobotCommand {
+    const INTERNAL: usize = 2;
+
+    fn name(&self) -> &'static str {
+        self.into()
+    }
+
+    fn creates_stream(&self) -> bool {
+        matches!(self, Self::RegisterRobot { .. })
+    }
+}
