@@ -51,6 +51,8 @@ pub mod trip;
 pub mod versions;
 
 pub use location::{Location, LocationError};
+/// The names of an enum's variants (commands, events), as strum derives them.
+pub use strum::VariantNames;
 pub use text::{ExternalRef, Name, Note, TextError};
 
 /// What a caller needs to know about a refusal, whatever the aggregate: a stable code and

@@ -11,6 +11,7 @@ pub mod lease;
 pub mod pilot;
 mod projector;
 mod replay;
+pub mod robot;
 mod runner;
 pub mod task;
 pub mod trip;
@@ -38,5 +39,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(trip::TripAssistanceHistoryProjector),
         Arc::new(fo_task::FoTasksProjector),
         Arc::new(fo_task::FoTaskHistoryProjector),
+        Arc::new(robot::RobotsProjector),
+        Arc::new(robot::RobotHistoryProjector),
     ]
 }

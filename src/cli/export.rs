@@ -18,11 +18,11 @@ pub async fn export(settings: ExportSettings) -> anyhow::Result<()> {
     if let Some(unknown) = settings
         .aggregate_type
         .as_deref()
-        .filter(|t| !crate::http::AGGREGATE_TYPES.contains(t))
+        .filter(|t| !crate::http::aggregate_types().contains(t))
     {
         anyhow::bail!(
             "no aggregate type is named {unknown:?}; there are: {}",
-            crate::http::AGGREGATE_TYPES.join(", ")
+            crate::http::aggregate_types().join(", ")
         );
     }
     if let Some(unknown) = settings

@@ -1,28 +1,25 @@
 //! `operations timeline <collection> <id>`: an auditor's view of one entity in the terminal.
 
-use aggregates::fo_task::FoTask;
-use aggregates::pilot::Pilot;
-use aggregates::task::Task;
-use aggregates::trip::Trip;
 use anyhow::bail;
 use serde_json::Value;
-use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::http::Collection;
+use crate::http::collections;
 use crate::settings::TimelineSettings;
 use crate::startup;
 
 pub async fn timeline(settings: TimelineSettings) -> anyhow::Result<()> {
     let pool = startup::connect(&settings.database).await?;
     let id = settings.id;
-    let rows = match settings.collection.as_str() {
-        "tasks" => rows::<Task>(&pool, id).await?,
-        "trips" => rows::<Trip>(&pool, id).await?,
-        "pilots" => rows::<Pilot>(&pool, id).await?,
-        "fo-tasks" => rows::<FoTask>(&pool, id).await?,
-        other => bail!("no collection `{other}`; there are: tasks, trips, pilots, fo-tasks"),
+    let collections = collections();
+    let Some(about) = collections.iter().find(|c| c.path == settings.collection) else {
+        let paths: Vec<&str> = collections.iter().map(|c| c.path).collect();
+        bail!(
+            "no collection `{}`; there are: {}",
+            settings.collection,
+            paths.join(", ")
+        );
     };
+    let rows = (about.history)(&pool, id).await?;
     if rows.is_empty() {
         bail!(
             "no {} with id {id} (or its history is not projected yet)",
@@ -31,14 +28,6 @@ pub async fn timeline(settings: TimelineSettings) -> anyhow::Result<()> {
     }
     print!("{}", render(&rows));
     Ok(())
-}
-
-async fn rows<C: Collection>(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<Value>> {
-    let rows = C::history(pool, id).await?;
-    Ok(rows
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()?)
 }
 
 /// One line per change: when, what, from and to, who, why.

@@ -4,8 +4,11 @@
 use std::borrow::Cow;
 use std::future::Future;
 
+use futures::future::BoxFuture;
+
 use aggregates::fo_task::FoTask;
 use aggregates::pilot::Pilot;
+use aggregates::robot::Robot;
 use aggregates::task::Task;
 use aggregates::trip::Trip;
 use aggregates::{CommandNames, DomainError};
@@ -58,7 +61,7 @@ pub trait Collection:
     Stream
     + Aggregate<
         Command: DeserializeOwned + CommandNames + ToSchema + Send,
-        Event: ToSchema,
+        Event: ToSchema + aggregates::VariantNames,
         Error: DomainError + Send,
         Services: Send,
     > + ToSchema
@@ -66,6 +69,8 @@ pub trait Collection:
 {
     /// The path segment: `tasks`, `trips`, `pilots`, `fo-tasks`.
     const PATH: &'static str;
+    /// What its entities are, in a few words (the document's tag).
+    const DESCRIPTION: &'static str;
     /// The projector keeping the current-state read model.
     const STATE_PROJECTOR: &'static str;
     /// The projectors keeping the history tables.
@@ -138,37 +143,75 @@ fn is_value<T: DeserializeOwned>(text: &str) -> bool {
     serde_json::from_value::<T>(Value::String(text.to_string())).is_ok()
 }
 
+/// Something done for each collection (its routes, its part of the document...).
+pub trait Each {
+    fn each<C: Collection>(&mut self);
+}
+
+/// Every collection, in order: the one list an aggregate joins to be served (its routes, the
+/// document, the feed's and the export's types, keys, the timeline command all follow).
+pub fn for_each(each: &mut impl Each) {
+    each.each::<Task>();
+    each.each::<Trip>();
+    each.each::<Pilot>();
+    each.each::<FoTask>();
+    each.each::<Robot>();
+}
+
+/// What the service says of a collection, whatever its type.
+#[derive(Clone, Copy)]
+pub struct About {
+    /// The path segment: `/v1/{path}`.
+    pub path: &'static str,
+    pub aggregate_type: &'static str,
+    pub description: &'static str,
+    pub event_types: &'static [&'static str],
+    /// The entity's timeline, each row as the API shows it.
+    pub history: for<'a> fn(&'a PgPool, Uuid) -> BoxFuture<'a, sqlx::Result<Vec<Value>>>,
+}
+
+impl About {
+    fn of<C: Collection>() -> Self {
+        Self {
+            path: C::PATH,
+            aggregate_type: C::TYPE,
+            description: C::DESCRIPTION,
+            event_types: <C::Event as aggregates::VariantNames>::VARIANTS,
+            history: |pool, id| {
+                Box::pin(async move {
+                    let rows = C::history(pool, id).await?;
+                    rows.iter()
+                        .map(|row| {
+                            serde_json::to_value(row).map_err(|e| sqlx::Error::Decode(e.into()))
+                        })
+                        .collect()
+                })
+            },
+        }
+    }
+}
+
+/// Every collection's `About`, in `for_each`'s order.
+pub fn collections() -> Vec<About> {
+    struct Gather(Vec<About>);
+    impl Each for Gather {
+        fn each<C: Collection>(&mut self) {
+            self.0.push(About::of::<C>());
+        }
+    }
+    let mut gather = Gather(Vec::new());
+    for_each(&mut gather);
+    gather.0
+}
+
 /// The collections' path segments, as in `/v1/{collection}`.
-pub fn collection_paths() -> [&'static str; 4] {
-    [
-        <Task as Collection>::PATH,
-        <Pilot as Collection>::PATH,
-        <Trip as Collection>::PATH,
-        <FoTask as Collection>::PATH,
-    ]
+pub fn collection_paths() -> Vec<&'static str> {
+    collections().iter().map(|c| c.path).collect()
 }
 
 /// The aggregate type behind a collection's path segment (`tasks` -> `Task`).
 pub fn aggregate_type_of(collection: &str) -> Option<&'static str> {
-    [
-        (
-            <Task as Collection>::PATH,
-            <Task as cqrs_es::Aggregate>::TYPE,
-        ),
-        (
-            <Pilot as Collection>::PATH,
-            <Pilot as cqrs_es::Aggregate>::TYPE,
-        ),
-        (
-            <Trip as Collection>::PATH,
-            <Trip as cqrs_es::Aggregate>::TYPE,
-        ),
-        (
-            <FoTask as Collection>::PATH,
-            <FoTask as cqrs_es::Aggregate>::TYPE,
-        ),
-    ]
-    .into_iter()
-    .find(|(path, _)| *path == collection)
-    .map(|(_, aggregate_type)| aggregate_type)
+    (collections().into_iter())
+        .find(|c| c.path == collection)
+        .map(|c| c.aggregate_type)
 }

@@ -1,14 +1,9 @@
 //! The raw events: one ordered, gap-safe feed for analysts, in the order the projectors read.
 
-use aggregates::fo_task::{FoTask, FoTaskEvent};
-use aggregates::pilot::{Pilot, PilotEvent};
-use aggregates::task::{Task, TaskEvent};
-use aggregates::trip::{Trip, TripEvent};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use projections::{feed, FeedFilter, FeedPosition};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,6 +12,7 @@ use utoipa::IntoParams;
 
 use super::answer::FeedPage;
 use super::api::{Api, Op};
+use super::collection::{collections, for_each, Collection, Each};
 use super::context::ApiContext;
 use super::extract::{page_limit, ApiQuery};
 use super::problem::{ApiError, Code};
@@ -67,7 +63,7 @@ struct FeedQuery {
 
 fn aggregate_type() -> RefOr<Schema> {
     let description = "Only this aggregate type.";
-    schema(json!({"type": "string", "enum": AGGREGATE_TYPES, "description": description}))
+    schema(json!({"type": "string", "enum": aggregate_types(), "description": description}))
 }
 
 /// One event type, or several separated by commas.
@@ -81,19 +77,16 @@ fn event_type() -> RefOr<Schema> {
     schema(json!({"type": "string", "pattern": pattern, "description": description}))
 }
 
-pub const AGGREGATE_TYPES: [&str; 4] = [Task::TYPE, Trip::TYPE, Pilot::TYPE, FoTask::TYPE];
+/// Every aggregate type of the service.
+pub fn aggregate_types() -> Vec<&'static str> {
+    collections().iter().map(|c| c.aggregate_type).collect()
+}
 
 /// Every event type of the service.
 pub fn event_types() -> impl Iterator<Item = &'static str> {
-    [
-        TaskEvent::TYPES,
-        TripEvent::TYPES,
-        PilotEvent::TYPES,
-        FoTaskEvent::TYPES,
-    ]
-    .into_iter()
-    .flatten()
-    .copied()
+    collections()
+        .into_iter()
+        .flat_map(|c| c.event_types.iter().copied())
 }
 
 fn known_event_type(name: &str) -> bool {
@@ -112,12 +105,12 @@ async fn events(
     };
     let limit = page_limit(query.limit)?;
     if let Some(kind) = &query.aggregate_type {
-        if !AGGREGATE_TYPES.contains(&kind.as_str()) {
+        if !aggregate_types().contains(&kind.as_str()) {
             return Err(ApiError::new(
                 Code::InvalidQuery,
                 format!(
                     "unknown aggregate_type `{kind}`; expected one of: {}",
-                    AGGREGATE_TYPES.join(", ")
+                    aggregate_types().join(", ")
                 ),
             )
             .with("field", "aggregate_type"));
@@ -161,11 +154,15 @@ async fn events(
 /// The `Event` schema: a stored event as the feed, the per-stream events and the export give
 /// it, its payload tied to its `event_type` (`if`/`then`), each payload `event.<EventType>`.
 pub fn event_schema(components: &mut Components) {
-    let mut payloads = Vec::new();
-    payloads.extend(components.add_variants::<<Task as cqrs_es::Aggregate>::Event>("event"));
-    payloads.extend(components.add_variants::<<Trip as cqrs_es::Aggregate>::Event>("event"));
-    payloads.extend(components.add_variants::<<Pilot as cqrs_es::Aggregate>::Event>("event"));
-    payloads.extend(components.add_variants::<<FoTask as cqrs_es::Aggregate>::Event>("event"));
+    struct Payloads<'a>(&'a mut Components, Vec<(String, Value)>);
+    impl Each for Payloads<'_> {
+        fn each<C: Collection>(&mut self) {
+            (self.1).extend(self.0.add_variants::<C::Event>("event"));
+        }
+    }
+    let mut gathered = Payloads(components, Vec::new());
+    for_each(&mut gathered);
+    let payloads = gathered.1;
     let payload: Vec<Value> = payloads
         .into_iter()
         .map(|(name, payload)| {
@@ -192,7 +189,7 @@ pub fn event_schema(components: &mut Components) {
                 "token": {"type": "string", "description": "The feed token to resume after \
                                                              this event."},
                 "position": {"type": "integer"},
-                "aggregate_type": {"type": "string", "enum": AGGREGATE_TYPES},
+                "aggregate_type": {"type": "string", "enum": aggregate_types()},
                 "aggregate_id": {"type": "string"},
                 "sequence": {"type": "integer", "minimum": 1},
                 "event_type": {"type": "string"},

@@ -8,6 +8,7 @@ use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
+    const DESCRIPTION: &'static str = "Field-operator tasks and their subtasks.";
     const STATE_PROJECTOR: &'static str = projections::fo_task::FoTasksProjector::NAME;
     const HISTORY_PROJECTORS: &'static [&'static str] =
         &[projections::fo_task::FoTaskHistoryProjector::NAME];

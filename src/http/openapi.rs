@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::{Content, ResponseBuilder};
 
 use super::api::{text, Api, Op};
+use super::collection::collections;
 use super::context::MAX_BODY_BYTES;
 use super::events;
 use super::problem::{problem_schema, shared_response, Code, SHARED_RESPONSES};
@@ -164,15 +165,7 @@ pub fn document(api: Api) -> Value {
                             themselves. Errors are `application/problem+json`.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
-        "tags": [
-            {"name": "tasks", "description": "Delivery tasks."},
-            {"name": "trips", "description": "Robot trips and field-operator assistance."},
-            {"name": "pilots", "description": "Remote pilots: shifts, assignments, \
-                                               reservations."},
-            {"name": "fo-tasks", "description": "Field-operator tasks and their subtasks."},
-            {"name": "events", "description": "The raw events, for analysts and auditors."},
-            {"name": "operations", "description": "Health, readiness, metrics, projectors."},
-        ],
+        "tags": tags(),
         "paths": secured(paths),
         "security": [{"bearer": []}],
         "components": {
@@ -187,6 +180,18 @@ pub fn document(api: Api) -> Value {
             }},
         },
     })
+}
+
+/// A tag per collection, then the feed's and the operators'.
+fn tags() -> Vec<Value> {
+    let collections =
+        (collections().into_iter()).map(|c| json!({"name": c.path, "description": c.description}));
+    collections
+        .chain([
+            json!({"name": "events", "description": "The raw events, for analysts and auditors."}),
+            json!({"name": "operations", "description": "Health, readiness, metrics, projectors."}),
+        ])
+        .collect()
 }
 
 /// Each operation's security from the one access table (`access::required`): public ones

@@ -8,6 +8,7 @@ use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
+    const DESCRIPTION: &'static str = "Remote pilots: shifts, assignments, reservations.";
     const STATE_PROJECTOR: &'static str = projections::pilot::PilotsProjector::NAME;
     const HISTORY_PROJECTORS: &'static [&'static str] = &[
         projections::pilot::PilotHistoryProjector::NAME,

@@ -6,13 +6,9 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use aggregates::fo_task::FoTask;
-use aggregates::pilot::Pilot;
-use aggregates::task::Task;
-use aggregates::trip::Trip;
-
 use super::access;
 use super::api::Api;
+use super::collection::{for_each, Collection, Each};
 use super::context::{ApiContext, MAX_BODY_BYTES};
 use super::dead_letters;
 use super::events;
@@ -43,11 +39,16 @@ pub async fn problem_for_timeout(response: axum::response::Response) -> axum::re
 
 /// Every route but the document's own, each with its operation.
 fn resources() -> Api {
-    Api::new()
-        .merge(resource::api::<Task>())
-        .merge(resource::api::<Trip>())
-        .merge(resource::api::<Pilot>())
-        .merge(resource::api::<FoTask>())
+    struct Resources(Api);
+    impl Each for Resources {
+        fn each<C: Collection>(&mut self) {
+            self.0 = std::mem::take(&mut self.0).merge(resource::api::<C>());
+        }
+    }
+    let mut collections = Resources(Api::new());
+    for_each(&mut collections);
+    collections
+        .0
         .merge(events::api())
         .merge(status::api())
         .merge(dead_letters::api())
@@ -181,7 +182,7 @@ mod tests {
             error.detail()
         );
         assert!(
-            error.detail().contains("tasks, pilots, trips, fo-tasks"),
+            error.detail().contains("tasks, trips, pilots, fo-tasks"),
             "{}",
             error.detail()
         );

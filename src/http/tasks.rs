@@ -8,6 +8,7 @@ use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
+    const DESCRIPTION: &'static str = "Delivery tasks.";
     const STATE_PROJECTOR: &'static str = projections::task::TasksProjector::NAME;
     const HISTORY_PROJECTORS: &'static [&'static str] =
         &[projections::task::TaskHistoryProjector::NAME];

@@ -8,6 +8,7 @@ use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
+    const DESCRIPTION: &'static str = "Robot trips and field-operator assistance.";
     const STATE_PROJECTOR: &'static str = projections::trip::TripsProjector::NAME;
     const HISTORY_PROJECTORS: &'static [&'static str] = &[
         projections::trip::TripHistoryProjector::NAME,

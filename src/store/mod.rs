@@ -76,6 +76,20 @@ impl Stream for Pilot {
     }
 }
 
+/// `serial_number` is unique among robots, as in the seed's `Robot` table, for good (a retired
+/// robot keeps its number).
+impl Stream for aggregates::robot::Robot {
+    fn claims(event: &aggregates::robot::RobotEvent) -> Vec<Claim> {
+        match event {
+            aggregates::robot::RobotEvent::RobotRegistered { serial_number, .. } => vec![Claim {
+                field: "serial_number",
+                value: serial_number.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,

@@ -337,5 +337,5 @@ async fn a_misspelt_collection_is_named_with_the_collections_there_are() {
     assert!(problem["detail"]
         .as_str()
         .unwrap()
-        .contains("tasks, pilots, trips, fo-tasks"));
+        .contains("tasks, trips, pilots, fo-tasks"));
 }

@@ -24,6 +24,7 @@ mod openapi;
 mod pilots;
 mod process;
 mod read_side;
+mod robots;
 mod store;
 mod tasks;
 mod trips;

@@ -120,4 +120,6 @@ text!(
     aggregates::fo_task::FoTaskKind,
     aggregates::fo_task::FoAction,
     aggregates::fo_task::SubtaskKind,
+    aggregates::robot::RobotStatus,
+    aggregates::robot::GroundingReason,
 );

@@ -1,0 +1,49 @@
+use aggregates::robot::{Robot, RobotStatus};
+use projections::frame::Fold;
+use projections::robot::{RobotHistoryRow, RobotView};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+
+impl Collection for Robot {
+    const PATH: &'static str = "robots";
+    const DESCRIPTION: &'static str =
+        "Delivery robots: deployments, trips, groundings, check-ins at hubs.";
+    const STATE_PROJECTOR: &'static str = projections::robot::RobotsProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::robot::RobotHistoryProjector::NAME];
+    type View = RobotView;
+    type HistoryRow = RobotHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "robots",
+        filters: &[
+            Filter {
+                name: "hub_id",
+                column: "hub_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::enumeration::<RobotStatus>(),
+            },
+        ],
+    };
+
+    fn services() {}
+
+    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<RobotView>> {
+        RobotView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<RobotView>> {
+        RobotView::load_many(conn, ids).await
+    }
+
+    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<RobotHistoryRow>> {
+        RobotHistoryRow::for_robot(pool, id).await
+    }
+}
+
+views!(RobotView, |v: &RobotView| v.version, RobotHistoryRow);
