@@ -355,3 +355,83 @@ async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
         assert_eq!(snapshot(&app.pool, table, order).await, rows, "{table}");
     }
 }
+
+#[tokio::test]
+async fn a_robot_has_what_every_collection_has_preconditions_idempotency_time_travel_feed_and_chain(
+) {
+    let app = TestApp::spawn().await;
+    let hub = Uuid::new_v4();
+    let id = registered(&app, hub).await;
+    let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
+    // If-Match: a stale version is 412 and stores nothing.
+    let stale = app
+        .send(
+            app.post_command(ROBOTS, id)
+                .header("If-Match", "\"7\"")
+                .json(&deploy),
+        )
+        .await;
+    assert_problem(stale, StatusCode::PRECONDITION_FAILED, "version_mismatch").await;
+    // Idempotency: the same key and body answer the first answer and append nothing.
+    let keyed = || {
+        app.post_command(ROBOTS, id)
+            .header("Idempotency-Key", "deploy-1")
+            .json(&deploy)
+    };
+    let first = app.send(keyed()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let again = app.send(keyed()).await;
+    assert_eq!(again.headers()["Idempotent-Replayed"], "true");
+    assert_eq!(
+        app.event_types(id).await,
+        ["RobotRegistered", "RobotDeployed"]
+    );
+    let answer = app
+        .ok(
+            ROBOTS,
+            id,
+            json!({"type": "GroundRobot", "reason": "DAMAGED"}),
+        )
+        .await;
+
+    // The state at a version, folded from the events.
+    let then = read(&app, &format!("/v1/robots/{id}?version=2"), &answer).await;
+    assert_eq!(
+        (then["version"].clone(), then["state"]["status"].clone()),
+        (json!(2), json!("DEPLOYED"))
+    );
+    // The feed, filtered to robots, and the stream's events.
+    // (The feed shows an event once the horizon has passed it: another test's transaction on
+    // the shared cluster may hold it back for a moment.)
+    let mut types = Vec::new();
+    for _ in 0..100 {
+        let feed: Value = app
+            .get("/v1/events?aggregate_type=Robot")
+            .await
+            .json()
+            .await
+            .unwrap();
+        types = (feed["items"].as_array().unwrap().iter())
+            .map(|e| e["event_type"].as_str().unwrap().to_string())
+            .collect();
+        if types.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(types, ["RobotRegistered", "RobotDeployed", "RobotGrounded"]);
+    let events = app.get(&format!("/v1/robots/{id}/events")).await;
+    let events: Value = events.json().await.unwrap();
+    assert_eq!(events["items"].as_array().unwrap().len(), 3);
+    // The hash chain is intact.
+    let verified: Value = app
+        .get(&format!("/v1/robots/{id}/verify"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (verified["status"].clone(), verified["events"].clone()),
+        (json!("intact"), json!(3))
+    );
+}
