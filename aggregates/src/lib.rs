@@ -44,6 +44,7 @@ pub(crate) use aggregate;
 pub mod fo_task;
 mod location;
 pub mod pilot;
+pub mod pilot_center;
 pub mod robot;
 pub mod task;
 mod text;
@@ -100,7 +101,7 @@ mod tests {
     use serde::{de::DeserializeOwned, Serialize};
     use strum::VariantArray;
 
-    use super::{fo_task, pilot, robot, task, trip, Label};
+    use super::{fo_task, pilot, pilot_center, robot, task, trip, Label};
 
     /// The read models store a value as its `strum` text and the API writes it with serde: the
     /// two derives must spell every value alike, and the text must read back.
@@ -136,5 +137,6 @@ mod tests {
         spelt_alike::<fo_task::FoAction>();
         spelt_alike::<robot::RobotStatus>();
         spelt_alike::<robot::GroundingReason>();
+        spelt_alike::<pilot_center::PilotCenterStatus>();
     }
 }

@@ -9,6 +9,7 @@ pub mod fo_task;
 pub mod frame;
 pub mod lease;
 pub mod pilot;
+pub mod pilot_center;
 mod projector;
 mod replay;
 pub mod robot;
@@ -41,5 +42,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(fo_task::FoTaskHistoryProjector),
         Arc::new(robot::RobotsProjector),
         Arc::new(robot::RobotHistoryProjector),
+        Arc::new(pilot_center::PilotCentersProjector),
+        Arc::new(pilot_center::PilotCenterHistoryProjector),
     ]
 }

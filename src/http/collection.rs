@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 
 use aggregates::fo_task::FoTask;
 use aggregates::pilot::Pilot;
+use aggregates::pilot_center::PilotCenter;
 use aggregates::robot::Robot;
 use aggregates::task::Task;
 use aggregates::trip::Trip;
@@ -156,6 +157,7 @@ pub fn for_each(each: &mut impl Each) {
     each.each::<Pilot>();
     each.each::<FoTask>();
     each.each::<Robot>();
+    each.each::<PilotCenter>();
 }
 
 /// What the service says of a collection, whatever its type.

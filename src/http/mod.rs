@@ -18,6 +18,7 @@ mod health;
 mod list;
 pub mod metrics;
 mod openapi;
+mod pilot_centers;
 mod pilots;
 mod problem;
 pub mod rate;

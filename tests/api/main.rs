@@ -21,6 +21,7 @@ mod jwt;
 mod lists;
 mod moves;
 mod openapi;
+mod pilot_centers;
 mod pilots;
 mod process;
 mod read_side;

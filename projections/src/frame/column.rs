@@ -122,4 +122,5 @@ text!(
     aggregates::fo_task::SubtaskKind,
     aggregates::robot::RobotStatus,
     aggregates::robot::GroundingReason,
+    aggregates::pilot_center::PilotCenterStatus,
 );

@@ -1,0 +1,103 @@
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::pilot::PilotLocation;
+use crate::{CommandNames, DomainError, Name, Note};
+
+/// Commands on a pilot center, deserialized from `{"<CommandName>": {...fields}}`, unknown
+/// fields refused.
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[derive(strum::IntoStaticStr, strum::VariantNames)]
+pub enum PilotCenterCommand {
+    RegisterPilotCenter {
+        name: Name,
+        pilot_location: PilotLocation,
+    },
+    RenamePilotCenter {
+        name: Name,
+    },
+    ClosePilotCenter {
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+}
+
+impl CommandNames for PilotCenterCommand {
+    fn name(&self) -> &'static str {
+        self.into()
+    }
+
+    fn creates_stream(&self) -> bool {
+        matches!(self, Self::RegisterPilotCenter { .. })
+    }
+}
+
+/// What happened to a pilot center. A rename carries the name it left.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+pub enum PilotCenterEvent {
+    PilotCenterRegistered {
+        name: String,
+        pilot_location: PilotLocation,
+    },
+    PilotCenterRenamed {
+        name: String,
+        from_name: String,
+    },
+    PilotCenterClosed {
+        reason: Option<String>,
+    },
+}
+
+impl PilotCenterEvent {
+    /// The event type names, as stored in the `event_type` column.
+    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+impl DomainEvent for PilotCenterEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        crate::versions::current(self.name()).to_string()
+    }
+}
+
+/// Why a pilot center refused a command. Messages are safe to show to a caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PilotCenterError {
+    #[error("the pilot center does not exist; register it with RegisterPilotCenter first")]
+    NotFound,
+    #[error("the pilot center already exists")]
+    AlreadyExists,
+    #[error("the pilot center is CLOSED, which is final; it accepts no further commands")]
+    Closed,
+}
+
+impl DomainError for PilotCenterError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::Closed => "pilot_center_closed",
+        }
+    }
+
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound)
+    }
+}

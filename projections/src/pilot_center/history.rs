@@ -1,0 +1,130 @@
+use aggregates::pilot_center::{PilotCenter, PilotCenterEvent, PilotCenterStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+
+row! {
+    /// One change of a pilot center: its registration, a rename or its closing, with who, when
+    /// and why.
+    #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+    pub struct PilotCenterHistoryRow {
+        pub pilot_center_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        /// `null` for the registration.
+        pub from_status: Option<PilotCenterStatus>,
+        pub to_status: PilotCenterStatus,
+        /// The name it had before (a rename).
+        pub from_name: Option<String>,
+        /// The name it has after.
+        pub name: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+        /// for itself.
+        pub on_behalf_of: Option<String>,
+        /// A closing's reason.
+        pub reason: Option<String>,
+        pub correlation_id: Option<String>,
+        /// The event's global position.
+        pub position: i64,
+    }
+}
+
+table! {
+    /// A row of `pilot_center_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct HistoryEntry in "pilot_center_history" {
+        pub global_position: i64,
+        pub pilot_center_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<PilotCenterStatus>,
+        pub to_status: PilotCenterStatus,
+        pub from_name: Option<String>,
+        pub name: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub reason: Option<String>,
+        pub correlation_id: Option<String>,
+    }
+}
+
+impl PilotCenterHistoryRow {
+    /// A pilot center's timeline, in order.
+    pub async fn for_center(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT h.*, h.global_position AS position,
+                    e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT {} FROM pilot_center_history WHERE pilot_center_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence",
+            HistoryEntry::COLUMNS
+        ))
+        .bind(id)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+/// Keeps `pilot_center_history`: one row per event.
+pub struct PilotCenterHistoryProjector;
+
+impl Fold for PilotCenterHistoryProjector {
+    const NAME: &'static str = "pilot_center_history";
+    const AGGREGATE_TYPE: &'static str = PilotCenter::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = PilotCenterEvent::TYPES;
+    const TABLES: &'static [&'static str] = &["pilot_center_history"];
+    type Batch = PilotCenterHistory;
+}
+
+/// The history rows a batch adds.
+#[derive(Default)]
+pub struct PilotCenterHistory {
+    pub(crate) rows: Appends<HistoryEntry>,
+}
+
+#[async_trait]
+impl Batch for PilotCenterHistory {
+    type Event = PilotCenterEvent;
+
+    fn fold(&mut self, fact: &Fact<'_>, event: PilotCenterEvent) -> Result<(), Inconsistent> {
+        use PilotCenterStatus::{Closed, Open};
+        let (from_status, to_status, from_name, name, reason) = match event {
+            PilotCenterEvent::PilotCenterRegistered { name, .. } => {
+                (None, Open, None, Some(name), None)
+            }
+            PilotCenterEvent::PilotCenterRenamed { name, from_name } => {
+                (Some(Open), Open, Some(from_name), Some(name), None)
+            }
+            PilotCenterEvent::PilotCenterClosed { reason } => {
+                (Some(Open), Closed, None, None, reason)
+            }
+        };
+        let provenance = fact.provenance();
+        self.rows.push(HistoryEntry {
+            global_position: fact.position,
+            pilot_center_id: fact.stream,
+            sequence: fact.sequence,
+            event_type: fact.event_type().to_string(),
+            from_status,
+            to_status,
+            from_name,
+            name,
+            changed_at: fact.at,
+            actor: provenance.actor,
+            reason,
+            correlation_id: provenance.correlation_id,
+        });
+        Ok(())
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rows.write(conn).await
+    }
+}

@@ -1,0 +1,56 @@
+use aggregates::pilot::PilotLocation;
+use aggregates::pilot_center::{PilotCenter, PilotCenterStatus};
+use projections::frame::Fold;
+use projections::pilot_center::{PilotCenterHistoryRow, PilotCenterView};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+
+impl Collection for PilotCenter {
+    const PATH: &'static str = "pilot-centers";
+    const DESCRIPTION: &'static str = "The places remote pilots work from.";
+    const STATE_PROJECTOR: &'static str = projections::pilot_center::PilotCentersProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::pilot_center::PilotCenterHistoryProjector::NAME];
+    type View = PilotCenterView;
+    type HistoryRow = PilotCenterHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "pilot_centers",
+        filters: &[
+            Filter {
+                name: "pilot_location",
+                column: "pilot_location",
+                kind: FilterKind::enumeration::<PilotLocation>(),
+            },
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::enumeration::<PilotCenterStatus>(),
+            },
+        ],
+    };
+
+    fn services() {}
+
+    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PilotCenterView>> {
+        PilotCenterView::load(pool, id).await
+    }
+
+    async fn read_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> sqlx::Result<Vec<PilotCenterView>> {
+        PilotCenterView::load_many(conn, ids).await
+    }
+
+    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotCenterHistoryRow>> {
+        PilotCenterHistoryRow::for_center(pool, id).await
+    }
+}
+
+views!(
+    PilotCenterView,
+    |v: &PilotCenterView| v.version,
+    PilotCenterHistoryRow
+);
