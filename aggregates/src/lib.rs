@@ -3,15 +3,21 @@
 //! No I/O lives here: no SQL, no HTTP, no clock. Every decision is taken in an aggregate's
 //! `handle`, `apply` only assigns, and everything a decision needs arrives with the command.
 
-/// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name: `handle` records what
+/// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name (or the one after `as`): `handle` records what
 /// the decision (the closure, given the state, the command and the services) answers, and
 /// `apply` is the aggregate's `evolve`. So `handle` and `apply` are written once, and an
 /// aggregate is its decisions and its evolution, both plain functions with no I/O.
 macro_rules! aggregate {
-    ($aggregate:ident: $command:ty => $event:ty, $error:ty, $services:ty,
+    ($aggregate:ident as $type:literal: $($rest:tt)*) => {
+        $crate::aggregate!(@impl $aggregate, $type, $($rest)*);
+    };
+    ($aggregate:ident: $($rest:tt)*) => {
+        $crate::aggregate!(@impl $aggregate, stringify!($aggregate), $($rest)*);
+    };
+    (@impl $aggregate:ident, $type:expr, $command:ty => $event:ty, $error:ty, $services:ty,
      |$state:ident, $cmd:ident, $svc:pat_param| $decide:expr) => {
         impl cqrs_es::Aggregate for $aggregate {
-            const TYPE: &'static str = stringify!($aggregate);
+            const TYPE: &'static str = $type;
             type Command = $command;
             type Event = $event;
             type Error = $error;
@@ -46,12 +52,13 @@ mod location;
 pub mod pilot;
 pub mod pilot_center;
 pub mod robot;
+pub mod site;
 pub mod task;
 mod text;
 pub mod trip;
 pub mod versions;
 
-pub use location::{Location, LocationError};
+pub use location::{Latitude, Location, LocationError, Longitude};
 /// The names of an enum's variants (commands, events), as strum derives them.
 pub use strum::VariantNames;
 pub use text::{ExternalRef, Name, Note, TextError};
@@ -101,7 +108,7 @@ mod tests {
     use serde::{de::DeserializeOwned, Serialize};
     use strum::VariantArray;
 
-    use super::{fo_task, pilot, pilot_center, robot, task, trip, Label};
+    use super::{fo_task, pilot, pilot_center, robot, site, task, trip, Label};
 
     /// The read models store a value as its `strum` text and the API writes it with serde: the
     /// two derives must spell every value alike, and the text must read back.
@@ -138,5 +145,7 @@ mod tests {
         spelt_alike::<robot::RobotStatus>();
         spelt_alike::<robot::GroundingReason>();
         spelt_alike::<pilot_center::PilotCenterStatus>();
+        spelt_alike::<site::LocationKind>();
+        spelt_alike::<site::LocationStatus>();
     }
 }

@@ -70,6 +70,79 @@ impl TryFrom<LocationFields> for Location {
     }
 }
 
+/// A latitude in WGS 84 degrees, -90 to 90, checked when parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Latitude(f64);
+
+/// A longitude in WGS 84 degrees, -180 to 180, checked when parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Longitude(f64);
+
+/// Degrees from `-bound` to `bound`, as the document shows them.
+macro_rules! degrees_schema {
+    ($name:ident, $bound:expr) => {
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::Number)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Double,
+                    )))
+                    .minimum(Some(-$bound))
+                    .maximum(Some($bound))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
+        impl $name {
+            pub fn degrees(self) -> f64 {
+                self.0
+            }
+        }
+    };
+}
+
+degrees_schema!(Latitude, 90.0);
+degrees_schema!(Longitude, 180.0);
+
+impl TryFrom<f64> for Latitude {
+    type Error = LocationError;
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        if (-90.0..=90.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(LocationError::Latitude(value))
+        }
+    }
+}
+
+impl TryFrom<f64> for Longitude {
+    type Error = LocationError;
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        if (-180.0..=180.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(LocationError::Longitude(value))
+        }
+    }
+}
+
+impl From<Latitude> for f64 {
+    fn from(value: Latitude) -> Self {
+        value.0
+    }
+}
+
+impl From<Longitude> for f64 {
+    fn from(value: Longitude) -> Self {
+        value.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

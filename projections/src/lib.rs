@@ -14,6 +14,7 @@ mod projector;
 mod replay;
 pub mod robot;
 mod runner;
+pub mod site;
 pub mod task;
 pub mod trip;
 pub mod views;
@@ -44,5 +45,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(robot::RobotHistoryProjector),
         Arc::new(pilot_center::PilotCentersProjector),
         Arc::new(pilot_center::PilotCenterHistoryProjector),
+        Arc::new(site::LocationsProjector),
+        Arc::new(site::LocationHistoryProjector),
     ]
 }

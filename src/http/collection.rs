@@ -10,6 +10,7 @@ use aggregates::fo_task::FoTask;
 use aggregates::pilot::Pilot;
 use aggregates::pilot_center::PilotCenter;
 use aggregates::robot::Robot;
+use aggregates::site::Site;
 use aggregates::task::Task;
 use aggregates::trip::Trip;
 use aggregates::{CommandNames, DomainError};
@@ -158,6 +159,7 @@ pub fn for_each(each: &mut impl Each) {
     each.each::<FoTask>();
     each.each::<Robot>();
     each.each::<PilotCenter>();
+    each.each::<Site>();
 }
 
 /// What the service says of a collection, whatever its type.

@@ -16,6 +16,7 @@ mod fo_tasks;
 mod headers;
 mod health;
 mod list;
+mod locations;
 pub mod metrics;
 mod openapi;
 mod pilot_centers;

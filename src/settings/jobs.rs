@@ -59,7 +59,7 @@ pub enum DeadLettersAction {
 
 #[derive(Args, Clone)]
 pub struct VerifySettings {
-    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers).
+    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations).
     #[arg(long, requires = "id")]
     pub collection: Option<String>,
     #[arg(long, requires = "collection")]
@@ -159,7 +159,7 @@ pub enum ExportFormat {
 
 #[derive(Args, Clone)]
 pub struct TimelineSettings {
-    /// tasks, trips, pilots, fo-tasks, robots or pilot-centers.
+    /// tasks, trips, pilots, fo-tasks, robots, pilot-centers or locations.
     pub collection: String,
     /// The entity's id.
     pub id: uuid::Uuid,

@@ -58,6 +58,7 @@ impl Stream for Task {}
 impl Stream for Trip {}
 impl Stream for FoTask {}
 impl Stream for aggregates::pilot_center::PilotCenter {}
+impl Stream for aggregates::site::Site {}
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);

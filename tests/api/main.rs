@@ -19,6 +19,7 @@ mod fo_tasks;
 mod idempotency;
 mod jwt;
 mod lists;
+mod locations;
 mod moves;
 mod openapi;
 mod pilot_centers;

@@ -123,4 +123,6 @@ text!(
     aggregates::robot::RobotStatus,
     aggregates::robot::GroundingReason,
     aggregates::pilot_center::PilotCenterStatus,
+    aggregates::site::LocationKind,
+    aggregates::site::LocationStatus,
 );

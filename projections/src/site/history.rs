@@ -1,0 +1,124 @@
+use aggregates::site::{LocationEvent, LocationStatus, Site};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+
+row! {
+    /// One change of a location: its registration, an update (what it changed) or its
+    /// retirement, with who, when and why.
+    #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+    pub struct LocationHistoryRow {
+        pub location_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        /// `null` for the registration.
+        pub from_status: Option<LocationStatus>,
+        pub to_status: LocationStatus,
+        /// The name it took (registration, update); `null` when unchanged.
+        pub name: Option<String>,
+        /// The address it took; `null` when unchanged.
+        pub address: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+        /// for itself.
+        pub on_behalf_of: Option<String>,
+        pub correlation_id: Option<String>,
+        /// The event's global position.
+        pub position: i64,
+    }
+}
+
+table! {
+    /// A row of `location_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct HistoryEntry in "location_history" {
+        pub global_position: i64,
+        pub location_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<LocationStatus>,
+        pub to_status: LocationStatus,
+        pub name: Option<String>,
+        pub address: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub correlation_id: Option<String>,
+    }
+}
+
+impl LocationHistoryRow {
+    /// A location's timeline, in order.
+    pub async fn for_location(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT h.*, h.global_position AS position,
+                    e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT {} FROM location_history WHERE location_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence",
+            HistoryEntry::COLUMNS
+        ))
+        .bind(id)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+/// Keeps `location_history`: one row per event.
+pub struct LocationHistoryProjector;
+
+impl Fold for LocationHistoryProjector {
+    const NAME: &'static str = "location_history";
+    const AGGREGATE_TYPE: &'static str = Site::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = LocationEvent::TYPES;
+    const TABLES: &'static [&'static str] = &["location_history"];
+    type Batch = LocationHistory;
+}
+
+/// The history rows a batch adds.
+#[derive(Default)]
+pub struct LocationHistory {
+    pub(crate) rows: Appends<HistoryEntry>,
+}
+
+#[async_trait]
+impl Batch for LocationHistory {
+    type Event = LocationEvent;
+
+    fn fold(&mut self, fact: &Fact<'_>, event: LocationEvent) -> Result<(), Inconsistent> {
+        use LocationStatus::{Active, Retired};
+        let (from_status, to_status, name, address) = match event {
+            LocationEvent::LocationRegistered { name, address, .. } => {
+                (None, Active, Some(name), address)
+            }
+            LocationEvent::LocationUpdated { name, address } => {
+                (Some(Active), Active, name, address)
+            }
+            LocationEvent::LocationRetired {} => (Some(Active), Retired, None, None),
+        };
+        let provenance = fact.provenance();
+        self.rows.push(HistoryEntry {
+            global_position: fact.position,
+            location_id: fact.stream,
+            sequence: fact.sequence,
+            event_type: fact.event_type().to_string(),
+            from_status,
+            to_status,
+            name,
+            address,
+            changed_at: fact.at,
+            actor: provenance.actor,
+            correlation_id: provenance.correlation_id,
+        });
+        Ok(())
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rows.write(conn).await
+    }
+}

@@ -1,0 +1,58 @@
+use aggregates::site::{LocationKind, LocationStatus, Site};
+use projections::frame::Fold;
+use projections::site::{LocationHistoryRow, LocationView};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+
+impl Collection for Site {
+    const PATH: &'static str = "locations";
+    const DESCRIPTION: &'static str =
+        "Known places: hubs, merchants, customers, parking and charging spots.";
+    const STATE_PROJECTOR: &'static str = projections::site::LocationsProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::site::LocationHistoryProjector::NAME];
+    type View = LocationView;
+    type HistoryRow = LocationHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "locations",
+        filters: &[
+            Filter {
+                name: "hub_id",
+                column: "hub_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "kind",
+                column: "kind",
+                kind: FilterKind::enumeration::<LocationKind>(),
+            },
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::enumeration::<LocationStatus>(),
+            },
+        ],
+    };
+
+    fn services() {}
+
+    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<LocationView>> {
+        LocationView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<LocationView>> {
+        LocationView::load_many(conn, ids).await
+    }
+
+    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<LocationHistoryRow>> {
+        LocationHistoryRow::for_location(pool, id).await
+    }
+}
+
+views!(
+    LocationView,
+    |v: &LocationView| v.version,
+    LocationHistoryRow
+);
