@@ -3,6 +3,35 @@
 //! No I/O lives here: no SQL, no HTTP, no clock. Every decision is taken in an aggregate's
 //! `handle`, `apply` only assigns, and everything a decision needs arrives with the command.
 
+/// A seed enumeration: its values spelt SCREAMING_SNAKE_CASE alike by serde (the API) and by
+/// strum (the read models' text columns, `Label::as_str`), listed by `VariantArray`, with its
+/// schema. The one place the derives are written.
+macro_rules! seed_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+            utoipa::ToSchema,
+            strum::IntoStaticStr,
+            strum::Display,
+            strum::EnumString,
+            strum::VariantArray,
+        )]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+    };
+}
+
 /// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name (or the one after `as`): `handle` records what
 /// the decision (the closure, given the state, the command and the services) answers, and
 /// `apply` is the aggregate's `evolve`. So `handle` and `apply` are written once, and an

@@ -343,12 +343,13 @@ async fn a_history_can_be_narrowed_to_a_time_range() {
     app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
         .await;
     let answer = app.ok("tasks", task, json!({"type": "StartTask"})).await;
-    let all: Value = app
+    let response = app
         .get_consistent(&format!("/v1/tasks/{task}/history"), &answer)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
+    let status = response.status();
+    let all: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(3), "{all}");
     let second = all["items"][1]["changed_at"]
         .as_str()
         .unwrap()

@@ -3,30 +3,15 @@ use uuid::Uuid;
 
 use crate::Location;
 
-/// A field-operations task's status (ours: the seed does not give one).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum FoTaskStatus {
-    Created,
-    Assigned,
-    InProgress,
-    Completed,
-    Cancelled,
+seed_enum! {
+    /// A field-operations task's status (ours: the seed does not give one).
+    pub enum FoTaskStatus {
+        Created,
+        Assigned,
+        InProgress,
+        Completed,
+        Cancelled,
+    }
 }
 
 impl FoTaskStatus {
@@ -36,29 +21,14 @@ impl FoTaskStatus {
     }
 }
 
-/// A subtask's status.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum SubtaskStatus {
-    Pending,
-    InProgress,
-    Done,
-    Skipped,
+seed_enum! {
+    /// A subtask's status.
+    pub enum SubtaskStatus {
+        Pending,
+        InProgress,
+        Done,
+        Skipped,
+    }
 }
 
 impl SubtaskStatus {
@@ -68,83 +38,38 @@ impl SubtaskStatus {
     }
 }
 
-/// What a field-operations task is for.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum FoTaskKind {
-    RobotRescue,
-    BatterySwap,
-    Maintenance,
-    Deployment,
-    Retrieval,
-    Inspection,
-    Other,
+seed_enum! {
+    /// What a field-operations task is for.
+    pub enum FoTaskKind {
+        RobotRescue,
+        BatterySwap,
+        Maintenance,
+        Deployment,
+        Retrieval,
+        Inspection,
+        Other,
+    }
 }
 
-/// What an action subtask asks the operator to do.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum FoAction {
-    SwapBattery,
-    ResetRobot,
-    MoveRobot,
-    Inspect,
-    LoadRobot,
-    UnloadRobot,
-    Other,
+seed_enum! {
+    /// What an action subtask asks the operator to do.
+    pub enum FoAction {
+        SwapBattery,
+        ResetRobot,
+        MoveRobot,
+        Inspect,
+        LoadRobot,
+        UnloadRobot,
+        Other,
+    }
 }
 
-/// The two kinds of subtask, as the `kind` field spells them.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum SubtaskKind {
-    Travel,
-    Action,
+seed_enum! {
+    /// The two kinds of subtask, as the `kind` field spells them.
+    pub enum SubtaskKind {
+        Travel,
+        Action,
+    }
 }
 
 /// A subtask as a client describes it and as events carry it:

@@ -15,27 +15,12 @@ pub struct PilotCenterState {
     pub close_reason: Option<String>,
 }
 
-/// OPEN, or CLOSED for good.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum PilotCenterStatus {
-    Open,
-    Closed,
+seed_enum! {
+    /// OPEN, or CLOSED for good.
+    pub enum PilotCenterStatus {
+        Open,
+        Closed,
+    }
 }
 
 crate::aggregate!(

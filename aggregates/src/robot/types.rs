@@ -1,33 +1,16 @@
-use serde::{Deserialize, Serialize};
-
-/// A robot's state: the seed's `RobotStateEventState` (ON_TRIP, PARKED, GROUNDED, OFF_DUTY,
-/// DEPLOYED), plus RETIRED, ours and final. OFF_DUTY: at a hub, out of service; DEPLOYED: in
-/// service and free; ON_TRIP: driving a trip; PARKED: in service, waiting at a stop; GROUNDED:
-/// out of service for a fault or a hold, until maintenance releases it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum RobotStatus {
-    OnTrip,
-    Parked,
-    Grounded,
-    OffDuty,
-    Deployed,
-    Retired,
+seed_enum! {
+    /// A robot's state: the seed's `RobotStateEventState` (ON_TRIP, PARKED, GROUNDED, OFF_DUTY,
+    /// DEPLOYED), plus RETIRED, ours and final. OFF_DUTY: at a hub, out of service; DEPLOYED: in
+    /// service and free; ON_TRIP: driving a trip; PARKED: in service, waiting at a stop; GROUNDED:
+    /// out of service for a fault or a hold, until maintenance releases it.
+    pub enum RobotStatus {
+        OnTrip,
+        Parked,
+        Grounded,
+        OffDuty,
+        Deployed,
+        Retired,
+    }
 }
 
 impl RobotStatus {
@@ -37,29 +20,14 @@ impl RobotStatus {
     }
 }
 
-/// Why a robot is grounded.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum GroundingReason {
-    HardwareFault,
-    LowBattery,
-    Damaged,
-    SafetyHold,
-    Maintenance,
-    Other,
+seed_enum! {
+    /// Why a robot is grounded.
+    pub enum GroundingReason {
+        HardwareFault,
+        LowBattery,
+        Damaged,
+        SafetyHold,
+        Maintenance,
+        Other,
+    }
 }

@@ -18,54 +18,24 @@ pub struct SiteState {
     pub status: LocationStatus,
 }
 
-/// What a location is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum LocationKind {
-    Hub,
-    Merchant,
-    Customer,
-    Parking,
-    Charging,
-    Other,
+seed_enum! {
+    /// What a location is.
+    pub enum LocationKind {
+        Hub,
+        Merchant,
+        Customer,
+        Parking,
+        Charging,
+        Other,
+    }
 }
 
-/// ACTIVE, or RETIRED for good.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum LocationStatus {
-    Active,
-    Retired,
+seed_enum! {
+    /// ACTIVE, or RETIRED for good.
+    pub enum LocationStatus {
+        Active,
+        Retired,
+    }
 }
 
 crate::aggregate!(

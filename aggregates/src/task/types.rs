@@ -1,31 +1,14 @@
-use serde::{Deserialize, Serialize};
-
-/// Seed `TaskStatus`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum TaskStatus {
-    Scheduled,
-    Pending,
-    InProgress,
-    Paused,
-    Arrived,
-    Completed,
-    Cancelled,
+seed_enum! {
+    /// Seed `TaskStatus`.
+    pub enum TaskStatus {
+        Scheduled,
+        Pending,
+        InProgress,
+        Paused,
+        Arrived,
+        Completed,
+        Cancelled,
+    }
 }
 
 impl TaskStatus {
@@ -35,85 +18,55 @@ impl TaskStatus {
     }
 }
 
-/// Seed `TaskType`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum TaskType {
-    JitpTrip,
-    DeploymentTrip,
-    DeliveryTrip,
-    ReturnTrip,
-    None,
+seed_enum! {
+    /// Seed `TaskType`.
+    pub enum TaskType {
+        JitpTrip,
+        DeploymentTrip,
+        DeliveryTrip,
+        ReturnTrip,
+        None,
+    }
 }
 
-/// Why a task was cancelled. The seed's `AttemptCancellationReason` has "40+ reasons" but does
-/// not list them; this is our set, grouped by who or what caused the cancellation. Values are
-/// only ever added, never renamed. `OTHER` requires a note.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum CancellationReason {
-    // The customer or the merchant.
-    CustomerRequested,
-    CustomerUnreachable,
-    CustomerNotPresent,
-    MerchantRequested,
-    MerchantClosed,
-    OrderNotReady,
-    ItemsUnavailable,
-    DuplicateOrder,
-    // The destination.
-    AddressInvalid,
-    AddressUnreachable,
-    OutsideServiceArea,
-    // The robot.
-    RobotUnavailable,
-    RobotHardwareFault,
-    RobotLowBattery,
-    RobotStuck,
-    RobotVandalized,
-    RobotConnectivityLost,
-    // The pilots.
-    NoPilotAvailable,
-    PilotAbandoned,
-    // Conditions on the way.
-    RouteBlocked,
-    Weather,
-    UnsafeConditions,
-    SafetyIncident,
-    // Operations.
-    HubClosed,
-    ScheduleExpired,
-    OperationalDecision,
-    TestTask,
-    Other,
+seed_enum! {
+    /// Why a task was cancelled. The seed's `AttemptCancellationReason` has "40+ reasons" but does
+    /// not list them; this is our set, grouped by who or what caused the cancellation. Values are
+    /// only ever added, never renamed. `OTHER` requires a note.
+    pub enum CancellationReason {
+        // The customer or the merchant.
+        CustomerRequested,
+        CustomerUnreachable,
+        CustomerNotPresent,
+        MerchantRequested,
+        MerchantClosed,
+        OrderNotReady,
+        ItemsUnavailable,
+        DuplicateOrder,
+        // The destination.
+        AddressInvalid,
+        AddressUnreachable,
+        OutsideServiceArea,
+        // The robot.
+        RobotUnavailable,
+        RobotHardwareFault,
+        RobotLowBattery,
+        RobotStuck,
+        RobotVandalized,
+        RobotConnectivityLost,
+        // The pilots.
+        NoPilotAvailable,
+        PilotAbandoned,
+        // Conditions on the way.
+        RouteBlocked,
+        Weather,
+        UnsafeConditions,
+        SafetyIncident,
+        // Operations.
+        HubClosed,
+        ScheduleExpired,
+        OperationalDecision,
+        TestTask,
+        Other,
+    }
 }
