@@ -43,9 +43,9 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(fo_task::FoTaskHistoryProjector),
         Arc::new(robot::RobotsProjector),
         Arc::new(robot::RobotHistoryProjector),
-        Arc::new(pilot_center::PilotCentersProjector),
+        Arc::new(pilot_center::PilotCentersProjector::default()),
         Arc::new(pilot_center::PilotCenterHistoryProjector),
-        Arc::new(site::LocationsProjector),
+        Arc::new(site::LocationsProjector::default()),
         Arc::new(site::LocationHistoryProjector),
     ]
 }

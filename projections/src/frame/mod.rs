@@ -11,6 +11,7 @@
 
 mod column;
 mod sql;
+mod state;
 mod table;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 pub use column::Column;
 pub use sql::{insert_sql, load_sql};
+pub use state::{StateProjector, StateRows, StateView};
 pub(crate) use table::{row, table, versioned};
 pub use table::{Append, Appends, Rows, Table, Versioned};
 

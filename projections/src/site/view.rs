@@ -1,12 +1,10 @@
 use aggregates::site::{LocationEvent, LocationKind, LocationStatus, Site, SiteState};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Batch, Fact, Fold, Inconsistent, Rows, Table};
+use crate::frame::{table, StateProjector, StateView, Table};
 
 table! {
     /// A location as the API shows it: the columns of the `locations` read model.
@@ -28,22 +26,42 @@ table! {
     }
 }
 
-impl LocationView {
-    /// The view after `event`, folded with the aggregate's own `apply`.
-    fn fold(view: Option<&Self>, fact: &Fact<'_>, event: LocationEvent) -> Option<Self> {
-        let mut site = Site(view.map(|v| SiteState {
-            name: v.name.clone(),
-            lat: v.lat,
-            lng: v.lng,
-            kind: v.kind,
-            address: v.address.clone(),
-            hub_id: v.hub_id,
-            status: v.status,
-        }));
-        site.apply(event);
+impl StateView for LocationView {
+    type Aggregate = Site;
+    const NAME: &'static str = "locations";
+    const EVENT_TYPES: &'static [&'static str] = LocationEvent::TYPES;
+    const TABLES: &'static [&'static str] = &["locations"];
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    fn aggregate(&self) -> Site {
+        Site(Some(SiteState {
+            name: self.name.clone(),
+            lat: self.lat,
+            lng: self.lng,
+            kind: self.kind,
+            address: self.address.clone(),
+            hub_id: self.hub_id,
+            status: self.status,
+        }))
+    }
+
+    fn show(
+        id: Uuid,
+        site: &Site,
+        version: u64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Option<Self> {
         let state = site.state()?;
         Some(Self {
-            id: fact.stream,
+            id,
             name: state.name.clone(),
             lat: state.lat,
             lng: state.lng,
@@ -51,12 +69,17 @@ impl LocationView {
             address: state.address.clone(),
             hub_id: state.hub_id,
             status: state.status,
-            version: fact.sequence as u64,
-            created_at: view.map_or(fact.at, |v| v.created_at),
-            updated_at: fact.at,
+            version,
+            created_at,
+            updated_at,
         })
     }
+}
 
+/// Keeps `locations`.
+pub type LocationsProjector = StateProjector<LocationView>;
+
+impl LocationView {
     /// One location from the read model.
     pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
         let mut conn = pool.acquire().await?;
@@ -69,50 +92,5 @@ impl LocationView {
         ids: &[Uuid],
     ) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
-    }
-}
-
-/// Keeps `locations`.
-pub struct LocationsProjector;
-
-impl Fold for LocationsProjector {
-    const NAME: &'static str = "locations";
-    const AGGREGATE_TYPE: &'static str = Site::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = LocationEvent::TYPES;
-    const TABLES: &'static [&'static str] = &["locations"];
-    type Batch = Locations;
-}
-
-/// The locations a batch touches.
-#[derive(Default)]
-pub struct Locations {
-    pub locations: Rows<LocationView>,
-}
-
-#[async_trait]
-impl Batch for Locations {
-    type Event = LocationEvent;
-
-    fn want(&mut self, fact: &Fact<'_>, _: &LocationEvent) {
-        self.locations.want(fact.stream);
-    }
-
-    async fn load(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.locations.load(conn).await
-    }
-
-    fn fold(&mut self, fact: &Fact<'_>, event: LocationEvent) -> Result<(), Inconsistent> {
-        let current = self.locations.peek(&fact.stream);
-        if current.is_some_and(|v| v.version as i64 >= fact.sequence) {
-            return Err(Inconsistent("the row is already at or past this event"));
-        }
-        let next = LocationView::fold(current, fact, event)
-            .ok_or(Inconsistent("the location was never registered"))?;
-        self.locations.put(next);
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.locations.write(conn).await
     }
 }
