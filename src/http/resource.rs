@@ -153,8 +153,7 @@ fn show_doc<C: Collection>(schemas: &mut Components) -> Op {
     let version = HeaderBuilder::new()
         .schema(text())
         .description(Some("The version shown."));
-    let state = ResponseBuilder::from(json_answer("The state.", either(view, past)))
-        .header("ETag", version.build());
+    let state = json_answer("The state.", either(view, past)).header("ETag", version.build());
     let summary = format!(
         "A {}'s current state, or its state at a moment or version",
         C::TYPE
