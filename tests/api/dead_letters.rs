@@ -621,3 +621,61 @@ async fn a_request_no_runner_takes_is_accepted_and_a_different_one_waits_its_tur
     assert_eq!(letter["reason"], Value::Null);
     assert_eq!(letter["status"], "parked");
 }
+
+#[tokio::test]
+async fn a_robot_event_that_does_not_fit_parks_that_robot_alone_and_a_skip_lets_it_go_on() {
+    let app = TestApp::spawn_with(|s| s.projections.park_after = 2).await;
+    let register = |serial: &str| json!({"type": "RegisterRobot", "serial_number": serial, "hub_id": Uuid::new_v4()});
+    let robot = Uuid::new_v4();
+    app.ok("robots", robot, register("SN-DL-1")).await;
+    // An import ends a deployment the robot never had: the robots projector cannot apply it.
+    let ended = json!({"RobotDeploymentEnded": {"deployment_id": Uuid::new_v4(),
+                                                "from_status": "DEPLOYED", "reason": null}});
+    store_raw(
+        &app.pool,
+        "Robot",
+        robot,
+        2,
+        "RobotDeploymentEnded",
+        "1.0",
+        ended,
+    )
+    .await;
+    let letters = wait_parked(&app, "robots", 1).await;
+    assert_eq!(letters[0]["aggregate_id"], robot.to_string());
+    let error = letters[0]["error"].as_str().unwrap();
+    assert!(error.contains("no such deployment"), "{error}");
+
+    // Every other robot goes on.
+    let other = Uuid::new_v4();
+    let answer = app.ok("robots", other, register("SN-DL-2")).await;
+    let read = app
+        .get_consistent(&format!("/v1/robots/{other}"), &answer)
+        .await;
+    assert_eq!(read.status(), StatusCode::OK);
+
+    // Skipped with a reason, the robot's later events are applied again.
+    let id = letters[0]["id"].as_i64().unwrap();
+    let skip = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/dead-letters/{id}/skip"),
+        )
+        .json(&json!({"reason": "the import invented that deployment"}));
+    let skipped = app.send(skip).await;
+    assert_eq!(skipped.status(), StatusCode::OK);
+    let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(),
+                        "hub_id": Uuid::new_v4()});
+    let answer = app.ok("robots", robot, deploy).await;
+    let read: Value = app
+        .get_consistent(&format!("/v1/robots/{robot}"), &answer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (read["status"].clone(), read["version"].clone()),
+        (json!("DEPLOYED"), json!(3))
+    );
+    assert!(parked(&app, "robots").await.is_empty());
+}
