@@ -195,8 +195,13 @@ impl About {
     }
 }
 
-/// Every collection's `About`, in `for_each`'s order.
-pub fn collections() -> Vec<About> {
+/// Every collection's `About`, in `for_each`'s order (gathered once).
+pub fn collections() -> &'static [About] {
+    static ALL: std::sync::LazyLock<Vec<About>> = std::sync::LazyLock::new(gather);
+    &ALL
+}
+
+fn gather() -> Vec<About> {
     struct Gather(Vec<About>);
     impl Each for Gather {
         fn each<C: Collection>(&mut self) {
@@ -215,7 +220,7 @@ pub fn collection_paths() -> Vec<&'static str> {
 
 /// The aggregate type behind a collection's path segment (`tasks` -> `Task`).
 pub fn aggregate_type_of(collection: &str) -> Option<&'static str> {
-    (collections().into_iter())
+    (collections().iter())
         .find(|c| c.path == collection)
         .map(|c| c.aggregate_type)
 }

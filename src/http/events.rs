@@ -85,7 +85,7 @@ pub fn aggregate_types() -> Vec<&'static str> {
 /// Every event type of the service.
 pub fn event_types() -> impl Iterator<Item = &'static str> {
     collections()
-        .into_iter()
+        .iter()
         .flat_map(|c| c.event_types.iter().copied())
 }
 

@@ -185,7 +185,7 @@ pub fn document(api: Api) -> Value {
 /// A tag per collection, then the feed's and the operators'.
 fn tags() -> Vec<Value> {
     let collections =
-        (collections().into_iter()).map(|c| json!({"name": c.path, "description": c.description}));
+        (collections().iter()).map(|c| json!({"name": c.path, "description": c.description}));
     collections
         .chain([
             json!({"name": "events", "description": "The raw events, for analysts and auditors."}),
