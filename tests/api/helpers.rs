@@ -326,12 +326,22 @@ impl TestApp {
         id
     }
 
-    /// GETs a path once the read models include `token` (a command answer's `token`).
+    /// GETs a path (with a query or without) once the read models include `token` (a
+    /// command answer's `token`).
     pub async fn get_consistent(&self, path: &str, answer: &Value) -> Response {
         let token = answer["token"]
             .as_str()
             .expect("a command answer with a token");
-        self.get(&format!("{path}?consistent_with={token}")).await
+        let joint = if path.contains('?') { '&' } else { '?' };
+        self.get(&format!("{path}{joint}consistent_with={token}"))
+            .await
+    }
+
+    /// The JSON of a GET that must answer 200 once the read models include `answer`.
+    pub async fn read_consistent(&self, path: &str, answer: &Value) -> Value {
+        let response = self.get_consistent(path, answer).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("a JSON answer")
     }
 
     /// Waits until every projector has applied every committed event.

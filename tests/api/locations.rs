@@ -15,19 +15,6 @@ fn register(name: &str, lat: f64, lng: f64, kind: &str, hub: Option<Uuid>) -> Va
            "hub_id": hub})
 }
 
-/// GETs `path` (which may have a query already) once the read models include `answer`.
-async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
-    let token = answer["token"]
-        .as_str()
-        .expect("a command answer with a token");
-    let joint = if path.contains('?') { '&' } else { '?' };
-    let response = app
-        .get(&format!("{path}{joint}consistent_with={token}"))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_location_is_registered_updated_and_retired_and_listed_by_hub_and_kind() {
     let app = TestApp::spawn().await;
@@ -58,7 +45,9 @@ async fn a_location_is_registered_updated_and_retired_and_listed_by_hub_and_kind
         .ok(LOCATIONS, door, json!({"type": "RetireLocation"}))
         .await;
 
-    let shown = read(&app, &format!("/v1/locations/{dock}"), &answer).await;
+    let shown = app
+        .read_consistent(&format!("/v1/locations/{dock}"), &answer)
+        .await;
     assert_eq!(
         json!([
             shown["lat"],
@@ -69,16 +58,20 @@ async fn a_location_is_registered_updated_and_retired_and_listed_by_hub_and_kind
         ]),
         json!([37.77, -122.42, "CHARGING", "1 Market St", hub])
     );
-    let at_hub = read(
-        &app,
-        &format!("/v1/locations?hub_id={hub}&kind=CHARGING"),
-        &answer,
-    )
-    .await;
+    let at_hub = app
+        .read_consistent(
+            &format!("/v1/locations?hub_id={hub}&kind=CHARGING"),
+            &answer,
+        )
+        .await;
     assert_eq!(at_hub["items"].as_array().unwrap().len(), 1);
-    let retired = read(&app, "/v1/locations?status=RETIRED", &answer).await;
+    let retired = app
+        .read_consistent("/v1/locations?status=RETIRED", &answer)
+        .await;
     assert_eq!(retired["items"][0]["id"], door.to_string());
-    let timeline = read(&app, &format!("/v1/locations/{door}/history"), &answer).await;
+    let timeline = app
+        .read_consistent(&format!("/v1/locations/{door}/history"), &answer)
+        .await;
     let steps: Vec<Value> = (timeline["items"].as_array().unwrap().iter())
         .map(|r| json!([r["event_type"], r["from_status"], r["to_status"]]))
         .collect();

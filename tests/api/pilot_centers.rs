@@ -13,19 +13,6 @@ fn register(name: &str, location: &str) -> Value {
     json!({"type": "RegisterPilotCenter", "name": name, "pilot_location": location})
 }
 
-/// GETs `path` (which may have a query already) once the read models include `answer`.
-async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
-    let token = answer["token"]
-        .as_str()
-        .expect("a command answer with a token");
-    let joint = if path.contains('?') { '&' } else { '?' };
-    let response = app
-        .get(&format!("{path}{joint}consistent_with={token}"))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_pilot_center_is_registered_renamed_and_closed_and_its_timeline_says_so() {
     let app = TestApp::spawn().await;
@@ -42,14 +29,18 @@ async fn a_pilot_center_is_registered_renamed_and_closed_and_its_timeline_says_s
     let close = json!({"type": "ClosePilotCenter", "reason": "moved to Cebu"});
     let answer = app.ok(CENTERS, id, close).await;
 
-    let center = read(&app, &format!("/v1/pilot-centers/{id}"), &answer).await;
+    let center = app
+        .read_consistent(&format!("/v1/pilot-centers/{id}"), &answer)
+        .await;
     assert_eq!(center["name"], "Davao north");
     assert_eq!(
         (center["status"].clone(), center["close_reason"].clone()),
         (json!("CLOSED"), json!("moved to Cebu"))
     );
     assert_eq!(center["version"], 3);
-    let timeline = read(&app, &format!("/v1/pilot-centers/{id}/history"), &answer).await;
+    let timeline = app
+        .read_consistent(&format!("/v1/pilot-centers/{id}/history"), &answer)
+        .await;
     let rows: Vec<Value> = (timeline["items"].as_array().unwrap().iter())
         .map(|r| {
             json!([
@@ -112,12 +103,12 @@ async fn pilot_centers_are_listed_by_location_and_status_and_bad_input_stores_no
     let (davao, india, fresh) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     app.ok(CENTERS, davao, register("Davao", "OA_DAVAO")).await;
     let answer = app.ok(CENTERS, india, register("Pune", "TDCX_INDIA")).await;
-    let listed = read(
-        &app,
-        "/v1/pilot-centers?pilot_location=TDCX_INDIA&status=OPEN",
-        &answer,
-    )
-    .await;
+    let listed = app
+        .read_consistent(
+            "/v1/pilot-centers?pilot_location=TDCX_INDIA&status=OPEN",
+            &answer,
+        )
+        .await;
     let ids: Vec<&str> = (listed["items"].as_array().unwrap().iter())
         .map(|c| c["id"].as_str().unwrap())
         .collect();

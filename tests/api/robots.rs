@@ -32,19 +32,6 @@ async fn run(app: &TestApp, id: Uuid, bodies: &[Value]) -> Value {
     answer
 }
 
-/// GETs `path` (which may have a query already) once the read models include `answer`.
-async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
-    let token = answer["token"]
-        .as_str()
-        .expect("a command answer with a token");
-    let joint = if path.contains('?') { '&' } else { '?' };
-    let response = app
-        .get(&format!("{path}{joint}consistent_with={token}"))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step() {
     let app = TestApp::spawn().await;
@@ -62,7 +49,9 @@ async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step(
         ],
     )
     .await;
-    let robot = read(&app, &format!("/v1/robots/{id}"), &answer).await;
+    let robot = app
+        .read_consistent(&format!("/v1/robots/{id}"), &answer)
+        .await;
     assert_eq!(robot["status"], "GROUNDED");
     assert_eq!(robot["grounding_reason"], "OTHER");
     assert_eq!(
@@ -88,14 +77,18 @@ async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step(
         ],
     )
     .await;
-    let robot = read(&app, &format!("/v1/robots/{id}"), &answer).await;
+    let robot = app
+        .read_consistent(&format!("/v1/robots/{id}"), &answer)
+        .await;
     assert_eq!(
         (robot["status"].clone(), robot["version"].clone()),
         (json!("RETIRED"), json!(9))
     );
     assert_eq!(robot["checked_in_hub_id"], Value::Null);
 
-    let timeline = read(&app, &format!("/v1/robots/{id}/history"), &answer).await;
+    let timeline = app
+        .read_consistent(&format!("/v1/robots/{id}/history"), &answer)
+        .await;
     let rows: Vec<(String, String, String)> = (timeline["items"].as_array().unwrap().iter())
         .map(|r| {
             let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
@@ -172,19 +165,23 @@ async fn robots_are_listed_by_hub_and_by_state() {
             .map(|r| r["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let here = read(&app, &format!("/v1/robots?hub_id={hub}"), &answer).await;
+    let here = app
+        .read_consistent(&format!("/v1/robots?hub_id={hub}"), &answer)
+        .await;
     assert_eq!(
         ids(&here),
         [parked_here.to_string(), deployed_here.to_string()]
     );
-    let deployed = read(&app, "/v1/robots?status=DEPLOYED", &answer).await;
+    let deployed = app
+        .read_consistent("/v1/robots?status=DEPLOYED", &answer)
+        .await;
     assert_eq!(ids(&deployed), [deployed_here.to_string()]);
-    let off_duty = read(
-        &app,
-        &format!("/v1/robots?status=OFF_DUTY&hub_id={other_hub}"),
-        &answer,
-    )
-    .await;
+    let off_duty = app
+        .read_consistent(
+            &format!("/v1/robots?status=OFF_DUTY&hub_id={other_hub}"),
+            &answer,
+        )
+        .await;
     assert_eq!(ids(&off_duty), [elsewhere.to_string()]);
     let bad = app.get("/v1/robots?status=NAPPING").await;
     let problem = assert_problem(bad, StatusCode::BAD_REQUEST, "invalid_query").await;
@@ -395,7 +392,9 @@ async fn a_robot_has_what_every_collection_has_preconditions_idempotency_time_tr
         .await;
 
     // The state at a version, folded from the events.
-    let then = read(&app, &format!("/v1/robots/{id}?version=2"), &answer).await;
+    let then = app
+        .read_consistent(&format!("/v1/robots/{id}?version=2"), &answer)
+        .await;
     assert_eq!(
         (then["version"].clone(), then["state"]["status"].clone()),
         (json!(2), json!("DEPLOYED"))
