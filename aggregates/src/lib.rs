@@ -76,10 +76,13 @@ macro_rules! aggregate {
 }
 pub(crate) use aggregate;
 
+pub mod city;
 pub mod fo_task;
+pub mod hub;
 mod location;
 pub mod pilot;
 pub mod pilot_center;
+mod region;
 pub mod robot;
 pub mod site;
 pub mod task;
@@ -88,6 +91,7 @@ pub mod trip;
 pub mod versions;
 
 pub use location::{Latitude, Location, LocationError, Longitude};
+pub use region::{CountryCode, RegionError, TimeZone};
 /// The names of an enum's variants (commands, events), as strum derives them.
 pub use strum::VariantNames;
 pub use text::{ExternalRef, Name, Note, TextError};
@@ -137,7 +141,7 @@ mod tests {
     use serde::{de::DeserializeOwned, Serialize};
     use strum::VariantArray;
 
-    use super::{fo_task, pilot, pilot_center, robot, site, task, trip, Label};
+    use super::{fo_task, hub, pilot, pilot_center, robot, site, task, trip, Label};
 
     /// The read models store a value as its `strum` text and the API writes it with serde: the
     /// two derives must spell every value alike, and the text must read back.
@@ -176,5 +180,7 @@ mod tests {
         spelt_alike::<pilot_center::PilotCenterStatus>();
         spelt_alike::<site::LocationKind>();
         spelt_alike::<site::LocationStatus>();
+        spelt_alike::<hub::HubStatus>();
+        spelt_alike::<hub::PartnerKind>();
     }
 }

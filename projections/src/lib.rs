@@ -3,10 +3,12 @@
 //! read model.
 
 pub mod checkpoint;
+pub mod city;
 pub mod dead_letters;
 pub mod feed;
 pub mod fo_task;
 pub mod frame;
+pub mod hub;
 pub mod lease;
 pub mod pilot;
 pub mod pilot_center;
@@ -47,5 +49,9 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(pilot_center::PilotCenterHistoryProjector),
         Arc::new(site::LocationsProjector::default()),
         Arc::new(site::LocationHistoryProjector),
+        Arc::new(city::CitiesProjector::default()),
+        Arc::new(city::CityHistoryProjector),
+        Arc::new(hub::HubsProjector),
+        Arc::new(hub::HubHistoryProjector),
     ]
 }

@@ -6,7 +6,9 @@ use std::future::Future;
 
 use futures::future::BoxFuture;
 
+use aggregates::city::City;
 use aggregates::fo_task::FoTask;
+use aggregates::hub::Hub;
 use aggregates::pilot::Pilot;
 use aggregates::pilot_center::PilotCenter;
 use aggregates::robot::Robot;
@@ -160,6 +162,8 @@ pub fn for_each(each: &mut impl Each) {
     each.each::<Robot>();
     each.each::<PilotCenter>();
     each.each::<Site>();
+    each.each::<City>();
+    each.each::<Hub>();
 }
 
 /// What the service says of a collection, whatever its type.

@@ -5,6 +5,7 @@
 pub mod access;
 mod answer;
 mod api;
+mod cities;
 mod collection;
 mod command;
 mod consistency;
@@ -15,6 +16,7 @@ mod extract;
 mod fo_tasks;
 mod headers;
 mod health;
+mod hubs;
 mod list;
 mod locations;
 pub mod metrics;

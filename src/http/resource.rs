@@ -51,12 +51,12 @@ pub fn api<C: Collection>() -> Api {
 }
 
 /// An operation of `C`'s: tagged with its collection, named `<verb><Type>`.
-fn op<C: Collection>(verb: &str, summary: String) -> Op {
+pub(super) fn op<C: Collection>(verb: &str, summary: String) -> Op {
     Op::new(C::PATH, format!("{verb}{}", C::TYPE), summary)
 }
 
 /// The entity's id, in the path; for a read, then the read's parameters of `names`.
-fn id<C: Collection>(op: Op, names: &[&str]) -> Op {
+pub(super) fn id<C: Collection>(op: Op, names: &[&str]) -> Op {
     let uuid = json!({"type": "string", "format": "uuid"});
     let id = parameter(
         "id",

@@ -49,6 +49,7 @@ fn resources() -> Api {
     for_each(&mut collections);
     collections
         .0
+        .merge(super::hubs::api())
         .merge(events::api())
         .merge(status::api())
         .merge(dead_letters::api())

@@ -59,7 +59,7 @@ pub enum DeadLettersAction {
 
 #[derive(Args, Clone)]
 pub struct VerifySettings {
-    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations).
+    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities, hubs).
     #[arg(long, requires = "id")]
     pub collection: Option<String>,
     #[arg(long, requires = "collection")]
@@ -159,7 +159,7 @@ pub enum ExportFormat {
 
 #[derive(Args, Clone)]
 pub struct TimelineSettings {
-    /// tasks, trips, pilots, fo-tasks, robots, pilot-centers or locations.
+    /// tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities or hubs.
     pub collection: String,
     /// The entity's id.
     pub id: uuid::Uuid,

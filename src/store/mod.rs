@@ -59,6 +59,8 @@ impl Stream for Trip {}
 impl Stream for FoTask {}
 impl Stream for aggregates::pilot_center::PilotCenter {}
 impl Stream for aggregates::site::Site {}
+impl Stream for aggregates::city::City {}
+impl Stream for aggregates::hub::Hub {}
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);

@@ -125,4 +125,6 @@ text!(
     aggregates::pilot_center::PilotCenterStatus,
     aggregates::site::LocationKind,
     aggregates::site::LocationStatus,
+    aggregates::hub::HubStatus,
+    aggregates::hub::PartnerKind,
 );

@@ -1,0 +1,164 @@
+use aggregates::hub::{Hub, HubEvent, HubStatus, PartnerKind};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+
+row! {
+    /// One change of a hub: its registration, an update, a partner added or removed, its
+    /// closing (with the reason) or reopening, with who, when and the status it left and took.
+    #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+    pub struct HubHistoryRow {
+        pub hub_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        /// The status it left: `null` for the registration and for changes that move no
+        /// status (updates, partners).
+        pub from_status: Option<HubStatus>,
+        /// The status it took: OPEN when registered or reopened, CLOSED when closed; `null`
+        /// for changes that move no status.
+        pub to_status: Option<HubStatus>,
+        /// The name it took (registration, update); `null` when unchanged.
+        pub name: Option<String>,
+        /// The partner added or removed.
+        pub partner_id: Option<Uuid>,
+        pub partner_name: Option<String>,
+        pub partner_kind: Option<PartnerKind>,
+        /// Why it was closed.
+        pub reason: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
+        /// for itself.
+        pub on_behalf_of: Option<String>,
+        pub correlation_id: Option<String>,
+        /// The event's global position.
+        pub position: i64,
+    }
+}
+
+table! {
+    /// A row of `hub_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct HistoryEntry in "hub_history" {
+        pub global_position: i64,
+        pub hub_id: Uuid,
+        pub sequence: i64,
+        pub event_type: String,
+        pub from_status: Option<HubStatus>,
+        pub to_status: Option<HubStatus>,
+        pub name: Option<String>,
+        pub partner_id: Option<Uuid>,
+        pub partner_name: Option<String>,
+        pub partner_kind: Option<PartnerKind>,
+        pub reason: Option<String>,
+        pub changed_at: DateTime<Utc>,
+        pub actor: String,
+        pub correlation_id: Option<String>,
+    }
+}
+
+impl HubHistoryRow {
+    /// A hub's timeline, in order.
+    pub async fn for_hub(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT h.*, h.global_position AS position,
+                    e.metadata->>'on_behalf_of' AS on_behalf_of
+               FROM (SELECT {} FROM hub_history WHERE hub_id = $1) h
+               LEFT JOIN events e ON e.global_position = h.global_position
+              ORDER BY h.sequence",
+            HistoryEntry::COLUMNS
+        ))
+        .bind(id)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+/// Keeps `hub_history`: one row per event.
+pub struct HubHistoryProjector;
+
+impl Fold for HubHistoryProjector {
+    const NAME: &'static str = "hub_history";
+    const AGGREGATE_TYPE: &'static str = Hub::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = HubEvent::TYPES;
+    const TABLES: &'static [&'static str] = &["hub_history"];
+    type Batch = HubHistory;
+}
+
+/// The history rows a batch adds.
+#[derive(Default)]
+pub struct HubHistory {
+    pub(crate) rows: Appends<HistoryEntry>,
+}
+
+#[async_trait]
+impl Batch for HubHistory {
+    type Event = HubEvent;
+
+    fn fold(&mut self, fact: &Fact<'_>, event: HubEvent) -> Result<(), Inconsistent> {
+        use HubStatus::{Closed, Open};
+        let mut entry = HistoryEntry {
+            global_position: fact.position,
+            hub_id: fact.stream,
+            sequence: fact.sequence,
+            event_type: fact.event_type().to_string(),
+            from_status: None,
+            to_status: None,
+            name: None,
+            partner_id: None,
+            partner_name: None,
+            partner_kind: None,
+            reason: None,
+            changed_at: fact.at,
+            actor: String::new(),
+            correlation_id: None,
+        };
+        // Only closing and reopening move the status, and each only from the other: the
+        // status an event leaves follows from the event alone.
+        let (from, to) = match event {
+            HubEvent::HubRegistered { name, .. } => {
+                entry.name = Some(name);
+                (None, Some(Open))
+            }
+            HubEvent::HubClosed { reason } => {
+                entry.reason = Some(reason);
+                (Some(Open), Some(Closed))
+            }
+            HubEvent::HubReopened {} => (Some(Closed), Some(Open)),
+            HubEvent::HubUpdated { name, .. } => {
+                entry.name = name;
+                (None, None)
+            }
+            HubEvent::HubPartnerAdded {
+                partner_id,
+                name,
+                kind,
+            } => {
+                entry.partner_id = Some(partner_id);
+                entry.partner_name = Some(name);
+                entry.partner_kind = Some(kind);
+                (None, None)
+            }
+            HubEvent::HubPartnerRemoved { partner_id } => {
+                entry.partner_id = Some(partner_id);
+                (None, None)
+            }
+        };
+        entry.from_status = from;
+        entry.to_status = to;
+        let provenance = fact.provenance();
+        entry.actor = provenance.actor;
+        entry.correlation_id = provenance.correlation_id;
+        self.rows.push(entry);
+        Ok(())
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rows.write(conn).await
+    }
+}

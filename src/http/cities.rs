@@ -1,0 +1,42 @@
+use aggregates::city::City;
+use aggregates::CountryCode;
+use projections::city::{CityHistoryRow, CityView};
+use projections::frame::Fold;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+
+impl Collection for City {
+    const PATH: &'static str = "cities";
+    const DESCRIPTION: &'static str = "Cities the fleet works in, with country and time zone.";
+    const STATE_PROJECTOR: &'static str = projections::city::CitiesProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::city::CityHistoryProjector::NAME];
+    type View = CityView;
+    type HistoryRow = CityHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "cities",
+        filters: &[Filter {
+            name: "country_code",
+            column: "country_code",
+            kind: FilterKind::enumeration::<CountryCode>(),
+        }],
+    };
+
+    fn services() {}
+
+    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<CityView>> {
+        CityView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<CityView>> {
+        CityView::load_many(conn, ids).await
+    }
+
+    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<CityHistoryRow>> {
+        CityHistoryRow::for_city(pool, id).await
+    }
+}
+
+views!(CityView, |v: &CityView| v.version, CityHistoryRow);

@@ -1,0 +1,90 @@
+use aggregates::hub::{Hub, HubStatus};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use projections::frame::Fold;
+use projections::hub::{HubHistoryRow, HubPartnerView, HubView};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::answer::Items;
+use super::api::Api;
+use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::context::ApiContext;
+use super::extract::{ApiQuery, EntityId, NoQuery};
+use super::problem::ApiError;
+use super::resource::{id, op};
+
+impl Collection for Hub {
+    const PATH: &'static str = "hubs";
+    const DESCRIPTION: &'static str =
+        "Hubs robots work from, in a city, with the partners they serve; open or closed.";
+    const STATE_PROJECTOR: &'static str = projections::hub::HubsProjector::NAME;
+    const HISTORY_PROJECTORS: &'static [&'static str] =
+        &[projections::hub::HubHistoryProjector::NAME];
+    type View = HubView;
+    type HistoryRow = HubHistoryRow;
+    const LIST: ListSpec = ListSpec {
+        table: "hubs",
+        filters: &[
+            Filter {
+                name: "city_id",
+                column: "city_id",
+                kind: FilterKind::Uuid,
+            },
+            Filter {
+                name: "status",
+                column: "status",
+                kind: FilterKind::enumeration::<HubStatus>(),
+            },
+        ],
+    };
+
+    fn services() {}
+
+    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<HubView>> {
+        HubView::load(pool, id).await
+    }
+
+    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<HubView>> {
+        HubView::load_many(conn, ids).await
+    }
+
+    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HubHistoryRow>> {
+        HubHistoryRow::for_hub(pool, id).await
+    }
+}
+
+views!(HubView, |v: &HubView| v.version, HubHistoryRow);
+
+/// `GET /v1/hubs/{id}/partners`: the partners a hub serves now (`hub_partners`).
+pub fn api() -> Api {
+    Api::new().get("/v1/hubs/{id}/partners", partners, |schemas| {
+        let summary = "The partners a hub serves now, by name".to_string();
+        schemas.add::<HubPartnerView>();
+        id::<Hub>(op::<Hub>("partnersOf", summary), &[])
+            .describe(
+                "From the `hub_partners` read model: partners removed since are left out \
+                 (the hub's history has them).",
+            )
+            .json(
+                StatusCode::OK,
+                "The hub's partners.",
+                schemas.inline::<Items<HubPartnerView>>(),
+            )
+            .problems(&[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND])
+    })
+}
+
+async fn partners(
+    State(ctx): State<ApiContext>,
+    EntityId(id): EntityId,
+    _: ApiQuery<NoQuery>,
+) -> Result<Json<Items<HubPartnerView>>, ApiError> {
+    let pool = ctx.store.pool();
+    if HubView::load(pool, id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no hub {id}")));
+    }
+    let items = HubPartnerView::of_hub(pool, id).await?;
+    Ok(Json(Items { items }))
+}
