@@ -9,12 +9,15 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use uuid::Uuid;
 
+use crate::companion::PrepareError;
 use crate::store::{
-    AppendError, AppendedEvent, EventMetadata, EventStore, IdempotencyRecord, Loaded, Stream,
+    AppendError, AppendedEvent, EventMetadata, EventStore, IdempotencyRecord, Loaded, Prepared,
+    Stream,
 };
 use aggregates::CommandNames;
 
 /// A command with everything the store needs to run it.
+#[derive(Clone)]
 pub struct CommandEnvelope<C> {
     pub aggregate_id: Uuid,
     pub command: C,
@@ -51,12 +54,21 @@ pub struct CommandOutcome {
     pub events: Vec<AppendedEvent>,
     /// True when this answer is the remembered answer to an earlier request with the same key.
     pub replayed: bool,
+    /// The events another stream recorded with these, in the same transaction (a trip's
+    /// robot's): the command's consistency token covers them too.
+    pub companion_events: Vec<AppendedEvent>,
 }
 
 impl CommandOutcome {
     /// True when the command created the stream.
     pub fn created_stream(&self) -> bool {
         self.events.first().is_some_and(|e| e.sequence == 1)
+    }
+
+    /// The last event the command recorded, in any stream: what a read must have seen to
+    /// include it.
+    pub fn last_event(&self) -> Option<&AppendedEvent> {
+        self.companion_events.last().or(self.events.last())
     }
 }
 
@@ -78,6 +90,9 @@ pub enum CommandError<E: std::error::Error> {
         value: String,
         holder: String,
     },
+    /// Another stream that must move with this one's events refused (a trip's robot).
+    #[error(transparent)]
+    Companion(crate::companion::CompanionRefusal),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -88,11 +103,50 @@ impl<E: std::error::Error> CommandError<E> {
     }
 }
 
+/// How many times a command whose companion stream moved under it is decided again.
+const COMPANION_RETRIES: usize = 3;
+
 pub async fn execute<A>(
     store: &EventStore,
     services: &A::Services,
     envelope: CommandEnvelope<A::Command>,
 ) -> Result<CommandOutcome, CommandError<A::Error>>
+where
+    A: Stream,
+    A::Command: CommandNames + Clone,
+{
+    let mut attempt = 0;
+    loop {
+        match execute_once::<A>(store, services, envelope.clone()).await {
+            // The other stream (a robot) moved between its load and the append, or this one
+            // did: decide again on both as they are now. An `If-Match` version is checked
+            // again on the reloaded stream, so a retry never passes over it.
+            Err(Attempt::CompanionConflict) if attempt < COMPANION_RETRIES => attempt += 1,
+            Err(Attempt::CompanionConflict) => return Err(CommandError::Conflict),
+            Err(Attempt::Failed(err)) => return Err(err),
+            Ok(outcome) => return Ok(outcome),
+        }
+    }
+}
+
+/// How one attempt at a command ended, when it did not succeed.
+enum Attempt<E: std::error::Error> {
+    Failed(CommandError<E>),
+    /// A two-stream append lost a race: worth deciding again.
+    CompanionConflict,
+}
+
+impl<E: std::error::Error> From<CommandError<E>> for Attempt<E> {
+    fn from(err: CommandError<E>) -> Self {
+        Self::Failed(err)
+    }
+}
+
+async fn execute_once<A>(
+    store: &EventStore,
+    services: &A::Services,
+    envelope: CommandEnvelope<A::Command>,
+) -> Result<CommandOutcome, Attempt<A::Error>>
 where
     A: Stream,
     A::Command: CommandNames,
@@ -111,7 +165,7 @@ where
     } = store.load::<A>(&id).await.map_err(CommandError::store)?;
     if let Some(precondition) = envelope.precondition {
         if !precondition.holds(version) {
-            return Err(CommandError::PreconditionFailed { actual: version });
+            return Err(CommandError::PreconditionFailed { actual: version }.into());
         }
     }
     let sink = EventSink::<A>::default();
@@ -123,7 +177,7 @@ where
                 return Ok(outcome);
             }
         }
-        return Err(CommandError::Refused(refusal));
+        return Err(CommandError::Refused(refusal).into());
     }
     let events = sink.collect().await;
     if events.is_empty() {
@@ -132,19 +186,55 @@ where
             version,
             events: vec![],
             replayed: false,
+            companion_events: vec![],
         });
     }
-    let appended = store
-        .append::<A>(
-            &id,
-            (version, head_hash.as_deref()),
-            &events,
-            &envelope.metadata,
-            envelope.idempotency.as_ref(),
-        )
-        .await;
+    let companion = match A::companion(envelope.aggregate_id, &aggregate, &events) {
+        None => None,
+        Some(companion) => match companion.prepare(store, &envelope.metadata).await {
+            Ok(prepared) => prepared,
+            Err(PrepareError::Refused(refusal)) => {
+                return Err(CommandError::Companion(refusal).into())
+            }
+            Err(PrepareError::Append(err)) => return Err(CommandError::store(err).into()),
+            Err(PrepareError::Store(err)) => return Err(CommandError::Store(err).into()),
+        },
+    };
+    let at = (version, head_hash.as_deref());
+    let appended = match &companion {
+        None => store
+            .append::<A>(
+                &id,
+                at,
+                &events,
+                &envelope.metadata,
+                envelope.idempotency.as_ref(),
+            )
+            .await
+            .map(|events| (events, vec![])),
+        Some(other) => {
+            let ours = Prepared::new::<A>(
+                &id,
+                at,
+                &events,
+                &envelope.metadata,
+                envelope.idempotency.as_ref(),
+            )
+            .map_err(CommandError::store)?;
+            store.append_together(&ours, other).await
+        }
+    };
     match appended {
-        Ok(events) => {
+        Err(AppendError::Conflict) if companion.is_some() => {
+            // A retry with the same key that won meanwhile is answered as it was.
+            if let Some(record) = &envelope.idempotency {
+                if let Some(outcome) = recall::<A>(store, record, envelope.aggregate_id).await? {
+                    return Ok(outcome);
+                }
+            }
+            Err(Attempt::CompanionConflict)
+        }
+        Ok((events, companion_events)) => {
             let version = version + events.len() as u64;
             if let Some(every) = A::SNAPSHOT_EVERY {
                 if version - snapshot_version >= every {
@@ -160,6 +250,7 @@ where
                 version,
                 events,
                 replayed: false,
+                companion_events,
             })
         }
         Err(err @ (AppendError::Conflict | AppendError::KeyTaken | AppendError::Taken { .. })) => {
@@ -179,7 +270,8 @@ where
                     field,
                     value,
                     holder,
-                });
+                }
+                .into());
             }
             match envelope.precondition {
                 // `If-Match: *` held (the stream exists): losing the race is a plain conflict.
@@ -187,12 +279,13 @@ where
                     let actual = store.load::<A>(&id).await.map_err(CommandError::store)?;
                     Err(CommandError::PreconditionFailed {
                         actual: actual.version,
-                    })
+                    }
+                    .into())
                 }
-                Some(Precondition::Exists) | None => Err(CommandError::Conflict),
+                Some(Precondition::Exists) | None => Err(CommandError::Conflict.into()),
             }
         }
-        Err(err) => Err(CommandError::store(err)),
+        Err(err) => Err(CommandError::store(err).into()),
     }
 }
 
@@ -217,5 +310,6 @@ async fn recall<A: Aggregate>(
         version: remembered.events.last().map_or(0, |e| e.sequence),
         events: remembered.events,
         replayed: true,
+        companion_events: vec![],
     }))
 }

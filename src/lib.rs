@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod companion;
 pub mod http;
 pub mod process;
 pub mod serve;

@@ -64,7 +64,7 @@ pub(super) use views;
 pub trait Collection:
     Stream
     + Aggregate<
-        Command: DeserializeOwned + CommandNames + ToSchema + Send,
+        Command: DeserializeOwned + CommandNames + ToSchema + Clone + Send,
         Event: ToSchema + aggregates::VariantNames,
         Error: DomainError + Send,
         Services: Send,

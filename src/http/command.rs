@@ -78,7 +78,7 @@ fn record<E: DomainError>(
         Ok(o) if o.replayed => "replayed",
         Ok(_) => "ok",
         Err(E::Refused(e)) if e.is_not_found() => "not_found",
-        Err(E::Refused(_) | E::Taken { .. }) => "refused",
+        Err(E::Refused(_) | E::Taken { .. } | E::Companion(_)) => "refused",
         Err(E::Conflict) => "conflict",
         Err(E::PreconditionFailed { .. }) => "precondition_failed",
         Err(E::KeyReused) => "key_reused",
@@ -110,7 +110,7 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     } else {
         StatusCode::OK
     };
-    let token = outcome.events.last().map(|e| e.feed_position().to_string());
+    let token = outcome.last_event().map(|e| e.feed_position().to_string());
     let body = CommandAnswer {
         id: outcome.aggregate_id,
         version: outcome.version,

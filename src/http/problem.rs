@@ -67,6 +67,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "The route does not take this method.";
     RequestTimeout = "request_timeout", REQUEST_TIMEOUT, "The request took longer than the service allows.";
     ConcurrentModification = "concurrent_modification", CONFLICT, "Another write to the stream won; retry.";
+    RobotUnavailable = "robot_unavailable", CONFLICT, "The trip's robot cannot set out or park as the trip asks (`robot_id`, `robot_status`).";
     ValueTaken = "value_taken", CONFLICT, "A value unique among the entities is another's (`field`, `value`, `held_by`).";
     NotParked = "not_parked", CONFLICT, "The dead letter is not parked (already retried or skipped).";
     RequestPending = "request_pending", CONFLICT, "Another action on the dead letter is pending.";
@@ -170,6 +171,9 @@ impl<E: DomainError> From<CommandError<E>> for ApiError {
                 .with("field", field)
                 .with("value", value)
                 .with("held_by", holder),
+            CommandError::Companion(refusal) => Self::new(Code::RobotUnavailable, detail)
+                .with("robot_id", refusal.robot_id.to_string())
+                .with("robot_status", <&str>::from(refusal.robot_status)),
             CommandError::Store(cause) => Self::internal(cause),
         }
     }

@@ -153,23 +153,37 @@ fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Er
     })
 }
 
-impl EventStore {
-    /// Appends `events` to a stream that is at `version`, atomically with the idempotency
-    /// record if one is given and the values the events claim. Fails with `Conflict` if the
-    /// stream moved on meanwhile, with `Taken` if another stream holds a claimed value.
+/// One stream's append, computed and ready to run: its events serialized and chained, its
+/// claims sorted. `EventStore::append` runs one; `append_together` runs two in one
+/// transaction, so that both streams move or neither does.
+pub struct Prepared {
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    sequences: Vec<i64>,
+    types: Vec<String>,
+    versions: Vec<String>,
+    payloads: Vec<String>,
+    metadata: String,
+    recorded_at: DateTime<Utc>,
+    hashes: Vec<Vec<u8>>,
+    claims: Vec<Claim>,
+    remember: Option<IdempotencyRecord>,
+}
+
+impl Prepared {
+    /// `events` for the stream `aggregate_id` of `A`, which is at `version` with `head_hash`.
     ///
     /// Each event's link in the hash chain is computed here, from `head_hash` (the stream's
-    /// last event's, as loaded), and stored with it: SHA-256 on the service's cores rather than
-    /// the database's (a trigger chains what other writers insert). `recorded_at` is therefore
-    /// set here too, from the service's clock, to the microsecond the database keeps.
-    pub async fn append<A: Stream>(
-        &self,
+    /// last event's, as loaded), and stored with it: SHA-256 on the service's cores rather
+    /// than the database's (a trigger chains what other writers insert). `recorded_at` is
+    /// therefore set here too, from the service's clock, to the microsecond the database keeps.
+    pub fn new<A: Stream>(
         aggregate_id: &str,
         (version, head_hash): (u64, Option<&[u8]>),
         events: &[A::Event],
         metadata: &EventMetadata,
         remember: Option<&IdempotencyRecord>,
-    ) -> Result<Vec<AppendedEvent>, AppendError> {
+    ) -> Result<Self, AppendError> {
         let sequences: Vec<i64> = (1..=events.len() as i64)
             .map(|n| version as i64 + n)
             .collect();
@@ -206,50 +220,129 @@ impl EventStore {
         let mut claims: Vec<Claim> = events.iter().flat_map(A::claims).collect();
         claims.sort_by(|a, b| (a.field, &a.value).cmp(&(b.field, &b.value)));
         claims.dedup();
-        let fields: Vec<&str> = claims.iter().map(|c| c.field).collect();
-        let values: Vec<&str> = claims.iter().map(|c| c.value.as_str()).collect();
-        let statement = sqlx::query(if claims.is_empty() {
-            APPEND
-        } else {
-            APPEND_CLAIMING
+        Ok(Self {
+            aggregate_type: A::TYPE,
+            aggregate_id: aggregate_id.to_string(),
+            sequences,
+            types,
+            versions,
+            payloads,
+            metadata,
+            recorded_at,
+            hashes,
+            claims,
+            remember: remember.cloned(),
         })
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(&sequences)
-        .bind(&types)
-        .bind(&versions)
-        .bind(&payloads)
-        .bind(&metadata)
-        .bind(remember.map(|r| r.key.as_str()))
-        .bind(remember.map(|r| r.request_hash.as_slice()))
-        .bind(recorded_at)
-        .bind(&hashes);
-        let appended = if claims.is_empty() {
-            statement
+    }
+
+    /// Runs the append's one statement on `conn`.
+    async fn run(&self, conn: &mut sqlx::PgConnection) -> Result<Vec<AppendedEvent>, AppendError> {
+        let claiming = !self.claims.is_empty();
+        let statement = sqlx::query(if claiming { APPEND_CLAIMING } else { APPEND })
+            .bind(self.aggregate_type)
+            .bind(&self.aggregate_id)
+            .bind(&self.sequences)
+            .bind(&self.types)
+            .bind(&self.versions)
+            .bind(&self.payloads)
+            .bind(&self.metadata)
+            .bind(self.remember.as_ref().map(|r| r.key.as_str()))
+            .bind(self.remember.as_ref().map(|r| r.request_hash.as_slice()))
+            .bind(self.recorded_at)
+            .bind(&self.hashes);
+        let statement = if claiming {
+            let fields: Vec<&str> = self.claims.iter().map(|c| c.field).collect();
+            let values: Vec<&str> = self.claims.iter().map(|c| c.value.as_str()).collect();
+            statement.bind(fields).bind(values)
         } else {
-            statement.bind(&fields).bind(&values)
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(AppendError::from);
-        let rows = match appended {
-            Err(AppendError::Claimed) => {
-                return Err(self.holder_of::<A>(aggregate_id, claims).await)
-            }
-            other => other?,
+            statement
         };
-        self.wakeup.committed();
+        let rows = statement.fetch_all(conn).await?;
         Ok(rows.iter().map(appended_event).collect::<Result<_, _>>()?)
+    }
+}
+
+impl EventStore {
+    /// Appends `events` to a stream that is at `version`, atomically with the idempotency
+    /// record if one is given and the values the events claim. Fails with `Conflict` if the
+    /// stream moved on meanwhile, with `Taken` if another stream holds a claimed value.
+    pub async fn append<A: Stream>(
+        &self,
+        aggregate_id: &str,
+        at: (u64, Option<&[u8]>),
+        events: &[A::Event],
+        metadata: &EventMetadata,
+        remember: Option<&IdempotencyRecord>,
+    ) -> Result<Vec<AppendedEvent>, AppendError> {
+        let prepared = Prepared::new::<A>(aggregate_id, at, events, metadata, remember)?;
+        let mut conn = self.pool.acquire().await?;
+        let appended = prepared.run(&mut conn).await;
+        drop(conn);
+        let appended = self.explain(&prepared, appended).await?;
+        self.wakeup.committed();
+        Ok(appended)
+    }
+
+    /// Appends to two streams in one transaction, each at the version it was loaded at: both
+    /// streams move, or neither does (a multi-stream append). Answers the first's events and
+    /// the second's. A `Conflict` may be either stream's.
+    pub async fn append_together(
+        &self,
+        first: &Prepared,
+        second: &Prepared,
+    ) -> Result<(Vec<AppendedEvent>, Vec<AppendedEvent>), AppendError> {
+        let mut tx = self.pool.begin().await?;
+        let ours = first.run(&mut tx).await;
+        let ours = match ours {
+            Ok(events) => events,
+            Err(err) => {
+                drop(tx);
+                return Err(self.explain(first, Err(err)).await.unwrap_err());
+            }
+        };
+        let theirs = match second.run(&mut tx).await {
+            Ok(events) => events,
+            Err(err) => {
+                drop(tx);
+                return Err(self.explain(second, Err(err)).await.unwrap_err());
+            }
+        };
+        tx.commit().await?;
+        self.wakeup.committed();
+        Ok((ours, theirs))
+    }
+
+    /// A refused claim named: who holds it.
+    async fn explain(
+        &self,
+        prepared: &Prepared,
+        appended: Result<Vec<AppendedEvent>, AppendError>,
+    ) -> Result<Vec<AppendedEvent>, AppendError> {
+        match appended {
+            Err(AppendError::Claimed) => Err(self
+                .holder_of(
+                    prepared.aggregate_type,
+                    &prepared.aggregate_id,
+                    prepared.claims.clone(),
+                )
+                .await),
+            other => other,
+        }
     }
 
     /// Who holds the first of `claims` taken by another stream than `aggregate_id`'s.
-    async fn holder_of<A: Stream>(&self, aggregate_id: &str, claims: Vec<Claim>) -> AppendError {
+    async fn holder_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        claims: Vec<Claim>,
+    ) -> AppendError {
         for claim in claims {
             let holder: Result<Option<String>, _> = sqlx::query_scalar(
                 "SELECT aggregate_id FROM unique_claims
                   WHERE aggregate_type = $1 AND field = $2 AND value = $3",
             )
-            .bind(A::TYPE)
+            .bind(aggregate_type)
             .bind(claim.field)
             .bind(&claim.value)
             .fetch_optional(&self.pool)

@@ -14,7 +14,7 @@ mod load;
 mod metadata;
 pub mod moves;
 
-pub use append::{AppendError, AppendedEvent, IdempotencyRecord, RememberedCommand};
+pub use append::{AppendError, AppendedEvent, IdempotencyRecord, Prepared, RememberedCommand};
 pub use load::{LoadError, Loaded, Past, Until};
 pub use metadata::EventMetadata;
 
@@ -44,6 +44,16 @@ pub trait Stream: Aggregate {
     fn claims(_event: &Self::Event) -> Vec<Claim> {
         Vec::new()
     }
+
+    /// What another stream must record with `events` (the stream `id`'s, which left it
+    /// `after`), appended in the same transaction (see `companion`).
+    fn companion(
+        _id: uuid::Uuid,
+        _after: &Self,
+        _events: &[Self::Event],
+    ) -> Option<crate::companion::Companion> {
+        None
+    }
 }
 
 /// A value an event claims for its stream alone (see `Stream::claims`).
@@ -55,7 +65,16 @@ pub struct Claim {
 }
 
 impl Stream for Task {}
-impl Stream for Trip {}
+/// A trip's robot goes on the trip when it departs and parks when it stops or ends.
+impl Stream for Trip {
+    fn companion(
+        id: uuid::Uuid,
+        after: &Trip,
+        events: &[aggregates::trip::TripEvent],
+    ) -> Option<crate::companion::Companion> {
+        crate::companion::Companion::of_trip(id, after, events)
+    }
+}
 impl Stream for FoTask {}
 impl Stream for aggregates::pilot_center::PilotCenter {}
 impl Stream for aggregates::site::Site {}

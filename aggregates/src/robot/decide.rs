@@ -23,6 +23,12 @@ impl Robot {
             }]),
             (None, _) => Err(RobotError::NotFound),
             (Some(_), RobotCommand::RegisterRobot { .. }) => Err(RobotError::AlreadyExists),
+            // A trip's ending is never held up by its robot: a retired one has nothing to park.
+            (Some(robot), RobotCommand::RecordRobotParked { .. })
+                if robot.status == RobotStatus::Retired =>
+            {
+                Ok(vec![])
+            }
             (Some(robot), _) if robot.status == RobotStatus::Retired => Err(RobotError::Retired),
             (Some(robot), command) => robot.decide(command),
         }
@@ -75,13 +81,13 @@ impl RobotState {
                 }
             },
             // Parking records nothing unless the robot is on that trip: a trip cancelled
-            // before it departed, or a robot grounded on the way, has nothing to park.
+            // before it departed (its robot maybe on another trip by then), or a robot grounded
+            // on the way, has nothing to park.
             RobotCommand::RecordRobotParked { trip_id } => match (self.status, self.trip_id) {
                 (OnTrip, Some(on)) if on == trip_id => RobotEvent::RobotParked {
                     trip_id,
                     from_status,
                 },
-                (OnTrip, Some(on)) => return Err(RobotError::OnAnotherTrip { trip_id: on }),
                 _ => return Ok(vec![]),
             },
             RobotCommand::GroundRobot { reason, note } => {
