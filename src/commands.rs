@@ -310,6 +310,6 @@ async fn recall<A: Aggregate>(
         version: remembered.events.last().map_or(0, |e| e.sequence),
         events: remembered.events,
         replayed: true,
-        companion_events: vec![],
+        companion_events: remembered.companion_events,
     }))
 }

@@ -42,6 +42,8 @@ pub struct RememberedCommand {
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub events: Vec<AppendedEvent>,
+    /// What other streams recorded in the same transaction (see `CommandOutcome`).
+    pub companion_events: Vec<AppendedEvent>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,15 +135,28 @@ const APPEND_CLAIMING: &str = append_statement!(
 )"
 );
 
+// The remembered command's events, then (`own` false) what other streams recorded in the same
+// transaction (a trip's robot's events): a replayed answer's token must cover them too.
 const RECALL: &str = "
-SELECT k.request_hash, k.aggregate_type, k.aggregate_id, e.sequence, e.event_type,
-       e.global_position, e.transaction_id::text::bigint AS transaction_id, e.recorded_at
-  FROM idempotency_keys k
-  JOIN events e ON e.aggregate_type = k.aggregate_type
-               AND e.aggregate_id = k.aggregate_id
-               AND e.sequence BETWEEN k.first_sequence AND k.last_sequence
- WHERE k.idempotency_key = $1
- ORDER BY e.sequence";
+WITH own AS (
+    SELECT k.request_hash, k.aggregate_type, k.aggregate_id, e.sequence, e.event_type,
+           e.global_position, e.transaction_id, e.recorded_at
+      FROM idempotency_keys k
+      JOIN events e ON e.aggregate_type = k.aggregate_type
+                   AND e.aggregate_id = k.aggregate_id
+                   AND e.sequence BETWEEN k.first_sequence AND k.last_sequence
+     WHERE k.idempotency_key = $1
+)
+SELECT request_hash, aggregate_type, aggregate_id, sequence, event_type, global_position,
+       transaction_id::text::bigint AS transaction_id, recorded_at, true AS own
+  FROM own
+UNION ALL
+SELECT o.request_hash, o.aggregate_type, o.aggregate_id, c.sequence, c.event_type,
+       c.global_position, c.transaction_id::text::bigint, c.recorded_at, false
+  FROM (SELECT * FROM own LIMIT 1) o
+  JOIN events c ON c.transaction_id = o.transaction_id
+               AND NOT (c.aggregate_type = o.aggregate_type AND c.aggregate_id = o.aggregate_id)
+ ORDER BY own DESC, global_position";
 
 fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Error> {
     Ok(AppendedEvent {
@@ -371,11 +386,22 @@ impl EventStore {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
+        let (mut events, mut companion_events) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let own: bool = row.try_get("own")?;
+            if own {
+                &mut events
+            } else {
+                &mut companion_events
+            }
+            .push(appended_event(row)?);
+        }
         Ok(Some(RememberedCommand {
             request_hash: first.try_get("request_hash")?,
             aggregate_type: first.try_get("aggregate_type")?,
             aggregate_id: first.try_get("aggregate_id")?,
-            events: rows.iter().map(appended_event).collect::<Result<_, _>>()?,
+            events,
+            companion_events,
         }))
     }
 

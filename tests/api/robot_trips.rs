@@ -246,3 +246,46 @@ async fn trips_of_one_robot_racing_to_depart_on_two_instances_one_wins() {
     .unwrap();
     assert_eq!(on, winners[0].to_string());
 }
+
+#[tokio::test]
+async fn a_departure_retried_with_its_key_answers_the_same_token_covering_the_robot() {
+    let app = TestApp::spawn().await;
+    let robot = deployed_robot(&app).await;
+    let trip = ready_trip(&app, robot).await;
+    let depart = || {
+        app.post_command("trips", trip)
+            .header("Idempotency-Key", "depart-once")
+            .json(&json!({"type": "DepartTrip"}))
+            .send()
+    };
+    let first: Value = depart().await.unwrap().json().await.unwrap();
+    let again = depart().await.unwrap();
+    assert_eq!(
+        again.headers()["idempotent-replayed"],
+        "true",
+        "the retry is answered from memory"
+    );
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["token"], first["token"], "{first} vs {again}");
+    let robot_position: i64 = sqlx::query_scalar(
+        "SELECT global_position FROM events WHERE aggregate_id = $1
+          AND event_type = 'RobotWentOnTrip'",
+    )
+    .bind(robot.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let token = again["token"].as_str().unwrap();
+    assert!(
+        token.ends_with(&format!(".{robot_position}")),
+        "{token} covers the robot's event at {robot_position}"
+    );
+    assert_eq!(
+        app.event_types(robot)
+            .await
+            .iter()
+            .filter(|t| *t == "RobotWentOnTrip")
+            .count(),
+        1
+    );
+}
