@@ -153,6 +153,7 @@ async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, S
         idempotency_ttl: Duration::from_secs(86_400),
         consistency_timeout: Duration::from_secs(5),
         long_transaction: Duration::from_secs(30),
+        no_reference_checks: false,
         database: DatabaseSettings {
             url: admin.clone().database(&name),
             max_connections: args.pool,

@@ -38,6 +38,7 @@ async fn instance(db: &common::BenchDatabase, projections: bool) -> String {
         idempotency_ttl: Duration::from_secs(86_400),
         consistency_timeout: Duration::from_secs(30),
         long_transaction: Duration::from_secs(30),
+        no_reference_checks: false,
         database: DatabaseSettings {
             url: db.options(),
             max_connections: 10,

@@ -90,6 +90,22 @@ pub enum CommandError<E: std::error::Error> {
         value: String,
         holder: String,
     },
+    /// The command names an entity that does not exist.
+    #[error("{field} names no {kind}: there is none with id {value}")]
+    UnknownReference {
+        field: &'static str,
+        value: Uuid,
+        kind: &'static str,
+    },
+    /// The command names an entity in a state it does not allow.
+    #[error("{field} names a {kind} that is {state}; it must be {}", allowed.join(" or "))]
+    ReferenceState {
+        field: &'static str,
+        value: Uuid,
+        kind: &'static str,
+        state: String,
+        allowed: &'static [&'static str],
+    },
     /// Another stream that must move with this one's events refused (a trip's robot).
     #[error(transparent)]
     Companion(crate::companion::CompanionRefusal),
@@ -168,6 +184,12 @@ where
             return Err(CommandError::PreconditionFailed { actual: version }.into());
         }
     }
+    let references = if store.checks_references() {
+        A::references(&envelope.command)
+    } else {
+        Vec::new()
+    };
+    let registered = aggregate.registry_state();
     let sink = EventSink::<A>::default();
     if let Err(refusal) = aggregate.handle(envelope.command, services, &sink).await {
         // A concurrent request with the same key may have committed after our first look:
@@ -201,28 +223,23 @@ where
         },
     };
     let at = (version, head_hash.as_deref());
+    let state = aggregate.registry_state();
+    let ours = Prepared::new::<A>(
+        &id,
+        at,
+        &events,
+        &envelope.metadata,
+        envelope.idempotency.as_ref(),
+    )
+    .map_err(CommandError::store)?
+    .referencing(references)
+    .registering(state.filter(|_| state != registered));
     let appended = match &companion {
         None => store
-            .append::<A>(
-                &id,
-                at,
-                &events,
-                &envelope.metadata,
-                envelope.idempotency.as_ref(),
-            )
+            .append_prepared(&ours)
             .await
             .map(|events| (events, vec![])),
-        Some(other) => {
-            let ours = Prepared::new::<A>(
-                &id,
-                at,
-                &events,
-                &envelope.metadata,
-                envelope.idempotency.as_ref(),
-            )
-            .map_err(CommandError::store)?;
-            store.append_together(&ours, other).await
-        }
+        Some(other) => store.append_together(&ours, other).await,
     };
     match appended {
         Err(AppendError::Conflict) if companion.is_some() => {
@@ -285,6 +302,23 @@ where
                 Some(Precondition::Exists) | None => Err(CommandError::Conflict.into()),
             }
         }
+        Err(AppendError::UnknownReference { field, value, kind }) => {
+            Err(CommandError::UnknownReference { field, value, kind }.into())
+        }
+        Err(AppendError::ReferenceState {
+            field,
+            value,
+            kind,
+            state,
+            allowed,
+        }) => Err(CommandError::ReferenceState {
+            field,
+            value,
+            kind,
+            state,
+            allowed,
+        }
+        .into()),
         Err(err) => Err(CommandError::store(err).into()),
     }
 }

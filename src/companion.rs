@@ -13,7 +13,7 @@ use aggregates::robot::{Robot, RobotCommand, RobotStatus};
 use aggregates::trip::{Trip, TripEvent};
 use uuid::Uuid;
 
-use crate::store::{AppendError, EventMetadata, EventStore, Prepared};
+use crate::store::{AppendError, EventMetadata, EventStore, Prepared, Stream};
 
 /// A change another stream must make with a command's events.
 #[derive(Debug, Clone)]
@@ -84,9 +84,16 @@ impl Companion {
         if events.is_empty() {
             return Ok(None);
         }
+        // The registry follows the robot's status, as for its own commands.
+        let before = loaded.aggregate.registry_state();
+        let mut after = loaded.aggregate.clone();
+        for event in &events {
+            cqrs_es::Aggregate::apply(&mut after, event.clone());
+        }
+        let state = after.registry_state().filter(|s| Some(*s) != before);
         let head = (loaded.version, loaded.head_hash.as_deref());
         Prepared::new::<Robot>(&id, head, &events, metadata, None)
-            .map(Some)
+            .map(|prepared| Some(prepared.registering(state)))
             .map_err(PrepareError::Append)
     }
 }

@@ -179,7 +179,8 @@ impl Parts {
         let pool = connect(&settings.database).await?;
         migrate(&pool).await?;
         let wakeup = Wakeup::default();
-        let store = EventStore::new(pool.clone(), wakeup.clone());
+        let store = EventStore::new(pool.clone(), wakeup.clone())
+            .checking_references(!settings.no_reference_checks);
         let runner = start_projections(
             &store,
             &settings.projections,

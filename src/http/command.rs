@@ -78,7 +78,13 @@ fn record<E: DomainError>(
         Ok(o) if o.replayed => "replayed",
         Ok(_) => "ok",
         Err(E::Refused(e)) if e.is_not_found() => "not_found",
-        Err(E::Refused(_) | E::Taken { .. } | E::Companion(_)) => "refused",
+        Err(
+            E::Refused(_)
+            | E::Taken { .. }
+            | E::Companion(_)
+            | E::UnknownReference { .. }
+            | E::ReferenceState { .. },
+        ) => "refused",
         Err(E::Conflict) => "conflict",
         Err(E::PreconditionFailed { .. }) => "precondition_failed",
         Err(E::KeyReused) => "key_reused",

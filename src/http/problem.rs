@@ -67,6 +67,8 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "The route does not take this method.";
     RequestTimeout = "request_timeout", REQUEST_TIMEOUT, "The request took longer than the service allows.";
     ConcurrentModification = "concurrent_modification", CONFLICT, "Another write to the stream won; retry.";
+    UnknownReference = "unknown_reference", UNPROCESSABLE_ENTITY, "The command names an entity that does not exist (`field`, `value`).";
+    ReferenceState = "reference_state", CONFLICT, "The command names an entity in a state it does not allow (`field`, `value`, `state`).";
     RobotUnavailable = "robot_unavailable", CONFLICT, "The trip's robot cannot set out or park as the trip asks (`robot_id`, `robot_status`).";
     ValueTaken = "value_taken", CONFLICT, "A value unique among the entities is another's (`field`, `value`, `held_by`).";
     NotParked = "not_parked", CONFLICT, "The dead letter is not parked (already retried or skipped).";
@@ -171,6 +173,20 @@ impl<E: DomainError> From<CommandError<E>> for ApiError {
                 .with("field", field)
                 .with("value", value)
                 .with("held_by", holder),
+            CommandError::UnknownReference { field, value, .. } => {
+                Self::new(Code::UnknownReference, detail)
+                    .with("field", field)
+                    .with("value", value.to_string())
+            }
+            CommandError::ReferenceState {
+                field,
+                value,
+                state,
+                ..
+            } => Self::new(Code::ReferenceState, detail)
+                .with("field", field)
+                .with("value", value.to_string())
+                .with("state", state),
             CommandError::Companion(refusal) => Self::new(Code::RobotUnavailable, detail)
                 .with("robot_id", refusal.robot_id.to_string())
                 .with("robot_status", <&str>::from(refusal.robot_status)),

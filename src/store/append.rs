@@ -4,7 +4,7 @@ use projections::FeedPosition;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Row;
 
-use super::{Claim, EventMetadata, EventStore, Stream};
+use super::{Claim, EventMetadata, EventStore, Reference, Stream};
 
 /// An event a command appended: where it landed in its stream and in the global order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -62,6 +62,25 @@ pub enum AppendError {
         /// The id of the stream that holds it.
         holder: String,
     },
+    /// The command names an entity that does not exist (`Stream::references`).
+    #[error("{field} names no {kind}: there is none with id {value}")]
+    UnknownReference {
+        field: &'static str,
+        value: uuid::Uuid,
+        kind: &'static str,
+    },
+    /// The command names an entity in a state it does not allow.
+    #[error("{field} names a {kind} that is {state}; it must be {}", allowed.join(" or "))]
+    ReferenceState {
+        field: &'static str,
+        value: uuid::Uuid,
+        kind: &'static str,
+        state: String,
+        allowed: &'static [&'static str],
+    },
+    /// The references' guard kept the events out; `append` answers which instead.
+    #[error("a reference the command names is missing or not in a state it allows")]
+    Unreferenced,
     /// A claim was refused; `append` answers `Taken` instead once it knows the holder (a
     /// claim is never removed, so it always does), or `Conflict` if this stream holds it.
     #[error("a value the events claim is taken")]
@@ -88,12 +107,12 @@ impl From<sqlx::Error> for AppendError {
     }
 }
 
-// One statement: the events, the idempotency record when there is a key, and (the claiming
+// One statement: the events, the idempotency record when there is a key, and (the full
 // variant) the values the events claim. The record keeps the range of sequences the command
 // appended, from which the answer is rebuilt on a retry. Commands that claim nothing (almost
 // all) use the statement without the claims.
 macro_rules! append_statement {
-    ($claims:literal) => {
+    ($guard:literal, $claims:literal) => {
         concat!(
             "
 WITH appended AS (
@@ -102,7 +121,9 @@ WITH appended AS (
     SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json, $10,
            e.hash
       FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $11::bytea[])
-           AS e(sequence, event_type, event_version, payload, hash)
+           AS e(sequence, event_type, event_version, payload, hash)",
+            $guard,
+            "
     RETURNING sequence, event_type, global_position, transaction_id, recorded_at
 ), remembered AS (
     INSERT INTO idempotency_keys (idempotency_key, request_hash, aggregate_type, aggregate_id,
@@ -121,9 +142,22 @@ SELECT sequence, event_type, global_position, transaction_id::text::bigint AS tr
     };
 }
 
-const APPEND: &str = append_statement!("");
+const APPEND: &str = append_statement!("", "");
 
-const APPEND_CLAIMING: &str = append_statement!(
+// The full statement: besides the events, the values they claim (`Stream::claims`), the
+// entities the command names, each in a state it allows (`Stream::references`: the events are
+// written only if every one is found so, and each found row is locked FOR SHARE until the
+// commit, so a hub cannot close between the check and a deployment's commit), and the stream's
+// own state in the registry when it changed (`Stream::registry_state`).
+const APPEND_FULL: &str = append_statement!(
+    "
+     WHERE (SELECT count(*)
+              FROM (SELECT
+                      FROM entity_registry r
+                      JOIN UNNEST($14::text[], $15::text[], $16::text[]) AS x(t, i, allowed)
+                        ON r.aggregate_type = x.t AND r.aggregate_id = x.i
+                     WHERE x.allowed = '' OR r.state = ANY (string_to_array(x.allowed, ','))
+                       FOR SHARE OF r) found) = $17",
     ", claimed AS (
     -- Only when the events were written. PostgreSQL does not promise the order in which the
     -- CTEs hit a conflict: whichever is reported, the executor first asks whether a request
@@ -132,6 +166,11 @@ const APPEND_CLAIMING: &str = append_statement!(
     SELECT $1, c.field, c.value, $2
       FROM UNNEST($12::text[], $13::text[]) AS c(field, value)
      WHERE EXISTS (SELECT FROM appended)
+), registered AS (
+    INSERT INTO entity_registry (aggregate_type, aggregate_id, state)
+    SELECT $1, $2, $18
+     WHERE $18::text IS NOT NULL AND EXISTS (SELECT FROM appended)
+        ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET state = EXCLUDED.state
 )"
 );
 
@@ -183,6 +222,8 @@ pub struct Prepared {
     hashes: Vec<Vec<u8>>,
     claims: Vec<Claim>,
     remember: Option<IdempotencyRecord>,
+    references: Vec<Reference>,
+    registry_state: Option<&'static str>,
 }
 
 impl Prepared {
@@ -247,13 +288,28 @@ impl Prepared {
             hashes,
             claims,
             remember: remember.cloned(),
+            references: Vec::new(),
+            registry_state: None,
         })
+    }
+
+    /// The append happens only if each of `references` is registered in a state it allows.
+    pub fn referencing(mut self, references: Vec<Reference>) -> Self {
+        self.references = references;
+        self
+    }
+
+    /// The append records the stream's new state in the registry (`Stream::registry_state`).
+    pub fn registering(mut self, state: Option<&'static str>) -> Self {
+        self.registry_state = state;
+        self
     }
 
     /// Runs the append's one statement on `conn`.
     async fn run(&self, conn: &mut sqlx::PgConnection) -> Result<Vec<AppendedEvent>, AppendError> {
-        let claiming = !self.claims.is_empty();
-        let statement = sqlx::query(if claiming { APPEND_CLAIMING } else { APPEND })
+        let full =
+            !self.claims.is_empty() || !self.references.is_empty() || self.registry_state.is_some();
+        let statement = sqlx::query(if full { APPEND_FULL } else { APPEND })
             .bind(self.aggregate_type)
             .bind(&self.aggregate_id)
             .bind(&self.sequences)
@@ -265,14 +321,30 @@ impl Prepared {
             .bind(self.remember.as_ref().map(|r| r.request_hash.as_slice()))
             .bind(self.recorded_at)
             .bind(&self.hashes);
-        let statement = if claiming {
+        let statement = if full {
             let fields: Vec<&str> = self.claims.iter().map(|c| c.field).collect();
             let values: Vec<&str> = self.claims.iter().map(|c| c.value.as_str()).collect();
-            statement.bind(fields).bind(values)
+            let refs = &self.references;
+            let types: Vec<&str> = refs.iter().map(|r| r.aggregate_type).collect();
+            let ids: Vec<String> = refs.iter().map(|r| r.id.to_string()).collect();
+            let allowed: Vec<String> = refs.iter().map(|r| r.allowed.join(",")).collect();
+            statement
+                .bind(fields)
+                .bind(values)
+                .bind(types)
+                .bind(ids)
+                .bind(allowed)
+                .bind(refs.len() as i64)
+                .bind(self.registry_state)
         } else {
             statement
         };
         let rows = statement.fetch_all(conn).await?;
+        if rows.is_empty() && !self.sequences.is_empty() {
+            // Nothing written and nothing conflicted: the guard found a reference missing or
+            // in a state it does not allow.
+            return Err(AppendError::Unreferenced);
+        }
         Ok(rows.iter().map(appended_event).collect::<Result<_, _>>()?)
     }
 }
@@ -290,10 +362,18 @@ impl EventStore {
         remember: Option<&IdempotencyRecord>,
     ) -> Result<Vec<AppendedEvent>, AppendError> {
         let prepared = Prepared::new::<A>(aggregate_id, at, events, metadata, remember)?;
+        self.append_prepared(&prepared).await
+    }
+
+    /// Runs one stream's prepared append (see `Prepared`).
+    pub async fn append_prepared(
+        &self,
+        prepared: &Prepared,
+    ) -> Result<Vec<AppendedEvent>, AppendError> {
         let mut conn = self.pool.acquire().await?;
         let appended = prepared.run(&mut conn).await;
         drop(conn);
-        let appended = self.explain(&prepared, appended).await?;
+        let appended = self.explain(prepared, appended).await?;
         self.wakeup.committed();
         Ok(appended)
     }
@@ -341,8 +421,47 @@ impl EventStore {
                     prepared.claims.clone(),
                 )
                 .await),
+            Err(AppendError::Unreferenced) => Err(self.unreferenced(&prepared.references).await),
             other => other,
         }
+    }
+
+    /// Which of `references` stopped an append: the first missing or in a state it does not
+    /// allow; `Conflict` if all are fine by now (it changed back meanwhile: decide again).
+    async fn unreferenced(&self, references: &[Reference]) -> AppendError {
+        for reference in references {
+            let state: Result<Option<String>, _> = sqlx::query_scalar(
+                "SELECT state FROM entity_registry WHERE aggregate_type = $1 AND aggregate_id = $2",
+            )
+            .bind(reference.aggregate_type)
+            .bind(reference.id.to_string())
+            .fetch_optional(&self.pool)
+            .await;
+            match state {
+                Err(err) => return AppendError::Database(err),
+                Ok(None) => {
+                    return AppendError::UnknownReference {
+                        field: reference.field,
+                        value: reference.id,
+                        kind: reference.aggregate_type,
+                    }
+                }
+                Ok(Some(state))
+                    if !reference.allowed.is_empty()
+                        && !reference.allowed.contains(&state.as_str()) =>
+                {
+                    return AppendError::ReferenceState {
+                        field: reference.field,
+                        value: reference.id,
+                        kind: reference.aggregate_type,
+                        state,
+                        allowed: reference.allowed,
+                    }
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+        AppendError::Conflict
     }
 
     /// Who holds the first of `claims` taken by another stream than `aggregate_id`'s.

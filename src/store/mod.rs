@@ -19,7 +19,9 @@ pub use load::{LoadError, Loaded, Past, Until};
 pub use metadata::EventMetadata;
 
 use aggregates::fo_task::FoTask;
+use aggregates::hub::Hub;
 use aggregates::pilot::{Pilot, PilotEvent};
+use aggregates::site::Site;
 use aggregates::task::Task;
 use aggregates::trip::Trip;
 use cqrs_es::Aggregate;
@@ -45,6 +47,19 @@ pub trait Stream: Aggregate {
         Vec::new()
     }
 
+    /// The state other commands' references see this stream in (`entity_registry`), written
+    /// by the append that changes it; `None` for streams nothing names. The registry is the
+    /// write side's: a reference is checked against it in the append's own statement, never
+    /// against a lagging read model.
+    fn registry_state(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The entities `command` names, each checked in the append (`Reference`).
+    fn references(_command: &Self::Command) -> Vec<Reference> {
+        Vec::new()
+    }
+
     /// What another stream must record with `events` (the stream `id`'s, which left it
     /// `after`), appended in the same transaction (see `companion`).
     fn companion(
@@ -53,6 +68,34 @@ pub trait Stream: Aggregate {
         _events: &[Self::Event],
     ) -> Option<crate::companion::Companion> {
         None
+    }
+}
+
+/// An entity a command names, which must exist, in one of the `allowed` states if any are
+/// given (see `Stream::references`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The command's field that names it, as the API spells it.
+    pub field: &'static str,
+    pub aggregate_type: &'static str,
+    pub id: uuid::Uuid,
+    /// The states it may be in (`Stream::registry_state`); empty: any.
+    pub allowed: &'static [&'static str],
+}
+
+impl Reference {
+    pub fn to<A: Stream>(field: &'static str, id: uuid::Uuid) -> Self {
+        Self {
+            field,
+            aggregate_type: A::TYPE,
+            id,
+            allowed: &[],
+        }
+    }
+
+    pub fn in_state(mut self, allowed: &'static [&'static str]) -> Self {
+        self.allowed = allowed;
+        self
     }
 }
 
@@ -76,10 +119,62 @@ impl Stream for Trip {
     }
 }
 impl Stream for FoTask {}
-impl Stream for aggregates::pilot_center::PilotCenter {}
-impl Stream for aggregates::site::Site {}
-impl Stream for aggregates::city::City {}
-impl Stream for aggregates::hub::Hub {}
+impl Stream for aggregates::pilot_center::PilotCenter {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|center| center.status.into())
+    }
+}
+
+impl Stream for aggregates::site::Site {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|site| site.status.into())
+    }
+
+    fn references(command: &aggregates::site::LocationCommand) -> Vec<Reference> {
+        use aggregates::site::LocationCommand::RegisterLocation;
+        match command {
+            RegisterLocation {
+                hub_id: Some(hub), ..
+            } => vec![Reference::to::<Hub>("hub_id", *hub)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A city is named once registered; it has no other state.
+impl Stream for aggregates::city::City {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|_| "REGISTERED")
+    }
+}
+
+impl Stream for Hub {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|hub| hub.status.into())
+    }
+
+    fn references(command: &aggregates::hub::HubCommand) -> Vec<Reference> {
+        use aggregates::hub::HubCommand::{RegisterHub, UpdateHub};
+        let at = |location: Option<&aggregates::Location>| {
+            let location = location.and_then(|l| l.location_id);
+            location.map(|id| Reference::to::<Site>("location.location_id", id).in_state(ACTIVE))
+        };
+        match command {
+            RegisterHub {
+                city_id, location, ..
+            } => std::iter::once(Reference::to::<aggregates::city::City>("city_id", *city_id))
+                .chain(at(Some(location)))
+                .collect(),
+            UpdateHub { location, .. } => at(location.as_ref()).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A location named by a new reference must not be retired.
+const ACTIVE: &[&str] = &["ACTIVE"];
+/// A hub takes no new deployment (task, field task) while closed.
+const OPEN: &[&str] = &["OPEN"];
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);
@@ -102,6 +197,24 @@ impl Stream for Pilot {
 /// `serial_number` is unique among robots, as in the seed's `Robot` table, for good (a retired
 /// robot keeps its number).
 impl Stream for aggregates::robot::Robot {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|robot| robot.status.into())
+    }
+
+    /// A robot is registered and checked in at a hub that exists, deployed at an open one.
+    fn references(command: &aggregates::robot::RobotCommand) -> Vec<Reference> {
+        use aggregates::robot::RobotCommand::{CheckInRobot, DeployRobot, RegisterRobot};
+        match command {
+            RegisterRobot { hub_id, .. } | CheckInRobot { hub_id } => {
+                vec![Reference::to::<Hub>("hub_id", *hub_id)]
+            }
+            DeployRobot { hub_id, .. } => {
+                vec![Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn claims(event: &aggregates::robot::RobotEvent) -> Vec<Claim> {
         match event {
             aggregates::robot::RobotEvent::RobotRegistered { serial_number, .. } => vec![Claim {
@@ -117,12 +230,28 @@ impl Stream for aggregates::robot::Robot {
 pub struct EventStore {
     pool: PgPool,
     wakeup: Wakeup,
+    check_references: bool,
 }
 
 impl EventStore {
     /// A store whose appends wake `wakeup`'s projectors.
     pub fn new(pool: PgPool, wakeup: Wakeup) -> Self {
-        Self { pool, wakeup }
+        Self {
+            pool,
+            wakeup,
+            check_references: true,
+        }
+    }
+
+    /// A store that checks commands' references (`Stream::references`) or, for importing
+    /// history, takes them as given.
+    pub fn checking_references(mut self, check: bool) -> Self {
+        self.check_references = check;
+        self
+    }
+
+    pub fn checks_references(&self) -> bool {
+        self.check_references
     }
 
     pub fn pool(&self) -> &PgPool {

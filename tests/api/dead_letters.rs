@@ -625,7 +625,9 @@ async fn a_request_no_runner_takes_is_accepted_and_a_different_one_waits_its_tur
 #[tokio::test]
 async fn a_robot_event_that_does_not_fit_parks_that_robot_alone_and_a_skip_lets_it_go_on() {
     let app = TestApp::spawn_with(|s| s.projections.park_after = 2).await;
-    let register = |serial: &str| json!({"type": "RegisterRobot", "serial_number": serial, "hub_id": Uuid::new_v4()});
+    let hub = app.hub().await;
+    let register =
+        |serial: &str| json!({"type": "RegisterRobot", "serial_number": serial, "hub_id": hub});
     let robot = Uuid::new_v4();
     app.ok("robots", robot, register("SN-DL-1")).await;
     // An import ends a deployment the robot never had: the robots projector cannot apply it.
@@ -665,7 +667,7 @@ async fn a_robot_event_that_does_not_fit_parks_that_robot_alone_and_a_skip_lets_
     let skipped = app.send(skip).await;
     assert_eq!(skipped.status(), StatusCode::OK);
     let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(),
-                        "hub_id": Uuid::new_v4()});
+                        "hub_id": hub});
     let answer = app.ok("robots", robot, deploy).await;
     let read: Value = app
         .get_consistent(&format!("/v1/robots/{robot}"), &answer)

@@ -169,12 +169,17 @@ async fn a_paused_leader_loses_its_projectors_within_the_lease_and_applies_nothi
                 break paused.elapsed();
             }
         }
+        // Counted from the takeover: after it, the new leaders catch up on the load first (20
+        // projectors' worth on a shared machine).
         assert!(
-            paused.elapsed() < Duration::from_secs(20),
+            paused.elapsed() < taken_over + Duration::from_secs(15),
             "no read model moved"
         );
     };
-    assert!(read < Duration::from_secs(20), "read back after {read:?}");
+    assert!(
+        read < taken_over + Duration::from_secs(15),
+        "read back {read:?} after the pause, taken over after {taken_over:?}"
+    );
     eprintln!("taken over {taken_over:?} after SIGSTOP; own write read back after {read:?}");
 
     // The paused leader wakes up under load, and must apply nothing more.

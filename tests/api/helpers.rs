@@ -201,6 +201,7 @@ impl TestApp {
             idempotency_ttl: Duration::from_secs(86_400),
             consistency_timeout: Duration::from_secs(10),
             long_transaction: Duration::from_secs(30),
+            no_reference_checks: false,
             database: DatabaseSettings {
                 url: db.options.clone(),
                 max_connections: 10,
@@ -317,6 +318,24 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Response {
         self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// Registers a city; returns its id.
+    pub async fn city(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        let body = serde_json::json!({"type": "RegisterCity", "name": "San Francisco",
+                                      "country_code": "US", "timezone": "America/Los_Angeles"});
+        self.ok("cities", id, body).await;
+        id
+    }
+
+    /// Registers a hub (in a new city); returns its id. Commands that name a hub need one.
+    pub async fn hub(&self) -> Uuid {
+        let (id, city) = (Uuid::new_v4(), self.city().await);
+        let body = serde_json::json!({"type": "RegisterHub", "name": "Mission", "city_id": city,
+                                      "location": {"lat": 37.76, "lng": -122.41}});
+        self.ok("hubs", id, body).await;
+        id
     }
 
     /// Creates a task with a robot; returns its id.

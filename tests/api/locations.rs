@@ -18,7 +18,7 @@ fn register(name: &str, lat: f64, lng: f64, kind: &str, hub: Option<Uuid>) -> Va
 #[tokio::test]
 async fn a_location_is_registered_updated_and_retired_and_listed_by_hub_and_kind() {
     let app = TestApp::spawn().await;
-    let (dock, door, hub) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (dock, door, hub) = (Uuid::new_v4(), Uuid::new_v4(), app.hub().await);
     let created = app
         .command(
             LOCATIONS,

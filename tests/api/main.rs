@@ -28,6 +28,7 @@ mod pilot_centers;
 mod pilots;
 mod process;
 mod read_side;
+mod references;
 mod robot_trips;
 mod robots;
 mod store;

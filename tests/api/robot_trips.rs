@@ -15,7 +15,7 @@ fn place(lat: f64) -> Value {
 
 /// A robot registered and deployed at a hub; returns its id.
 async fn deployed_robot(app: &TestApp) -> Uuid {
-    let (robot, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let (robot, hub) = (Uuid::new_v4(), app.hub().await);
     let serial = format!("SN-{}", robot.simple());
     app.ok(
         "robots",

@@ -35,7 +35,7 @@ async fn run(app: &TestApp, id: Uuid, bodies: &[Value]) -> Value {
 #[tokio::test]
 async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step() {
     let app = TestApp::spawn().await;
-    let (id, hub, other_hub) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (id, hub, other_hub) = (Uuid::new_v4(), app.hub().await, app.hub().await);
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     let created = app.command(ROBOTS, id, register("SN-LIFE-1", hub)).await;
     assert_eq!(created.status(), StatusCode::CREATED);
@@ -150,7 +150,7 @@ async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step(
 #[tokio::test]
 async fn robots_are_listed_by_hub_and_by_state() {
     let app = TestApp::spawn().await;
-    let (hub, other_hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let (hub, other_hub) = (app.hub().await, app.hub().await);
     let parked_here = registered(&app, hub).await;
     let deployed_here = registered(&app, hub).await;
     let elsewhere = registered(&app, other_hub).await;
@@ -191,7 +191,7 @@ async fn robots_are_listed_by_hub_and_by_state() {
 #[tokio::test]
 async fn a_robots_bad_input_is_refused_naming_the_field_and_stores_nothing() {
     let app = TestApp::spawn().await;
-    let (fresh, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let (fresh, hub) = (Uuid::new_v4(), app.hub().await);
     let id = registered(&app, hub).await;
     app.refuses_fields(
         ROBOTS,
@@ -228,9 +228,9 @@ async fn a_robots_bad_input_is_refused_naming_the_field_and_stores_nothing() {
 #[tokio::test]
 async fn a_robots_rules_refuse_with_409_naming_its_state_and_a_missing_robot_is_404() {
     let app = TestApp::spawn().await;
-    let id = registered(&app, Uuid::new_v4()).await;
-    let deploy =
-        json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": Uuid::new_v4()});
+    let hub = app.hub().await;
+    let id = registered(&app, hub).await;
+    let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
     app.ok(ROBOTS, id, deploy.clone()).await;
     let problem = app
         .refused(
@@ -265,7 +265,7 @@ async fn robots_racing_for_one_serial_number_on_two_instances_register_once() {
     let app = TestApp::spawn().await;
     let second = TestApp::spawn_instance(&app.db).await;
     let instances = [app.address.clone(), second];
-    let (serial, hub) = ("SN-RACE-7", Uuid::new_v4());
+    let (serial, hub) = ("SN-RACE-7", app.hub().await);
     let robots: Vec<Uuid> = (0..16).map(|_| Uuid::new_v4()).collect();
     let answers = join_all(robots.iter().enumerate().map(|(n, robot)| {
         app.client
@@ -304,7 +304,7 @@ const ROBOT_TABLES: [(&str, &str); 4] = [
 #[tokio::test]
 async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
     let app = TestApp::spawn().await;
-    let hub = Uuid::new_v4();
+    let hub = app.hub().await;
     for n in 0..3 {
         let id = registered(&app, hub).await;
         let deployment = Uuid::new_v4();
@@ -346,7 +346,8 @@ async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
         let done = projections::replay(&app.pool, projector.as_ref(), 4, |_| {})
             .await
             .unwrap();
-        assert_eq!(done.events_read, 3 * 3 + 2 * 3);
+        // The robots' events and their hub's and city's registrations: the feed is read whole.
+        assert_eq!(done.events_read, 3 * 3 + 2 * 3 + 2);
     }
     for ((table, order), rows) in ROBOT_TABLES.into_iter().zip(before) {
         assert_eq!(snapshot(&app.pool, table, order).await, rows, "{table}");
@@ -357,7 +358,7 @@ async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
 async fn a_robot_has_what_every_collection_has_preconditions_idempotency_time_travel_feed_and_chain(
 ) {
     let app = TestApp::spawn().await;
-    let hub = Uuid::new_v4();
+    let hub = app.hub().await;
     let id = registered(&app, hub).await;
     let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
     // If-Match: a stale version is 412 and stores nothing.
