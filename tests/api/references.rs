@@ -172,3 +172,70 @@ async fn with_reference_checks_off_an_import_names_what_it_likes() {
         ["RobotRegistered", "RobotDeployed"]
     );
 }
+
+#[tokio::test]
+async fn the_registry_migration_records_the_entities_registered_before_it() {
+    let db = crate::helpers::TestDatabase::create().await;
+    let pool = sqlx::PgPool::connect_with(db.options.clone())
+        .await
+        .unwrap();
+    // The database as it was before the registry: every migration but its own and later ones.
+    let mut before = sqlx::migrate!("./migrations");
+    let earlier: Vec<_> = (before.migrations.iter())
+        .filter(|m| m.version < 20261201000022)
+        .cloned()
+        .collect();
+    before.migrations = earlier.into();
+    before.run(&pool).await.unwrap();
+    let (robot, hub, city, spot) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
+    let history = [
+        ("Robot", robot, "RobotRegistered"),
+        ("Robot", robot, "RobotDeployed"),
+        ("Robot", robot, "RobotCheckedIn"),
+        ("Hub", hub, "HubRegistered"),
+        ("Hub", hub, "HubClosed"),
+        ("City", city, "CityRegistered"),
+        ("Location", spot, "LocationRegistered"),
+        ("Location", spot, "LocationRetired"),
+    ];
+    let mut sequences = std::collections::HashMap::new();
+    for (kind, id, event_type) in history {
+        let sequence = sequences.entry(id).and_modify(|n| *n += 1).or_insert(1_i64);
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                 event_version, payload, metadata)
+             VALUES ($1, $2, $3, $4, '1.0', '{}', '{\"actor\": \"test\"}')",
+        )
+        .bind(kind)
+        .bind(id.to_string())
+        .bind(*sequence)
+        .bind(event_type)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    operations::startup::migrate(&pool).await.unwrap();
+    let mut registry: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT aggregate_type, aggregate_id, state FROM entity_registry ORDER BY aggregate_type",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    registry.sort();
+    let row = |kind: &str, id: Uuid, state: &str| (kind.into(), id.to_string(), state.into());
+    assert_eq!(
+        registry,
+        [
+            row("City", city, "REGISTERED"),
+            row("Hub", hub, "CLOSED"),
+            row("Location", spot, "RETIRED"),
+            row("Robot", robot, "DEPLOYED"),
+        ]
+    );
+    pool.close().await;
+}
