@@ -42,9 +42,16 @@ impl Companion {
         let robot_id = trip.0.as_ref()?.robot_id;
         let command = events.iter().rev().find_map(|event| match event {
             TripEvent::TripDeparted { .. } => Some(RobotCommand::RecordRobotWentOnTrip { trip_id }),
-            TripEvent::TripArrivedAtStop { .. }
-            | TripEvent::TripCompleted { .. }
-            | TripEvent::TripCancelled { .. } => Some(RobotCommand::RecordRobotParked { trip_id }),
+            TripEvent::TripArrivedAtStop { .. } => Some(RobotCommand::RecordRobotParked {
+                trip_id,
+                trip_ended: false,
+            }),
+            TripEvent::TripCompleted { .. } | TripEvent::TripCancelled { .. } => {
+                Some(RobotCommand::RecordRobotParked {
+                    trip_id,
+                    trip_ended: true,
+                })
+            }
             _ => None,
         })?;
         Some(Self::Robot { robot_id, command })

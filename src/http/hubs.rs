@@ -3,15 +3,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use projections::frame::Fold;
-use projections::hub::{HubHistoryRow, HubPartnerView, HubView};
+use projections::hub::{HubHistoryRow, HubPartnerView, HubView, HubsProjector};
+use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::answer::Items;
 use super::api::Api;
 use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::consistency::wait_for_token;
 use super::context::ApiContext;
-use super::extract::{ApiQuery, EntityId, NoQuery};
+use super::extract::{ApiQuery, EntityId};
 use super::problem::ApiError;
 use super::resource::{id, op};
 
@@ -19,7 +22,7 @@ impl Collection for Hub {
     const PATH: &'static str = "hubs";
     const DESCRIPTION: &'static str =
         "Hubs robots work from, in a city, with the partners they serve; open or closed.";
-    const STATE_PROJECTOR: &'static str = projections::hub::HubsProjector::NAME;
+    const STATE_PROJECTOR: &'static str = HubsProjector::NAME;
     const HISTORY_PROJECTORS: &'static [&'static str] =
         &[projections::hub::HubHistoryProjector::NAME];
     type View = HubView;
@@ -67,6 +70,7 @@ pub fn api() -> Api {
                 "From the `hub_partners` read model: partners removed since are left out \
                  (the hub's history has them).",
             )
+            .query::<PartnersQuery>()
             .json(
                 StatusCode::OK,
                 "The hub's partners.",
@@ -76,11 +80,22 @@ pub fn api() -> Api {
     })
 }
 
+/// What the partners' read takes.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct PartnersQuery {
+    /// A command answer's `token`: answer only once the hub's read models include it.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,19}\.[0-9]{1,18}$")]
+    consistent_with: Option<String>,
+}
+
 async fn partners(
     State(ctx): State<ApiContext>,
     EntityId(id): EntityId,
-    _: ApiQuery<NoQuery>,
+    ApiQuery(query): ApiQuery<PartnersQuery>,
 ) -> Result<Json<Items<HubPartnerView>>, ApiError> {
+    wait_for_token(&ctx, query.consistent_with, &[HubsProjector::NAME]).await?;
     let pool = ctx.store.pool();
     if HubView::load(pool, id).await?.is_none() {
         return Err(ApiError::not_found(format!("no hub {id}")));

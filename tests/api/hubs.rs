@@ -79,9 +79,9 @@ async fn a_hub_serves_partners_closes_and_reopens_and_its_timeline_says_so() {
         ]),
         json!(["CLOSED", "flooded", 37.77, "Valencia St", 1, city])
     );
-    let partners = app.get(&format!("/v1/hubs/{mission}/partners")).await;
-    assert_eq!(partners.status(), StatusCode::OK);
-    let partners: Value = partners.json().await.unwrap();
+    let partners = app
+        .read_consistent(&format!("/v1/hubs/{mission}/partners"), &closed)
+        .await;
     assert_eq!(
         partners["items"],
         json!([{"hub_id": mission, "partner_id": deli, "name": "Corner Deli",

@@ -289,3 +289,55 @@ async fn a_departure_retried_with_its_key_answers_the_same_token_covering_the_ro
         1
     );
 }
+
+#[tokio::test]
+async fn a_robot_waiting_at_a_stop_is_its_trips_until_that_trip_ends() {
+    let app = TestApp::spawn().await;
+    let robot = deployed_robot(&app).await;
+    let (first, second) = (ready_trip(&app, robot).await, ready_trip(&app, robot).await);
+    app.ok("trips", first, json!({"type": "DepartTrip"})).await;
+    app.ok("trips", first, json!({"type": "ArriveAtStop"}))
+        .await;
+    let refused = app
+        .command("trips", second, json!({"type": "DepartTrip"}))
+        .await;
+    let problem = assert_problem(refused, StatusCode::CONFLICT, "robot_unavailable").await;
+    assert_eq!(problem["robot_status"], "PARKED");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&first.to_string()));
+    // Nor can its deployment end under the trip.
+    let deployment: String = sqlx::query_scalar(
+        "SELECT payload->'RobotDeployed'->>'deployment_id' FROM events
+          WHERE aggregate_id = $1 AND event_type = 'RobotDeployed'",
+    )
+    .bind(robot.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let end = json!({"type": "EndDeployment", "deployment_id": deployment});
+    app.refused(
+        "robots",
+        robot,
+        end,
+        StatusCode::CONFLICT,
+        "robot_on_another_trip",
+    )
+    .await;
+    // The first trip is cancelled at its stop: the robot is free, and the second departs.
+    app.ok(
+        "trips",
+        first,
+        json!({"type": "CancelTrip", "reason": "CUSTOMER_REQUESTED"}),
+    )
+    .await;
+    let departed = app.ok("trips", second, json!({"type": "DepartTrip"})).await;
+    let shown = app
+        .read_consistent(&format!("/v1/robots/{robot}"), &departed)
+        .await;
+    assert_eq!(
+        json!([shown["status"], shown["trip_id"]]),
+        json!(["ON_TRIP", second])
+    );
+}

@@ -49,10 +49,12 @@ pub enum RobotCommand {
     RecordRobotWentOnTrip {
         trip_id: Uuid,
     },
-    /// The robot's trip stops, completes or is cancelled.
+    /// The robot's trip stops (`trip_ended` false: the robot stays the trip's) or completes or
+    /// is cancelled (`trip_ended` true: the robot is free for another).
     #[serde(skip)]
     RecordRobotParked {
         trip_id: Uuid,
+        trip_ended: bool,
     },
 }
 

@@ -57,6 +57,10 @@ impl RobotState {
                 ref reason,
             } => {
                 self.require(&[Deployed, Parked], &command)?;
+                if let Some(trip_id) = self.trip_id {
+                    // Waiting at a stop of a trip that has not ended: the trip has it.
+                    return Err(RobotError::OnAnotherTrip { trip_id });
+                }
                 if self.deployment.map(|d| d.deployment_id) != Some(deployment_id) {
                     return Err(RobotError::DeploymentNotFound { deployment_id });
                 }
@@ -66,11 +70,11 @@ impl RobotState {
                     reason: reason.clone().map(String::from),
                 }
             }
-            RobotCommand::RecordRobotWentOnTrip { trip_id } => match self.status {
-                OnTrip if self.trip_id == Some(trip_id) => return Ok(vec![]),
-                OnTrip => {
-                    let trip_id = self.trip_id.unwrap_or(trip_id);
-                    return Err(RobotError::OnAnotherTrip { trip_id });
+            RobotCommand::RecordRobotWentOnTrip { trip_id } => match (self.status, self.trip_id) {
+                (OnTrip, Some(on)) if on == trip_id => return Ok(vec![]),
+                // On the way, or waiting at a stop of a trip that has not ended: that trip's.
+                (OnTrip | Parked, Some(on)) if on != trip_id => {
+                    return Err(RobotError::OnAnotherTrip { trip_id: on })
                 }
                 _ => {
                     self.require(&[Deployed, Parked], &command)?;
@@ -80,13 +84,23 @@ impl RobotState {
                     }
                 }
             },
-            // Parking records nothing unless the robot is on that trip: a trip cancelled
-            // before it departed (its robot maybe on another trip by then), or a robot grounded
-            // on the way, has nothing to park.
-            RobotCommand::RecordRobotParked { trip_id } => match (self.status, self.trip_id) {
+            // Parking records nothing unless the robot is that trip's: a trip cancelled before
+            // it departed (its robot maybe on another trip by then), or a robot grounded on the
+            // way, has nothing to park. A trip that ends while its robot waits at one of its
+            // stops frees the robot (PARKED to PARKED).
+            RobotCommand::RecordRobotParked {
+                trip_id,
+                trip_ended,
+            } => match (self.status, self.trip_id) {
                 (OnTrip, Some(on)) if on == trip_id => RobotEvent::RobotParked {
                     trip_id,
                     from_status,
+                    trip_ended,
+                },
+                (Parked, Some(on)) if on == trip_id && trip_ended => RobotEvent::RobotParked {
+                    trip_id,
+                    from_status,
+                    trip_ended,
                 },
                 _ => return Ok(vec![]),
             },

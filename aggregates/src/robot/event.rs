@@ -36,9 +36,13 @@ pub enum RobotEvent {
         trip_id: Uuid,
         from_status: RobotStatus,
     },
+    /// At a stop (`trip_ended` false) or at the trip's end (true); a trip that ends while
+    /// its robot waits at a stop parks it again, PARKED to PARKED, to free it.
     RobotParked {
         trip_id: Uuid,
         from_status: RobotStatus,
+        #[serde(default)]
+        trip_ended: bool,
     },
     /// Grounding ends the robot's deployment, if it had one (`deployment_id`).
     RobotGrounded {

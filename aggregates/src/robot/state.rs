@@ -83,8 +83,12 @@ impl Robot {
                 robot.deployment = None;
                 robot.trip_id = None;
             }
-            RobotEvent::RobotWentOnTrip { trip_id, .. }
-            | RobotEvent::RobotParked { trip_id, .. } => robot.trip_id = Some(trip_id),
+            RobotEvent::RobotWentOnTrip { trip_id, .. } => robot.trip_id = Some(trip_id),
+            RobotEvent::RobotParked {
+                trip_id,
+                trip_ended,
+                ..
+            } => robot.trip_id = (!trip_ended).then_some(trip_id),
             RobotEvent::RobotGrounded { reason, .. } => {
                 robot.deployment = None;
                 robot.trip_id = None;

@@ -79,7 +79,10 @@ fn parked() -> Vec<RobotEvent> {
     after(&[
         deploy(),
         went,
-        RobotCommand::RecordRobotParked { trip_id: TRIP },
+        RobotCommand::RecordRobotParked {
+            trip_id: TRIP,
+            trip_ended: true,
+        },
     ])
 }
 
@@ -235,10 +238,14 @@ fn a_grounded_off_duty_or_retired_robot_cannot_set_out() {
 fn a_robot_parks_for_its_own_trip_and_otherwise_records_nothing() {
     RobotTest::with(())
         .given(on_trip())
-        .when(RobotCommand::RecordRobotParked { trip_id: TRIP })
+        .when(RobotCommand::RecordRobotParked {
+            trip_id: TRIP,
+            trip_ended: true,
+        })
         .then_expect_events(vec![RobotEvent::RobotParked {
             trip_id: TRIP,
             from_status: RobotStatus::OnTrip,
+            trip_ended: true,
         }]);
     // A trip cancelled before it departed (its robot on another trip by then, or retired), or
     // a robot grounded on the way: nothing to park, and the trip's ending is not held up.
@@ -246,12 +253,16 @@ fn a_robot_parks_for_its_own_trip_and_otherwise_records_nothing() {
         .given(on_trip())
         .when(RobotCommand::RecordRobotParked {
             trip_id: OTHER_TRIP,
+            trip_ended: true,
         })
         .then_expect_events(vec![]);
     for history in [deployed(), parked(), grounded(), after(&[retire()])] {
         RobotTest::with(())
             .given(history)
-            .when(RobotCommand::RecordRobotParked { trip_id: TRIP })
+            .when(RobotCommand::RecordRobotParked {
+                trip_id: TRIP,
+                trip_ended: true,
+            })
             .then_expect_events(vec![]);
     }
 }
@@ -404,7 +415,10 @@ fn each_event_moves_the_state_its_new_status_names() {
     let history = after(&[
         deploy(),
         RobotCommand::RecordRobotWentOnTrip { trip_id: TRIP },
-        RobotCommand::RecordRobotParked { trip_id: TRIP },
+        RobotCommand::RecordRobotParked {
+            trip_id: TRIP,
+            trip_ended: true,
+        },
         end_deployment(DEPLOYMENT),
         ground(GroundingReason::Maintenance, None),
         RobotCommand::ReleaseRobot { note: None },
@@ -441,4 +455,60 @@ fn clients_send_the_public_commands_and_never_the_trips_own() {
         refused.to_string().contains("must not be empty"),
         "{refused}"
     );
+}
+
+#[test]
+fn a_robot_waiting_at_a_stop_stays_its_trips_until_the_trip_ends() {
+    let at_stop = after(&[
+        deploy(),
+        RobotCommand::RecordRobotWentOnTrip { trip_id: TRIP },
+        RobotCommand::RecordRobotParked {
+            trip_id: TRIP,
+            trip_ended: false,
+        },
+    ]);
+    assert_eq!(state_of(at_stop.clone()).trip_id, Some(TRIP));
+    // Another trip cannot take it, nor can its deployment end under the trip.
+    RobotTest::with(())
+        .given(at_stop.clone())
+        .when(RobotCommand::RecordRobotWentOnTrip {
+            trip_id: OTHER_TRIP,
+        })
+        .then_expect_error(RobotError::OnAnotherTrip { trip_id: TRIP });
+    RobotTest::with(())
+        .given(at_stop.clone())
+        .when(end_deployment(DEPLOYMENT))
+        .then_expect_error(RobotError::OnAnotherTrip { trip_id: TRIP });
+    // Its own trip sets out again; the trip ending at the stop frees it.
+    RobotTest::with(())
+        .given(at_stop.clone())
+        .when(RobotCommand::RecordRobotWentOnTrip { trip_id: TRIP })
+        .then_expect_events(vec![RobotEvent::RobotWentOnTrip {
+            trip_id: TRIP,
+            from_status: RobotStatus::Parked,
+        }]);
+    let freed = RobotEvent::RobotParked {
+        trip_id: TRIP,
+        from_status: RobotStatus::Parked,
+        trip_ended: true,
+    };
+    RobotTest::with(())
+        .given(at_stop.clone())
+        .when(RobotCommand::RecordRobotParked {
+            trip_id: TRIP,
+            trip_ended: true,
+        })
+        .then_expect_events(vec![freed.clone()]);
+    let mut ended = at_stop;
+    ended.push(freed);
+    assert_eq!(state_of(ended.clone()).trip_id, None);
+    RobotTest::with(())
+        .given(ended)
+        .when(RobotCommand::RecordRobotWentOnTrip {
+            trip_id: OTHER_TRIP,
+        })
+        .then_expect_events(vec![RobotEvent::RobotWentOnTrip {
+            trip_id: OTHER_TRIP,
+            from_status: RobotStatus::Parked,
+        }]);
 }

@@ -169,6 +169,7 @@ impl Batch for RobotHistory {
             | RobotEvent::RobotParked {
                 trip_id,
                 from_status,
+                ..
             } => (Some(from_status), Some(trip_id), None, None),
             RobotEvent::RobotGrounded {
                 from_status,
