@@ -373,7 +373,10 @@ impl EventStore {
         let mut conn = self.pool.acquire().await?;
         let appended = prepared.run(&mut conn).await;
         drop(conn);
-        let appended = self.explain(prepared, appended).await?;
+        let appended = match appended {
+            Ok(events) => events,
+            Err(err) => return Err(self.explain(prepared, err).await),
+        };
         self.wakeup.committed();
         Ok(appended)
     }
@@ -387,41 +390,32 @@ impl EventStore {
         second: &Prepared,
     ) -> Result<(Vec<AppendedEvent>, Vec<AppendedEvent>), AppendError> {
         let mut tx = self.pool.begin().await?;
-        let ours = first.run(&mut tx).await;
-        let ours = match ours {
+        // Dropping the transaction on a failure rolls back whichever stream was written.
+        let ours = match first.run(&mut tx).await {
             Ok(events) => events,
-            Err(err) => {
-                drop(tx);
-                return Err(self.explain(first, Err(err)).await.unwrap_err());
-            }
+            Err(err) => return Err(self.explain(first, err).await),
         };
         let theirs = match second.run(&mut tx).await {
             Ok(events) => events,
-            Err(err) => {
-                drop(tx);
-                return Err(self.explain(second, Err(err)).await.unwrap_err());
-            }
+            Err(err) => return Err(self.explain(second, err).await),
         };
         tx.commit().await?;
         self.wakeup.committed();
         Ok((ours, theirs))
     }
 
-    /// A refused claim named: who holds it.
-    async fn explain(
-        &self,
-        prepared: &Prepared,
-        appended: Result<Vec<AppendedEvent>, AppendError>,
-    ) -> Result<Vec<AppendedEvent>, AppendError> {
-        match appended {
-            Err(AppendError::Claimed) => Err(self
-                .holder_of(
+    /// A failed append said in full: who holds a refused claim, which reference stopped it.
+    async fn explain(&self, prepared: &Prepared, err: AppendError) -> AppendError {
+        match err {
+            AppendError::Claimed => {
+                self.holder_of(
                     prepared.aggregate_type,
                     &prepared.aggregate_id,
                     prepared.claims.clone(),
                 )
-                .await),
-            Err(AppendError::Unreferenced) => Err(self.unreferenced(&prepared.references).await),
+                .await
+            }
+            AppendError::Unreferenced => self.unreferenced(&prepared.references).await,
             other => other,
         }
     }
