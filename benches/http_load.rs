@@ -7,6 +7,10 @@
 //!
 //! Without --url the service runs inside this process on a database of its own (created from
 //! DATABASE_URL, dropped afterwards), so client and service share this machine's cores.
+//!
+//! Tasks name a hub and a robot, which the run registers first (a city, a hub, one robot per
+//! client); `--no-reference-checks` runs the in-process service without checking them, to
+//! measure what the checks cost.
 
 use std::time::{Duration, Instant};
 
@@ -34,8 +38,8 @@ struct Args {
     /// Drive this running service instead of starting one in-process.
     #[arg(long, requires = "key")]
     url: Option<String>,
-    /// The credential to send to the service named by --url (a service key for tasks, or an
-    /// admin key). The in-process service issues one of its own.
+    /// The credential to send to the service named by --url: an admin key, or a service key
+    /// for cities, hubs, robots and tasks. The in-process service issues one of its own.
     #[arg(long, env = "OPERATIONS_KEY")]
     key: Option<String>,
     /// Connections in the in-process service's pool.
@@ -44,6 +48,9 @@ struct Args {
     /// Do not run the projectors in the in-process service (commands only).
     #[arg(long)]
     no_projections: bool,
+    /// Do not check the tasks' references in the in-process service.
+    #[arg(long)]
+    no_reference_checks: bool,
     /// The in-process service's credential: an API key (`key`), or a JWT (`jwt`) checked
     /// against a JWKS the benchmark makes.
     #[arg(long, default_value = "key", value_parser = ["key", "jwt"])]
@@ -54,10 +61,10 @@ struct Args {
     bench: bool,
 }
 
-/// One task's life: 7 commands on one stream.
-fn life(robot: Uuid) -> [Value; 7] {
+/// One task's life at `hub` with `robot`: 7 commands on one stream.
+fn life(hub: Uuid, robot: Uuid) -> [Value; 7] {
     [
-        json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": robot, "robot_id": robot}),
+        json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": hub, "robot_id": robot}),
         json!({"type": "MarkTaskPending"}),
         json!({"type": "StartTask"}),
         json!({"type": "PauseTask", "reason": "crossing"}),
@@ -72,12 +79,7 @@ struct ClientResult {
     errors: u64,
 }
 
-async fn client(
-    base: String,
-    key: String,
-    start_measuring: Instant,
-    stop: Instant,
-) -> ClientResult {
+fn http_client(key: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -85,11 +87,70 @@ async fn client(
             .parse()
             .expect("a credential fits in a header"),
     );
-    let http = reqwest::Client::builder()
+    reqwest::Client::builder()
         .default_headers(headers)
         .pool_max_idle_per_host(1)
         .build()
-        .expect("an HTTP client");
+        .expect("an HTTP client")
+}
+
+/// Registers a city, a hub in it and `robots` robots at the hub; returns the hub and robots.
+async fn register_fleet(base: &str, key: &str, robots: usize) -> (Uuid, Vec<Uuid>) {
+    let http = http_client(key);
+    let send = |collection: &str, id: Uuid, body: Value| {
+        let request = http.post(format!("{base}/v1/{collection}/{id}/commands"));
+        async move {
+            let response = request
+                .json(&body)
+                .send()
+                .await
+                .expect("the service answers");
+            let status = response.status();
+            assert!(
+                status.is_success(),
+                "{body}: {status}: {}",
+                response.text().await.unwrap_or_default()
+            );
+        }
+    };
+    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    send(
+        "cities",
+        city,
+        json!({"type": "RegisterCity", "name": "Bench City",
+                                "country_code": "US", "timezone": "America/Los_Angeles"}),
+    )
+    .await;
+    send(
+        "hubs",
+        hub,
+        json!({"type": "RegisterHub", "name": "Bench Hub", "city_id": city,
+                             "location": {"lat": 37.77, "lng": -122.42}}),
+    )
+    .await;
+    let mut fleet = Vec::new();
+    for _ in 0..robots {
+        let robot = Uuid::new_v4();
+        send(
+            "robots",
+            robot,
+            json!({"type": "RegisterRobot", "hub_id": hub,
+                                     "serial_number": format!("BENCH-{}", robot.simple())}),
+        )
+        .await;
+        fleet.push(robot);
+    }
+    (hub, fleet)
+}
+
+async fn client(
+    base: String,
+    key: String,
+    (hub, robot): (Uuid, Uuid),
+    start_measuring: Instant,
+    stop: Instant,
+) -> ClientResult {
+    let http = http_client(&key);
     let mut result = ClientResult {
         latencies: Vec::with_capacity(100_000),
         errors: 0,
@@ -97,7 +158,7 @@ async fn client(
     'streams: loop {
         let id = Uuid::new_v4();
         let url = format!("{base}/v1/tasks/{id}/commands");
-        for body in life(Uuid::new_v4()) {
+        for body in life(hub, robot) {
             let now = Instant::now();
             if now >= stop {
                 break 'streams;
@@ -130,7 +191,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, String) {
+/// The service's address, the load's credential, the one that registers the fleet, and the
+/// database to drop.
+async fn in_process_service(args: &Args) -> (String, String, String, PgConnectOptions, String) {
     let url = std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must name a PostgreSQL server (./dev bench provides one)");
     let admin: PgConnectOptions = url.parse().expect("a valid DATABASE_URL");
@@ -153,7 +216,7 @@ async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, S
         idempotency_ttl: Duration::from_secs(86_400),
         consistency_timeout: Duration::from_secs(5),
         long_transaction: Duration::from_secs(30),
-        no_reference_checks: false,
+        no_reference_checks: args.no_reference_checks,
         database: DatabaseSettings {
             url: admin.clone().database(&name),
             max_connections: args.pool,
@@ -185,8 +248,17 @@ async fn in_process_service(args: &Args) -> (String, String, PgConnectOptions, S
         .await
         .expect("a key"),
     };
+    let setup = operations::auth::keys::create(
+        &pool,
+        "bench-setup",
+        operations::auth::Role::Admin,
+        None,
+        None,
+    )
+    .await
+    .expect("a key");
     pool.close().await;
-    (base, key, admin, name)
+    (base, key, setup, admin, name)
 }
 
 /// A JWKS file with one Ed25519 key, and a service token signed with it.
@@ -219,21 +291,36 @@ fn jwt_issuer() -> (std::path::PathBuf, String) {
 async fn main() {
     let args = Args::parse();
     let service = match (&args.url, &args.key) {
-        (Some(url), Some(key)) => (url.trim_end_matches('/').to_string(), key.clone(), None),
+        (Some(url), Some(key)) => {
+            let base = url.trim_end_matches('/').to_string();
+            (base, key.clone(), key.clone(), None)
+        }
         _ => {
-            let (base, key, admin, name) = in_process_service(&args).await;
-            (base, key, Some((admin, name)))
+            let (base, key, setup, admin, name) = in_process_service(&args).await;
+            (base, key, setup, Some((admin, name)))
         }
     };
-    let (base, key, database) = service;
+    let (base, key, setup, database) = service;
+    let (hub, robots) = register_fleet(&base, &setup, args.clients).await;
     eprintln!(
-        "driving {base} with {} clients ({} credential): {}s warm-up, {}s measured",
-        args.clients, args.auth, args.warmup, args.seconds
+        "driving {base} with {} clients ({} credential, references {}): {}s warm-up, {}s measured",
+        args.clients,
+        args.auth,
+        if args.no_reference_checks {
+            "not checked"
+        } else {
+            "checked"
+        },
+        args.warmup,
+        args.seconds
     );
     let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
     let stop = start_measuring + Duration::from_secs(args.seconds);
-    let clients: Vec<_> = (0..args.clients)
-        .map(|_| tokio::spawn(client(base.clone(), key.clone(), start_measuring, stop)))
+    let clients: Vec<_> = (robots.into_iter())
+        .map(|robot| {
+            let (base, key) = (base.clone(), key.clone());
+            tokio::spawn(client(base, key, (hub, robot), start_measuring, stop))
+        })
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;

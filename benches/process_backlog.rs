@@ -79,10 +79,21 @@ async fn send(
     response.json().await.expect("a JSON answer")
 }
 
-/// A pending task and a pilot who accepted it.
-async fn accepted(http: &reqwest::Client, base: &str) {
+/// Registers a city and a hub in it, which the tasks name; returns the hub.
+async fn hub(http: &reqwest::Client, base: &str) -> Uuid {
+    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let register = json!({"type": "RegisterCity", "name": "Bench City", "country_code": "US",
+                          "timezone": "America/Los_Angeles"});
+    send(http, base, "cities", city, register).await;
+    let register = json!({"type": "RegisterHub", "name": "Bench Hub", "city_id": city,
+                          "location": {"lat": 37.77, "lng": -122.42}});
+    send(http, base, "hubs", hub, register).await;
+    hub
+}
+
+/// A pending task at `hub` and a pilot who accepted it.
+async fn accepted(http: &reqwest::Client, base: &str, hub: Uuid) {
     let (task, pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let hub = Uuid::new_v4();
     send(
         http,
         base,
@@ -144,10 +155,11 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .default_headers(headers)
         .build()?;
+    let hub = hub(&http, &writer).await;
     let per_client = args.assignments.div_ceil(16);
     join_all((0..16).map(|_| async {
         for _ in 0..per_client {
-            accepted(&http, &writer).await;
+            accepted(&http, &writer, hub).await;
         }
     }))
     .await;
@@ -165,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
             &writer,
             "tasks",
             task,
-            json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": task}),
+            json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": hub}),
         )
         .await;
         let token = answer["token"].as_str().expect("a token").to_string();

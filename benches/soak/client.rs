@@ -27,6 +27,52 @@ pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
     pub counters: Arc<Counters>,
+    /// The hub its tasks and field tasks are at.
+    pub hub: Uuid,
+    /// Its robot, deployed at the hub, which its trips take (one at a time).
+    pub robot: Uuid,
+}
+
+/// Registers a city and a hub in it; returns the hub.
+pub async fn register_hub(http: &reqwest::Client, base: &str) -> anyhow::Result<Uuid> {
+    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let register = json!({"type": "RegisterCity", "name": "Soak City", "country_code": "US",
+                          "timezone": "America/Los_Angeles"});
+    setup(http, base, "cities", city, register).await?;
+    let register = json!({"type": "RegisterHub", "name": "Soak Hub", "city_id": city,
+                          "location": {"lat": 37.7749, "lng": -122.4194}});
+    setup(http, base, "hubs", hub, register).await?;
+    Ok(hub)
+}
+
+/// Registers a robot and deploys it at `hub`; returns the robot.
+pub async fn deployed_robot(http: &reqwest::Client, base: &str, hub: Uuid) -> anyhow::Result<Uuid> {
+    let robot = Uuid::new_v4();
+    let register = json!({"type": "RegisterRobot", "hub_id": hub,
+                          "serial_number": format!("SOAK-{}", robot.simple())});
+    setup(http, base, "robots", robot, register).await?;
+    let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
+    setup(http, base, "robots", robot, deploy).await?;
+    Ok(robot)
+}
+
+async fn setup(
+    http: &reqwest::Client,
+    base: &str,
+    collection: &str,
+    id: Uuid,
+    body: Value,
+) -> anyhow::Result<()> {
+    let response = (http.post(format!("{base}/v1/{collection}/{id}/commands")))
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{body}: {}",
+        response.status()
+    );
+    Ok(())
 }
 
 impl Client {
@@ -135,7 +181,7 @@ impl Client {
                 "tasks",
                 id,
                 json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP",
-                       "hub_id": Uuid::new_v4(), "robot_id": Uuid::new_v4()}),
+                       "hub_id": self.hub, "robot_id": self.robot}),
             )
             .await?;
         self.read_own_write(&format!("/v1/tasks/{id}"), &created)
@@ -197,7 +243,7 @@ impl Client {
             .command(
                 "trips",
                 id,
-                json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": Uuid::new_v4(),
+                json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": self.robot,
                        "trip_type": "DELIVERY", "origin": hub, "destination": customer}),
             )
             .await?;
@@ -223,7 +269,7 @@ impl Client {
             .command(
                 "fo-tasks",
                 id,
-                json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "ROBOT_RESCUE",
+                json!({"type": "CreateFoTask", "hub_id": self.hub, "kind": "ROBOT_RESCUE",
                        "subtasks": [{"subtask_id": go, "kind": "TRAVEL", "from": hub, "to": spot}]}),
             )
             .await?;

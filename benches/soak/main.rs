@@ -124,14 +124,22 @@ async fn main() -> anyhow::Result<()> {
         "conn"
     );
 
+    // Tasks and field tasks name a hub, trips a robot: registered first, one robot a client.
+    let hub = client::register_hub(&http, &base).await?;
+    let mut robots = Vec::new();
+    for _ in 0..clients {
+        robots.push(client::deployed_robot(&http, &base, hub).await?);
+    }
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..clients)
-        .map(|offset| {
+    let workers: Vec<_> = (robots.into_iter().zip(0..))
+        .map(|(robot, offset)| {
             let client = Client {
                 http: http.clone(),
                 base: base.clone(),
                 counters: counters.clone(),
+                hub,
+                robot,
             };
             tokio::spawn(client.run(stop.clone(), offset))
         })

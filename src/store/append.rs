@@ -130,7 +130,7 @@ WITH appended AS (
                                   first_sequence, last_sequence)
     SELECT $8, $9, $1, $2, min(sequence), max(sequence)
       FROM appended
-    HAVING $8::text IS NOT NULL
+    HAVING $8::text IS NOT NULL AND count(*) > 0
 )",
             $claims,
             "

@@ -21,6 +21,8 @@ pub use metadata::EventMetadata;
 use aggregates::fo_task::FoTask;
 use aggregates::hub::Hub;
 use aggregates::pilot::{Pilot, PilotEvent};
+use aggregates::pilot_center::PilotCenter;
+use aggregates::robot::Robot;
 use aggregates::site::Site;
 use aggregates::task::Task;
 use aggregates::trip::Trip;
@@ -107,9 +109,57 @@ pub struct Claim {
     pub value: String,
 }
 
-impl Stream for Task {}
+/// A task is created at an open hub; its robot, if it names one, is not retired.
+impl Stream for Task {
+    fn references(command: &aggregates::task::TaskCommand) -> Vec<Reference> {
+        use aggregates::task::TaskCommand::{AssignRobot, CreateTask};
+        match command {
+            CreateTask {
+                hub_id, robot_id, ..
+            } => {
+                std::iter::once(Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN))
+                    .chain(robot_id.map(|robot| {
+                        Reference::to::<Robot>("robot_id", robot).in_state(NOT_RETIRED)
+                    }))
+                    .collect()
+            }
+            AssignRobot { robot_id } => {
+                vec![Reference::to::<Robot>("robot_id", *robot_id).in_state(NOT_RETIRED)]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// A trip's robot goes on the trip when it departs and parks when it stops or ends.
 impl Stream for Trip {
+    /// A trip is planned for a robot that is not retired; the locations it names are active.
+    fn references(command: &aggregates::trip::TripCommand) -> Vec<Reference> {
+        use aggregates::trip::TripCommand::{ArriveAtStop, PlanTrip};
+        let at = |field, location: &aggregates::Location| {
+            location
+                .location_id
+                .map(|id| Reference::to::<Site>(field, id).in_state(ACTIVE))
+        };
+        match command {
+            PlanTrip {
+                robot_id,
+                origin,
+                destination,
+                ..
+            } => {
+                std::iter::once(Reference::to::<Robot>("robot_id", *robot_id).in_state(NOT_RETIRED))
+                    .chain(at("origin.location_id", origin))
+                    .chain(at("destination.location_id", destination))
+                    .collect()
+            }
+            ArriveAtStop {
+                location: Some(location),
+            } => at("location.location_id", location).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn companion(
         id: uuid::Uuid,
         after: &Trip,
@@ -118,7 +168,47 @@ impl Stream for Trip {
         crate::companion::Companion::of_trip(id, after, events)
     }
 }
-impl Stream for FoTask {}
+/// A field task is created at an open hub, for a robot the service knows (in any state: a
+/// retired robot may still need collecting); the locations its subtasks name are active.
+impl Stream for FoTask {
+    fn references(command: &aggregates::fo_task::FoTaskCommand) -> Vec<Reference> {
+        use aggregates::fo_task::{FoTaskCommand, SubtaskDetail, SubtaskSpec};
+        fn places(prefix: &[&'static str; 3], subtask: &SubtaskSpec) -> Vec<Reference> {
+            let named = match &subtask.detail {
+                SubtaskDetail::Travel { from, to } => vec![(prefix[0], from), (prefix[1], to)],
+                SubtaskDetail::Action { location, .. } => vec![(prefix[2], location)],
+            };
+            let at = |(field, location): (&'static str, &aggregates::Location)| {
+                Some(Reference::to::<Site>(field, location.location_id?).in_state(ACTIVE))
+            };
+            named.into_iter().filter_map(at).collect()
+        }
+        const LISTED: &[&str; 3] = &[
+            "subtasks.from.location_id",
+            "subtasks.to.location_id",
+            "subtasks.location.location_id",
+        ];
+        const ADDED: &[&str; 3] = &[
+            "subtask.from.location_id",
+            "subtask.to.location_id",
+            "subtask.location.location_id",
+        ];
+        match command {
+            FoTaskCommand::CreateFoTask {
+                hub_id,
+                robot_id,
+                subtasks,
+                ..
+            } => std::iter::once(Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN))
+                .chain(robot_id.map(|robot| Reference::to::<Robot>("robot_id", robot)))
+                .chain(subtasks.iter().flat_map(|subtask| places(LISTED, subtask)))
+                .collect(),
+            FoTaskCommand::AddSubtask { subtask } => places(ADDED, subtask),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl Stream for aggregates::pilot_center::PilotCenter {
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|center| center.status.into())
@@ -173,11 +263,29 @@ impl Stream for Hub {
 
 /// A location named by a new reference must not be retired.
 const ACTIVE: &[&str] = &["ACTIVE"];
-/// A hub takes no new deployment (task, field task) while closed.
+/// A hub takes no new deployment, task or field task while closed; a pilot center no new pilot.
 const OPEN: &[&str] = &["OPEN"];
+/// A robot named by a new task or trip must not be retired.
+const NOT_RETIRED: &[&str] = &["DEPLOYED", "ON_TRIP", "PARKED", "GROUNDED", "OFF_DUTY"];
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);
+
+    /// A pilot joins (or moves to) a pilot center that is open.
+    fn references(command: &aggregates::pilot::PilotCommand) -> Vec<Reference> {
+        use aggregates::pilot::PilotCommand::{RegisterPilot, UpdatePilotProfile};
+        match command {
+            RegisterPilot {
+                pilot_center_id: Some(center),
+                ..
+            }
+            | UpdatePilotProfile {
+                pilot_center_id: Some(center),
+                ..
+            } => vec![Reference::to::<PilotCenter>("pilot_center_id", *center).in_state(OPEN)],
+            _ => Vec::new(),
+        }
+    }
 
     /// `user_id` is unique in the seed's `pilots` table: one user account, one pilot.
     fn claims(event: &PilotEvent) -> Vec<Claim> {

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::feed::run_cli;
 use crate::helpers::{client_with, TestApp};
 
-/// A service with a few streams: a task with five events (the one tampered with), another
-/// task, and a pilot.
+/// A service with a few streams: the fixtures' city, hub, location and robot (five events), a
+/// task with five events (the one tampered with), another task, and a pilot.
 async fn recorded() -> (TestApp, Uuid) {
     let app = TestApp::spawn().await;
     let task = app.create_task().await;
@@ -66,7 +66,7 @@ async fn an_untouched_record_verifies_clean_by_cli_and_http() {
     let (app, task) = recorded().await;
     let (intact, out) = verify(&app, &[]).await;
     assert!(intact, "{out}");
-    assert_eq!(out.trim(), "intact: 3 streams, 7 events");
+    assert_eq!(out.trim(), "intact: 7 streams, 12 events");
     // An auditor's read-only database role is enough.
     let role = format!("ops_auditor_{}", Uuid::new_v4().simple());
     sqlx::raw_sql(&format!(

@@ -88,6 +88,7 @@ static CANCELLED_0_9: [Upcast; 1] = [Upcast {
 #[tokio::test]
 async fn a_poison_event_parks_its_stream_and_every_other_stream_goes_on() {
     let app = TestApp::spawn_with(|s| s.projections.park_after = 2).await;
+    app.places().await;
     // A: an event no upcaster reads yet (0.9 said `why`), then one more behind it.
     let a = pending_task(&app).await;
     let poison = store_raw(
@@ -464,6 +465,7 @@ async fn a_projector_set_to_stop_stops_instead_of_parking() {
         s.projections.stop_on_failure = vec!["tasks".into()];
     })
     .await;
+    app.places().await;
     let a = app.create_task().await;
     store_raw(
         &app.pool,

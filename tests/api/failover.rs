@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::crash::{free_port, Service};
-use crate::helpers::{create_task_body, wait_for_projections, TestDatabase};
+use crate::helpers::{create_task_body, register_places, wait_for_projections, TestDatabase};
 
 fn signal(pid: u32, name: &str) {
     let sent = Command::new("kill")
@@ -82,6 +82,7 @@ async fn a_paused_leader_loses_its_projectors_within_the_lease_and_applies_nothi
     let db = TestDatabase::create().await;
     // The first instance up takes every lease; two more stand by.
     let first = Service::start(&db, free_port()).await;
+    register_places(&first.client, &first.base).await;
     let pool = PgPool::connect_with(db.options.clone()).await.unwrap();
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projector_checkpoints")
         .fetch_one(&pool)

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, PLACES_EVENTS};
 
 async fn page(app: &TestApp, query: &str) -> Value {
     let response = app.get(&format!("/v1/events?{query}")).await;
@@ -34,7 +34,10 @@ async fn the_feed_pages_through_every_event_in_order_and_resumes_from_next() {
     // The feed shows an event once every older transaction has ended (the horizon).
     app.wait_for_projections().await;
 
-    let first = page(&app, "limit=3").await;
+    let places = page(&app, "limit=5").await;
+    assert_eq!(types(&places), PLACES_EVENTS);
+    let places = places["next"].as_str().unwrap();
+    let first = page(&app, &format!("after={places}&limit=3")).await;
     assert_eq!(
         types(&first),
         ["TaskCreated", "TaskMarkedPending", "TaskStarted"]
@@ -90,7 +93,7 @@ async fn the_feed_filters_by_aggregate_event_type_and_time() {
     );
     assert_eq!(
         types(&page(&app, "since=2000-01-01T00:00:00Z").await).len(),
-        3
+        PLACES_EVENTS.len() + 3
     );
 }
 
@@ -272,16 +275,16 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let exported: Vec<_> = lines.iter().map(|e| e["event_type"].clone()).collect();
-    assert_eq!(
-        exported,
-        [
-            json!("TaskCreated"),
-            json!("TaskMarkedPending"),
-            json!("PilotRegistered")
-        ]
-    );
-    assert_eq!(lines[1]["payload"]["from_status"], "SCHEDULED");
-    assert!(String::from_utf8_lossy(&ndjson.stderr).contains("exported 3 events"));
+    let mut expected: Vec<_> = PLACES_EVENTS.iter().map(|t| json!(t)).collect();
+    expected.extend([
+        json!("TaskCreated"),
+        json!("TaskMarkedPending"),
+        json!("PilotRegistered"),
+    ]);
+    assert_eq!(exported, expected);
+    let pending = &lines[PLACES_EVENTS.len() + 1];
+    assert_eq!(pending["payload"]["from_status"], "SCHEDULED");
+    assert!(String::from_utf8_lossy(&ndjson.stderr).contains("exported 8 events"));
 
     let csv = run_cli(
         &app,
@@ -300,7 +303,7 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
 
     let resumed = run_cli(
         &app,
-        &["export", "--after", lines[1]["token"].as_str().unwrap()],
+        &["export", "--after", pending["token"].as_str().unwrap()],
     )
     .await;
     assert_eq!(

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, HUB, LOCATION, PLACES_EVENTS, ROBOT};
 use crate::read_side::snapshot;
 
 const FO_TASKS: &str = "fo-tasks";
@@ -14,9 +14,9 @@ fn robot_spot() -> Value {
     json!({"lat": 37.7760, "lng": -122.4120, "name": "Market & 7th"})
 }
 
+/// The fixtures' hub location (`LOCATION`, registered by `TestApp::places`).
 fn hub_spot() -> Value {
-    json!({"lat": 37.7749, "lng": -122.4194, "name": "Hub SF",
-           "location_id": "6f1c2a52-5b1e-4d7e-9a55-1c0c3e1f0a01"})
+    json!({"lat": 37.7749, "lng": -122.4194, "name": "Hub SF", "location_id": LOCATION})
 }
 
 fn travel(id: Uuid) -> Value {
@@ -27,8 +27,9 @@ fn action(id: Uuid, action: &str) -> Value {
     json!({"subtask_id": id, "kind": "ACTION", "action": action, "location": robot_spot()})
 }
 
+/// A field task at `HUB` (registered by `TestApp::places`).
 fn create_body(subtasks: Vec<Value>) -> Value {
-    json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "ROBOT_RESCUE",
+    json!({"type": "CreateFoTask", "hub_id": HUB, "kind": "ROBOT_RESCUE",
            "subtasks": subtasks})
 }
 
@@ -38,6 +39,7 @@ fn assign(assignment: Uuid, fo: Uuid) -> Value {
 
 /// Creates a task with these subtasks; returns its id.
 async fn create(app: &TestApp, subtasks: Vec<Value>) -> Uuid {
+    app.places().await;
     let id = Uuid::new_v4();
     app.ok(FO_TASKS, id, create_body(subtasks)).await;
     id
@@ -62,7 +64,8 @@ async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
 async fn a_field_operations_task_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
     let id = Uuid::new_v4();
-    let (hub, robot, trip) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    app.places().await;
+    let (hub, robot, trip) = (HUB, ROBOT, Uuid::new_v4());
     let (go, swap, look) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let (assignment, fo) = (Uuid::new_v4(), Uuid::new_v4());
 
@@ -179,7 +182,7 @@ async fn a_field_operations_task_lives_its_whole_life_over_http() {
     assert!(assignments[0]["assigned_at"].as_str().is_some());
     assert_eq!(assignments[0]["unassigned_at"], Value::Null);
 
-    assert_eq!(app.event_count().await, 10);
+    assert_eq!(app.event_types(id).await.len(), 10);
     app.refused(
         FO_TASKS,
         id,
@@ -656,7 +659,9 @@ const FO_TASK_TABLES: [(&str, &str); 4] = [
 #[tokio::test]
 async fn replaying_the_field_operations_projectors_rebuilds_the_same_rows() {
     let app = TestApp::spawn().await;
-    let mut events = 0;
+    app.places().await;
+    // A replay reads every event, the fixtures' places' too.
+    let mut events = PLACES_EVENTS.len() as u64;
     for n in 0..3 {
         let (go, fix) = (Uuid::new_v4(), Uuid::new_v4());
         let (first, second) = (Uuid::new_v4(), Uuid::new_v4());

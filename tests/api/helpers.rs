@@ -99,6 +99,8 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    /// Set once the fixtures' places are registered (`places`).
+    places: tokio::sync::OnceCell<()>,
     /// Set for an application built without a socket (`in_process`): requests go to its
     /// router directly.
     router: Option<operations::startup::InProcess>,
@@ -129,6 +131,7 @@ impl TestApp {
         let admin_key = db.key("test-admin", Role::Admin, None).await;
         Self {
             address,
+            places: Default::default(),
             router: None,
             pool,
             client: client_with(&admin_key),
@@ -155,6 +158,7 @@ impl TestApp {
         let admin_key = db.key("test-admin", Role::Admin, None).await;
         Self {
             address: "http://in-process".into(),
+            places: Default::default(),
             router: Some(router),
             pool,
             client: client_with(&admin_key),
@@ -338,8 +342,32 @@ impl TestApp {
         id
     }
 
+    /// Registers the places and the robot the fixtures name (`HUB`, `ROBOT`, `LOCATION`),
+    /// once: a command naming them needs them registered, since references are checked.
+    pub async fn places(&self) {
+        self.places
+            .get_or_init(|| async {
+                for (collection, id, body) in places_commands() {
+                    self.ok(collection, id, body).await;
+                }
+            })
+            .await;
+    }
+
+    /// Registers a robot and deploys it at `HUB`; returns its id. A trip departs only with
+    /// its robot deployed, and a robot is on one trip at a time.
+    pub async fn deployed_robot(&self) -> Uuid {
+        self.places().await;
+        let id = Uuid::new_v4();
+        for body in robot_commands(id) {
+            self.ok("robots", id, body).await;
+        }
+        id
+    }
+
     /// Creates a task with a robot; returns its id.
     pub async fn create_task(&self) -> Uuid {
+        self.places().await;
         let id = Uuid::new_v4();
         self.ok("tasks", id, create_task_body()).await;
         id
@@ -386,12 +414,85 @@ impl TestApp {
     }
 }
 
+/// The city, hub, location and robot the fixtures name, registered by `TestApp::places` or
+/// `register_places`.
+pub const CITY: Uuid = Uuid::from_u128(0x6f1c2a52_5b1e_4d7e_9a55_1c0c3e1f0a00);
+pub const HUB: Uuid = Uuid::from_u128(0x6f1c2a52_5b1e_4d7e_9a55_1c0c3e1f0a10);
+/// The hub's own location, a trip's usual origin.
+pub const LOCATION: Uuid = Uuid::from_u128(0x6f1c2a52_5b1e_4d7e_9a55_1c0c3e1f0a01);
+/// Deployed at `HUB`.
+pub const ROBOT: Uuid = Uuid::from_u128(0x6f1c2a52_5b1e_4d7e_9a55_1c0c3e1f0a20);
+
+/// The events `TestApp::places` records, in order.
+pub const PLACES_EVENTS: [&str; 5] = [
+    "CityRegistered",
+    "HubRegistered",
+    "LocationRegistered",
+    "RobotRegistered",
+    "RobotDeployed",
+];
+
+/// The commands that register the fixtures' places and deploy `ROBOT`.
+fn places_commands() -> Vec<(&'static str, Uuid, Value)> {
+    let mut commands = vec![
+        (
+            "cities",
+            CITY,
+            json!({"type": "RegisterCity", "name": "San Francisco", "country_code": "US",
+                   "timezone": "America/Los_Angeles"}),
+        ),
+        (
+            "hubs",
+            HUB,
+            json!({"type": "RegisterHub", "name": "Hub SF", "city_id": CITY,
+                   "location": {"lat": 37.7749, "lng": -122.4194}}),
+        ),
+        (
+            "locations",
+            LOCATION,
+            json!({"type": "RegisterLocation", "name": "Hub SF", "lat": 37.7749,
+                   "lng": -122.4194, "kind": "HUB", "hub_id": HUB}),
+        ),
+    ];
+    commands.extend(robot_commands(ROBOT).map(|body| ("robots", ROBOT, body)));
+    commands
+}
+
+/// Registers robot `id` (its serial number made of its id) and deploys it at `HUB`.
+fn robot_commands(id: Uuid) -> [Value; 2] {
+    [
+        json!({"type": "RegisterRobot", "serial_number": format!("SN-{}", id.simple()),
+               "hub_id": HUB, "model": "Gen 3"}),
+        json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": HUB}),
+    ]
+}
+
+/// Registers the fixtures' places through the service at `base` with `client` (which carries
+/// a credential), for tests that run instances of their own.
+pub async fn register_places(client: &reqwest::Client, base: &str) {
+    for (collection, id, body) in places_commands() {
+        let response = client
+            .post(format!("{base}/v1/{collection}/{id}/commands"))
+            .header("X-Actor", "test:runner")
+            .json(&body)
+            .send()
+            .await
+            .expect("the request is sent");
+        assert!(
+            response.status().is_success(),
+            "{body}: {}",
+            response.status()
+        );
+    }
+}
+
+/// A task at `HUB` with `ROBOT` (registered by `TestApp::places`).
 pub fn create_task_body() -> Value {
     json!({
         "type": "CreateTask",
         "task_type": "DELIVERY_TRIP",
-        "hub_id": Uuid::new_v4(),
-        "robot_id": Uuid::new_v4(),
+        "hub_id": HUB,
+        "robot_id": ROBOT,
     })
 }
 

@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, create_task_body, TestApp};
+use crate::helpers::{assert_problem, create_task_body, TestApp, HUB};
 
 async fn send_with_key(app: &TestApp, id: Uuid, key: &str, body: &Value) -> reqwest::Response {
     app.post_command("tasks", id)
@@ -17,6 +17,7 @@ async fn send_with_key(app: &TestApp, id: Uuid, key: &str, body: &Value) -> reqw
 #[tokio::test]
 async fn a_retry_with_the_same_key_gets_the_first_answer_and_stores_nothing() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let id = Uuid::new_v4();
     let body = create_task_body();
 
@@ -31,7 +32,7 @@ async fn a_retry_with_the_same_key_gets_the_first_answer_and_stores_nothing() {
     let retry: Value = retry.json().await.unwrap();
 
     assert_eq!(retry, first);
-    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.event_types(id).await, ["TaskCreated"]);
 }
 
 #[tokio::test]
@@ -60,10 +61,14 @@ async fn a_retry_after_the_stream_moved_on_still_gets_its_own_answer() {
 #[tokio::test]
 async fn the_same_key_with_another_body_is_422_and_stores_nothing() {
     let app = TestApp::spawn().await;
+    app.places().await;
+    let before = app.event_count().await;
     let id = Uuid::new_v4();
     send_with_key(&app, id, "k-1", &create_task_body()).await;
 
-    let other_body = send_with_key(&app, id, "k-1", &create_task_body()).await;
+    let mut other = create_task_body();
+    other["task_type"] = "JITP_TRIP".into();
+    let other_body = send_with_key(&app, id, "k-1", &other).await;
     assert_problem(
         other_body,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -77,13 +82,14 @@ async fn the_same_key_with_another_body_is_422_and_stores_nothing() {
         "idempotency_key_reused",
     )
     .await;
-    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.event_count().await, before + 1);
 }
 
 #[tokio::test]
 async fn key_order_and_white_space_do_not_make_another_request() {
     let app = TestApp::spawn().await;
-    let (id, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    app.places().await;
+    let (id, hub) = (Uuid::new_v4(), HUB);
     let a = format!(r#"{{"type":"CreateTask","task_type":"NONE","hub_id":"{hub}"}}"#);
     let b = format!(r#"{{ "hub_id": "{hub}",  "task_type": "NONE", "type": "CreateTask" }}"#);
     for body in [a, b] {
@@ -97,12 +103,13 @@ async fn key_order_and_white_space_do_not_make_another_request() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.event_types(id).await, ["TaskCreated"]);
 }
 
 #[tokio::test]
 async fn parallel_retries_with_one_key_store_the_command_once() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let id = Uuid::new_v4();
     let body = create_task_body();
     let answers = join_all((0..10).map(|_| send_with_key(&app, id, "burst", &body))).await;
@@ -112,7 +119,7 @@ async fn parallel_retries_with_one_key_store_the_command_once() {
         bodies.push(answer.json::<Value>().await.unwrap());
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]));
-    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.event_types(id).await, ["TaskCreated"]);
 }
 
 #[tokio::test]
@@ -131,4 +138,35 @@ async fn a_refused_command_is_not_remembered_under_its_key() {
         app.event_types(id).await,
         ["TaskCreated", "TaskMarkedPending", "TaskStarted"]
     );
+}
+
+/// A command stopped by its references (checked in the append's own statement) is not
+/// remembered either: once the hub is registered, the same request under the same key runs.
+#[tokio::test]
+async fn a_command_refused_for_its_references_is_not_remembered_under_its_key() {
+    let app = TestApp::spawn().await;
+    let (id, hub, city) = (Uuid::new_v4(), Uuid::new_v4(), app.city().await);
+    let body = json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": hub});
+    let refused = send_with_key(&app, id, "create-1", &body).await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_reference",
+    )
+    .await;
+    assert_eq!(problem["field"], "hub_id");
+    assert!(app.event_types(id).await.is_empty());
+    let remembered: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(remembered, 0);
+
+    let register = json!({"type": "RegisterHub", "name": "Mission", "city_id": city,
+                          "location": {"lat": 37.76, "lng": -122.41}});
+    app.ok("hubs", hub, register).await;
+    let retried = send_with_key(&app, id, "create-1", &body).await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    assert_eq!(app.event_types(id).await, ["TaskCreated"]);
 }

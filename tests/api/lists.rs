@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, HUB, ROBOT};
 
 async fn list(app: &TestApp, query: &str) -> Value {
     let response = app.get(&format!("/v1/{query}")).await;
@@ -24,11 +24,11 @@ fn ids(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn tasks_page_in_creation_order_and_filter_by_status_and_hub() {
     let app = TestApp::spawn().await;
-    let hub = Uuid::new_v4();
+    let (hub, other) = (app.hub().await, app.hub().await);
     let mut created = Vec::new();
     for n in 0..5 {
         let id = Uuid::new_v4();
-        let hub_id = if n % 2 == 0 { hub } else { Uuid::new_v4() };
+        let hub_id = if n % 2 == 0 { hub } else { other };
         app.ok(
             "tasks",
             id,
@@ -80,6 +80,7 @@ async fn tasks_page_in_creation_order_and_filter_by_status_and_hub() {
 #[tokio::test]
 async fn pilots_trips_and_fo_tasks_list_with_their_filters() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let (on_shift, idle) = (Uuid::new_v4(), Uuid::new_v4());
     for pilot in [on_shift, idle] {
         app.ok(
@@ -99,7 +100,7 @@ async fn pilots_trips_and_fo_tasks_list_with_their_filters() {
     app.ok(
         "trips",
         trip,
-        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": Uuid::new_v4(),
+        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": ROBOT,
                "trip_type": "DELIVERY", "origin": {"lat": 1, "lng": 1},
                "destination": {"lat": 2, "lng": 2}}),
     )
@@ -108,7 +109,7 @@ async fn pilots_trips_and_fo_tasks_list_with_their_filters() {
     app.ok(
         "fo-tasks",
         fo_task,
-        json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "INSPECTION"}),
+        json!({"type": "CreateFoTask", "hub_id": HUB, "kind": "INSPECTION"}),
     )
     .await;
     app.wait_for_projections().await;
@@ -194,6 +195,12 @@ async fn metrics_count_commands_events_requests_and_projector_progress() {
         .unwrap()
         .starts_with("text/plain"));
     let text = response.text().await.unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let checkpoint =
+        format!(r#"operations_projector_checkpoint_position{{projector="tasks"}} {last}"#);
     for line in [
         r#"operations_commands_total{aggregate="Task",command="CreateTask",outcome="ok"} 1"#,
         r#"operations_commands_total{aggregate="Task",command="MarkTaskPending",outcome="ok"} 1"#,
@@ -202,7 +209,7 @@ async fn metrics_count_commands_events_requests_and_projector_progress() {
         r#"operations_command_duration_seconds_count{aggregate="Task"} 3"#,
         r#"operations_http_requests_total{method="POST",route="/v1/tasks/{id}/commands",status="409"} 1"#,
         r#"operations_projector_lag_events{projector="tasks"} 0"#,
-        r#"operations_projector_checkpoint_position{projector="tasks"} 2"#,
+        &checkpoint,
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -217,12 +224,13 @@ async fn metrics_count_commands_events_requests_and_projector_progress() {
 #[tokio::test]
 async fn list_items_are_the_entities_as_get_shows_them_and_include_your_writes() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let place = |lat: f64| json!({"lat": lat, "lng": -122.41, "name": "somewhere"});
     let (trip, fo_task) = (Uuid::new_v4(), Uuid::new_v4());
     app.ok(
         "trips",
         trip,
-        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": Uuid::new_v4(),
+        json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": ROBOT,
                "trip_type": "DELIVERY", "origin": place(37.77), "destination": place(37.78)}),
     )
     .await;
@@ -238,7 +246,7 @@ async fn list_items_are_the_entities_as_get_shows_them_and_include_your_writes()
         .ok(
             "fo-tasks",
             fo_task,
-            json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "ROBOT_RESCUE",
+            json!({"type": "CreateFoTask", "hub_id": HUB, "kind": "ROBOT_RESCUE",
                    "subtasks": [{"subtask_id": Uuid::new_v4(), "kind": "TRAVEL",
                                  "from": place(37.77), "to": place(37.79)}]}),
         )

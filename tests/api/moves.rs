@@ -11,7 +11,8 @@ use operations::auth::Role;
 
 use crate::cluster::Cluster;
 use crate::helpers::{
-    assert_problem, client_with, create_task_body, wait_for_projections, TestApp, TestDatabase,
+    assert_problem, client_with, create_task_body, register_places, wait_for_projections, TestApp,
+    TestDatabase,
 };
 
 struct Instance {
@@ -86,6 +87,7 @@ async fn a_database_restored_into_a_new_cluster_projects_every_new_write() {
         base: TestApp::spawn_instance(&source).await,
         http: client_with(&key),
     };
+    register_places(&before.http, &before.base).await;
     let mut written = Vec::new();
     for _ in 0..30 {
         written.push(before.create_task().await);
@@ -193,6 +195,7 @@ async fn a_cut_over_to_a_logical_replica_projects_every_new_write() {
         base: TestApp::spawn_instance(&source).await,
         http: client_with(&key),
     };
+    register_places(&before.http, &before.base).await;
     let mut written = Vec::new();
     for _ in 0..20 {
         written.push(before.create_task().await);

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, HUB, LOCATION, ROBOT};
 
 /// The document, and validators built from the schemas it names.
 struct Contract {
@@ -270,12 +270,20 @@ async fn send(contract: &Contract, app: &TestApp, collection: &str, id: Uuid, bo
 
 fn place(name: &str) -> Value {
     let lat = 37.77 + f64::from(name.len() as u8) / 1000.0;
-    json!({"lat": lat, "lng": -122.4194, "name": name, "location_id": Uuid::new_v4()})
+    json!({"lat": lat, "lng": -122.4194, "name": name, "location_id": LOCATION})
 }
 
 #[tokio::test]
 async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
     let app = TestApp::spawn().await;
+    app.places().await;
+    let (other_robot, center) = (app.deployed_robot().await, Uuid::new_v4());
+    app.ok(
+        "pilot-centers",
+        center,
+        json!({"type": "RegisterPilotCenter", "name": "Hyderabad", "pilot_location": "TDCX_INDIA"}),
+    )
+    .await;
     let contract = Contract::fetch(&app).await;
     let (task, trip, pilot, fo_task) = (
         Uuid::new_v4(),
@@ -290,13 +298,13 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         "tasks",
         task,
         &[
-            json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": Uuid::new_v4(),
-               "robot_id": Uuid::new_v4(), "scheduled_at": "2026-11-22T10:00:00Z", "external_ref": "order-1"}),
+            json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": HUB,
+               "robot_id": ROBOT, "scheduled_at": "2026-11-22T10:00:00Z", "external_ref": "order-1"}),
             json!({"type": "MarkTaskPending"}),
             json!({"type": "StartTask"}),
             json!({"type": "PauseTask", "reason": "crossing closed"}),
             json!({"type": "ResumeTask"}),
-            json!({"type": "AssignRobot", "robot_id": Uuid::new_v4()}),
+            json!({"type": "AssignRobot", "robot_id": other_robot}),
             json!({"type": "AttachTrip", "trip_id": trip}),
         ],
     )
@@ -307,7 +315,7 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         "trips",
         trip,
         &[
-            json!({"type": "PlanTrip", "task_id": task, "robot_id": Uuid::new_v4(),
+            json!({"type": "PlanTrip", "task_id": task, "robot_id": ROBOT,
                "trip_type": "DELIVERY", "origin": place("hub"), "destination": place("customer door")}),
             json!({"type": "RecordRoute", "route_id": Uuid::new_v4(), "distance_m": 2400.5,
                "duration_s": 900.0, "polyline": "_p~iF~ps|U_ulLnnqC"}),
@@ -327,7 +335,7 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         pilot,
         &[
             json!({"type": "RegisterPilot", "pilot_location": "TDCX_INDIA",
-               "pilot_center_id": Uuid::new_v4()}),
+               "pilot_center_id": center}),
             json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),
             json!({"type": "ReservePilot", "reservation_id": Uuid::new_v4(), "task_id": task,
                "until": "2099-01-01T00:00:00Z"}),
@@ -341,8 +349,8 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         "fo-tasks",
         fo_task,
         &[
-            json!({"type": "CreateFoTask", "hub_id": Uuid::new_v4(), "kind": "ROBOT_RESCUE",
-            "robot_id": Uuid::new_v4(), "trip_id": trip, "subtasks": [
+            json!({"type": "CreateFoTask", "hub_id": HUB, "kind": "ROBOT_RESCUE",
+            "robot_id": ROBOT, "trip_id": trip, "subtasks": [
                 {"subtask_id": Uuid::new_v4(), "kind": "TRAVEL",
                  "from": place("hub"), "to": place("robot")},
                 {"subtask_id": Uuid::new_v4(), "kind": "ACTION", "action": "SWAP_BATTERY",

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::crash::{free_port, Service};
 use crate::helpers::{
-    create_task_body, wait_for_projections, wait_for_projections_within, TestApp, TestDatabase,
+    create_task_body, register_places, wait_for_projections, wait_for_projections_within, TestApp,
+    TestDatabase,
 };
 
 /// A pending task; returns its id.
@@ -401,6 +402,9 @@ async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
     for round in 0..3 {
         let mut service = Service::start(&db, port).await;
         let (base, client) = (service.base.clone(), service.client.clone());
+        if round == 0 {
+            register_places(&client, &base).await;
+        }
         // Clients keep sending until the service dies under them: the kill lands while
         // requests are in flight and the process is reacting to the ones before.
         let finished = AtomicUsize::new(0);
@@ -581,6 +585,7 @@ async fn text_with_a_nul_character_is_refused_before_it_reaches_a_read_model() {
 #[tokio::test]
 async fn client_idempotency_keys_live_apart_from_the_processes_keys() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let response = app
         .post_command("tasks", Uuid::new_v4())
         .header("Idempotency-Key", "deadline:expire:x")

@@ -1,6 +1,6 @@
-//! References are checked (#14 part 4, for the places and robots): a command naming a hub,
-//! city or location that does not exist is 422 `unknown_reference`; one naming it in a state
-//! the command does not allow (a closed hub, a retired location) is 409 `reference_state`;
+//! References are checked (#14 part 4): a command naming a hub, city, robot, pilot center or
+//! location that does not exist is 422 `unknown_reference`; one naming it in a state the
+//! command does not allow (a closed hub, a retired robot or location) is 409 `reference_state`;
 //! nothing is stored either way. The check is the append's own, against the write side.
 
 use futures::future::join_all;
@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, HUB, LOCATION, ROBOT};
 
 fn robot(hub: Uuid) -> serde_json::Value {
     json!({"type": "RegisterRobot", "serial_number": format!("SN-{}", Uuid::new_v4().simple()),
@@ -238,4 +238,337 @@ async fn the_registry_migration_records_the_entities_registered_before_it() {
         ]
     );
     pool.close().await;
+}
+
+/// Every reference a task, trip, field task or pilot names is checked: each command below is
+/// refused, naming the field, the value and (for a wrong state) the state, and stores nothing;
+/// with references that exist and are in service, the same commands run.
+#[tokio::test]
+async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_service() {
+    let app = TestApp::spawn().await;
+    app.places().await;
+    let nowhere = Uuid::new_v4();
+    let closed_hub = app.hub().await;
+    app.ok(
+        "hubs",
+        closed_hub,
+        json!({"type": "CloseHub", "reason": "lease ended"}),
+    )
+    .await;
+    let retired_robot = Uuid::new_v4();
+    app.ok("robots", retired_robot, robot(HUB)).await;
+    app.ok(
+        "robots",
+        retired_robot,
+        json!({"type": "RetireRobot", "reason": "scrapped"}),
+    )
+    .await;
+    let retired_spot = Uuid::new_v4();
+    app.ok(
+        "locations",
+        retired_spot,
+        json!({"type": "RegisterLocation", "name": "Old dock", "lat": 1.0, "lng": 1.0,
+               "kind": "PARKING", "hub_id": HUB}),
+    )
+    .await;
+    app.ok("locations", retired_spot, json!({"type": "RetireLocation"}))
+        .await;
+    let (open_center, closed_center) = (Uuid::new_v4(), Uuid::new_v4());
+    for center in [open_center, closed_center] {
+        let body = json!({"type": "RegisterPilotCenter", "name": "Austin", "pilot_location": "US"});
+        app.ok("pilot-centers", center, body).await;
+    }
+    app.ok(
+        "pilot-centers",
+        closed_center,
+        json!({"type": "ClosePilotCenter"}),
+    )
+    .await;
+    // Streams that exist, for the commands that are not creations.
+    let task = app.create_task().await;
+    let trip = Uuid::new_v4();
+    let spot = |id: Uuid| json!({"lat": 2.0, "lng": 2.0, "location_id": id});
+    let plan = |robot: Uuid, origin: serde_json::Value, destination: serde_json::Value| {
+        json!({"type": "PlanTrip", "task_id": task, "robot_id": robot, "trip_type": "DELIVERY",
+               "origin": origin, "destination": destination})
+    };
+    let home = json!({"lat": 37.7749, "lng": -122.4194, "location_id": LOCATION});
+    let door = json!({"lat": 37.78, "lng": -122.41});
+    app.ok("trips", trip, plan(ROBOT, home.clone(), door.clone()))
+        .await;
+    for body in [
+        json!({"type": "MarkReadyToDepart"}),
+        json!({"type": "DepartTrip"}),
+    ] {
+        app.ok("trips", trip, body).await;
+    }
+    let fo_task = Uuid::new_v4();
+    let fo = |hub: Uuid, robot: Option<Uuid>, subtasks: serde_json::Value| {
+        json!({"type": "CreateFoTask", "hub_id": hub, "kind": "ROBOT_RESCUE", "robot_id": robot,
+               "subtasks": subtasks})
+    };
+    app.ok("fo-tasks", fo_task, fo(HUB, None, json!([]))).await;
+    let pilot = Uuid::new_v4();
+    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
+        .await;
+    let travel = |from: serde_json::Value| json!([{"subtask_id": Uuid::new_v4(), "kind": "TRAVEL", "from": from, "to": door.clone()}]);
+    let act = |at: Uuid| {
+        json!({"subtask_id": Uuid::new_v4(), "kind": "ACTION", "action": "INSPECT",
+               "location": spot(at)})
+    };
+    let task_at = |hub: Uuid, robot: Option<Uuid>| json!({"type": "CreateTask", "task_type": "DELIVERY_TRIP", "hub_id": hub, "robot_id": robot});
+    let new = Uuid::new_v4;
+    let unknown = StatusCode::UNPROCESSABLE_ENTITY;
+    let cases = [
+        (
+            "tasks",
+            new(),
+            task_at(nowhere, None),
+            unknown,
+            "hub_id",
+            nowhere,
+            None,
+        ),
+        (
+            "tasks",
+            new(),
+            task_at(HUB, Some(nowhere)),
+            unknown,
+            "robot_id",
+            nowhere,
+            None,
+        ),
+        (
+            "tasks",
+            task,
+            json!({"type": "AssignRobot", "robot_id": nowhere}),
+            unknown,
+            "robot_id",
+            nowhere,
+            None,
+        ),
+        (
+            "trips",
+            new(),
+            plan(nowhere, home.clone(), door.clone()),
+            unknown,
+            "robot_id",
+            nowhere,
+            None,
+        ),
+        (
+            "trips",
+            new(),
+            plan(ROBOT, spot(nowhere), door.clone()),
+            unknown,
+            "origin.location_id",
+            nowhere,
+            None,
+        ),
+        (
+            "trips",
+            new(),
+            plan(ROBOT, home.clone(), spot(nowhere)),
+            unknown,
+            "destination.location_id",
+            nowhere,
+            None,
+        ),
+        (
+            "trips",
+            trip,
+            json!({"type": "ArriveAtStop", "location": spot(nowhere)}),
+            unknown,
+            "location.location_id",
+            nowhere,
+            None,
+        ),
+        (
+            "fo-tasks",
+            new(),
+            fo(nowhere, None, json!([])),
+            unknown,
+            "hub_id",
+            nowhere,
+            None,
+        ),
+        (
+            "fo-tasks",
+            new(),
+            fo(HUB, Some(nowhere), json!([])),
+            unknown,
+            "robot_id",
+            nowhere,
+            None,
+        ),
+        (
+            "fo-tasks",
+            new(),
+            fo(HUB, None, travel(spot(nowhere))),
+            unknown,
+            "subtasks.from.location_id",
+            nowhere,
+            None,
+        ),
+        (
+            "fo-tasks",
+            fo_task,
+            json!({"type": "AddSubtask", "subtask": act(nowhere)}),
+            unknown,
+            "subtask.location.location_id",
+            nowhere,
+            None,
+        ),
+        (
+            "pilots",
+            new(),
+            json!({"type": "RegisterPilot", "pilot_center_id": nowhere}),
+            unknown,
+            "pilot_center_id",
+            nowhere,
+            None,
+        ),
+        (
+            "pilots",
+            pilot,
+            json!({"type": "UpdatePilotProfile", "pilot_center_id": nowhere}),
+            unknown,
+            "pilot_center_id",
+            nowhere,
+            None,
+        ),
+        (
+            "tasks",
+            new(),
+            task_at(closed_hub, None),
+            StatusCode::CONFLICT,
+            "hub_id",
+            closed_hub,
+            Some("CLOSED"),
+        ),
+        (
+            "tasks",
+            new(),
+            task_at(HUB, Some(retired_robot)),
+            StatusCode::CONFLICT,
+            "robot_id",
+            retired_robot,
+            Some("RETIRED"),
+        ),
+        (
+            "tasks",
+            task,
+            json!({"type": "AssignRobot", "robot_id": retired_robot}),
+            StatusCode::CONFLICT,
+            "robot_id",
+            retired_robot,
+            Some("RETIRED"),
+        ),
+        (
+            "trips",
+            new(),
+            plan(retired_robot, home.clone(), door.clone()),
+            StatusCode::CONFLICT,
+            "robot_id",
+            retired_robot,
+            Some("RETIRED"),
+        ),
+        (
+            "trips",
+            new(),
+            plan(ROBOT, spot(retired_spot), door.clone()),
+            StatusCode::CONFLICT,
+            "origin.location_id",
+            retired_spot,
+            Some("RETIRED"),
+        ),
+        (
+            "trips",
+            trip,
+            json!({"type": "ArriveAtStop", "location": spot(retired_spot)}),
+            StatusCode::CONFLICT,
+            "location.location_id",
+            retired_spot,
+            Some("RETIRED"),
+        ),
+        (
+            "fo-tasks",
+            new(),
+            fo(closed_hub, None, json!([])),
+            StatusCode::CONFLICT,
+            "hub_id",
+            closed_hub,
+            Some("CLOSED"),
+        ),
+        (
+            "pilots",
+            new(),
+            json!({"type": "RegisterPilot", "pilot_center_id": closed_center}),
+            StatusCode::CONFLICT,
+            "pilot_center_id",
+            closed_center,
+            Some("CLOSED"),
+        ),
+        (
+            "pilots",
+            pilot,
+            json!({"type": "UpdatePilotProfile", "pilot_center_id": closed_center}),
+            StatusCode::CONFLICT,
+            "pilot_center_id",
+            closed_center,
+            Some("CLOSED"),
+        ),
+    ];
+    for (collection, id, body, status, field, value, state) in cases {
+        let code = if state.is_some() {
+            "reference_state"
+        } else {
+            "unknown_reference"
+        };
+        let problem = app
+            .refused(collection, id, body.clone(), status, code)
+            .await;
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+        assert_eq!(problem["value"], value.to_string(), "{body}: {problem}");
+        assert_eq!(problem["state"].as_str(), state, "{body}: {problem}");
+    }
+    // What exists and is in service is taken; a field task may be about a retired robot (it
+    // may still need collecting).
+    let another = app.deployed_robot().await;
+    let working = [
+        ("tasks", new(), task_at(HUB, Some(ROBOT))),
+        (
+            "tasks",
+            task,
+            json!({"type": "AssignRobot", "robot_id": another}),
+        ),
+        (
+            "trips",
+            trip,
+            json!({"type": "ArriveAtStop", "location": spot(LOCATION)}),
+        ),
+        (
+            "fo-tasks",
+            new(),
+            fo(HUB, Some(retired_robot), travel(spot(LOCATION))),
+        ),
+        (
+            "fo-tasks",
+            fo_task,
+            json!({"type": "AddSubtask", "subtask": act(LOCATION)}),
+        ),
+        (
+            "pilots",
+            new(),
+            json!({"type": "RegisterPilot", "pilot_center_id": open_center}),
+        ),
+        (
+            "pilots",
+            pilot,
+            json!({"type": "UpdatePilotProfile", "pilot_center_id": open_center}),
+        ),
+    ];
+    for (collection, id, body) in working {
+        app.ok(collection, id, body).await;
+    }
 }

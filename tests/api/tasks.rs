@@ -2,13 +2,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, TestApp, HUB, ROBOT};
 
 #[tokio::test]
 async fn a_task_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
     let id = Uuid::new_v4();
-    let (hub, robot) = (Uuid::new_v4(), Uuid::new_v4());
+    app.places().await;
+    let (hub, robot) = (HUB, ROBOT);
 
     let created = app
         .command(
@@ -71,9 +72,15 @@ async fn a_task_lives_its_whole_life_over_http() {
     assert_eq!(task["version"], 9);
     assert!(task["created_at"].as_str().unwrap() <= task["updated_at"].as_str().unwrap());
 
-    let refused = app.command("tasks", id, json!({"type": "StartTask"})).await;
-    assert_problem(refused, StatusCode::CONFLICT, "task_ended").await;
-    assert_eq!(app.event_count().await, 9);
+    assert_eq!(app.event_types(id).await.len(), 9);
+    app.refused(
+        "tasks",
+        id,
+        json!({"type": "StartTask"}),
+        StatusCode::CONFLICT,
+        "task_ended",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -101,6 +108,7 @@ async fn a_cancelled_task_shows_its_reason_and_note() {
 #[tokio::test]
 async fn every_event_records_who_asked_and_in_what_flow() {
     let app = TestApp::spawn().await;
+    app.places().await;
     let id = Uuid::new_v4();
     let response = app
         .client
@@ -152,6 +160,7 @@ async fn a_request_without_ids_gets_fresh_ones_in_its_metadata() {
 async fn if_match_runs_a_command_only_on_the_named_version() {
     let app = TestApp::spawn().await;
     let id = app.create_task().await;
+    let before = app.event_count().await;
 
     let stale = app
         .post_command("tasks", id)
@@ -162,7 +171,7 @@ async fn if_match_runs_a_command_only_on_the_named_version() {
         .unwrap();
     let problem = assert_problem(stale, StatusCode::PRECONDITION_FAILED, "version_mismatch").await;
     assert_eq!(problem["current_version"], 1);
-    assert_eq!(app.event_count().await, 1);
+    assert_eq!(app.event_count().await, before);
 
     let current = app
         .post_command("tasks", id)
