@@ -162,7 +162,7 @@ pub struct ServeSettings {
     /// A transaction open longer than this makes /readyz report the horizon as held back.
     #[arg(long, env = "OPERATIONS_LONG_TRANSACTION", default_value = "30s", value_parser = parse_duration)]
     pub long_transaction: Duration,
-    /// Take the hubs, cities, robots and locations commands name as given, without checking
+    /// Take the hubs, cities, robots, pilot centers and locations commands name as given, without checking
     /// that they exist and are in a state that allows the command: for importing history whose
     /// entities were never registered here. Checks are on unless this is set.
     #[arg(long = "no-reference-checks", env = "OPERATIONS_NO_REFERENCE_CHECKS",
