@@ -31,6 +31,7 @@ mod read_side;
 mod references;
 mod robot_trips;
 mod robots;
+mod seed_collections;
 mod store;
 mod tasks;
 mod trips;
