@@ -396,6 +396,28 @@ impl TestApp {
         wait_for_projections(&self.pool).await
     }
 
+    /// The event types of the feed filtered to `aggregate_type`, once it shows at least
+    /// `count` of them (the feed shows an event once every older transaction has ended, and
+    /// another test's transaction on the shared cluster may hold that back for a moment).
+    pub async fn feed_types(&self, aggregate_type: &str, count: usize) -> Vec<String> {
+        let mut types = Vec::new();
+        for _ in 0..100 {
+            let feed: Value = (self.get(&format!("/v1/events?aggregate_type={aggregate_type}")))
+                .await
+                .json()
+                .await
+                .expect("a feed page");
+            types = (feed["items"].as_array().expect("items").iter())
+                .map(|e| e["event_type"].as_str().expect("a type").to_string())
+                .collect();
+            if types.len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        types
+    }
+
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM events")
             .fetch_one(&self.pool)

@@ -19,6 +19,21 @@ fn deploy(hub: Uuid) -> serde_json::Value {
     json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub})
 }
 
+/// Registers a location at `hub` and retires it; returns its id.
+async fn retired_location(app: &TestApp, hub: Uuid) -> Uuid {
+    let spot = Uuid::new_v4();
+    app.ok(
+        "locations",
+        spot,
+        json!({"type": "RegisterLocation", "name": "Old dock", "lat": 0.0, "lng": 0.0,
+               "kind": "PARKING", "hub_id": hub}),
+    )
+    .await;
+    app.ok("locations", spot, json!({"type": "RetireLocation"}))
+        .await;
+    spot
+}
+
 #[tokio::test]
 async fn a_command_naming_a_hub_city_or_location_that_does_not_exist_is_422_and_stores_nothing() {
     let app = TestApp::spawn().await;
@@ -58,17 +73,8 @@ async fn a_command_naming_a_hub_city_or_location_that_does_not_exist_is_422_and_
     let hub = app.hub().await;
     app.ok("robots", Uuid::new_v4(), robot(hub)).await;
     let city = app.city().await;
-    let spot = Uuid::new_v4();
-    app.ok(
-        "locations",
-        spot,
-        json!({"type": "RegisterLocation", "name": "Dock", "lat": 0.0, "lng": 0.0,
-               "kind": "PARKING", "hub_id": hub}),
-    )
-    .await;
     // A hub may stand at a known location, not at a retired one.
-    app.ok("locations", spot, json!({"type": "RetireLocation"}))
-        .await;
+    let spot = retired_location(&app, hub).await;
     let at_retired = json!({"type": "RegisterHub", "name": "Y", "city_id": city,
                             "location": {"lat": 0.0, "lng": 0.0, "location_id": spot}});
     let refused = app.command("hubs", Uuid::new_v4(), at_retired).await;
@@ -263,16 +269,7 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
         json!({"type": "RetireRobot", "reason": "scrapped"}),
     )
     .await;
-    let retired_spot = Uuid::new_v4();
-    app.ok(
-        "locations",
-        retired_spot,
-        json!({"type": "RegisterLocation", "name": "Old dock", "lat": 1.0, "lng": 1.0,
-               "kind": "PARKING", "hub_id": HUB}),
-    )
-    .await;
-    app.ok("locations", retired_spot, json!({"type": "RetireLocation"}))
-        .await;
+    let retired_spot = retired_location(&app, HUB).await;
     let (open_center, closed_center) = (Uuid::new_v4(), Uuid::new_v4());
     for center in [open_center, closed_center] {
         let body = json!({"type": "RegisterPilotCenter", "name": "Austin", "pilot_location": "US"});

@@ -18,6 +18,8 @@ struct Collection {
     aggregate_type: &'static str,
     create: (Value, &'static str),
     then: (Value, &'static str),
+    /// A field the second command changes, and its value before.
+    changes: (&'static str, Value),
 }
 
 fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
@@ -34,6 +36,7 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 json!({"type": "RenameCity", "name": "Oakland, CA"}),
                 "CityRenamed",
             ),
+            changes: ("name", json!("Oakland")),
         },
         Collection {
             path: "hubs",
@@ -47,6 +50,7 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 json!({"type": "CloseHub", "reason": "lease ended"}),
                 "HubClosed",
             ),
+            changes: ("status", json!("OPEN")),
         },
         Collection {
             path: "pilot-centers",
@@ -59,6 +63,7 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 json!({"type": "RenamePilotCenter", "name": "Austin south"}),
                 "PilotCenterRenamed",
             ),
+            changes: ("name", json!("Austin")),
         },
         Collection {
             path: "locations",
@@ -72,6 +77,7 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 json!({"type": "UpdateLocation", "address": "2 Broadway"}),
                 "LocationUpdated",
             ),
+            changes: ("address", Value::Null),
         },
         Collection {
             path: "robots",
@@ -84,29 +90,9 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub}),
                 "RobotDeployed",
             ),
+            changes: ("status", json!("OFF_DUTY")),
         },
     ]
-}
-
-/// The items of the feed filtered to `aggregate_type`, once it shows `count` of them (the feed
-/// shows an event once the horizon has passed it).
-async fn feed_of(app: &TestApp, aggregate_type: &str, count: usize) -> Vec<String> {
-    let mut types = Vec::new();
-    for _ in 0..100 {
-        let feed: Value = (app.get(&format!("/v1/events?aggregate_type={aggregate_type}")))
-            .await
-            .json()
-            .await
-            .unwrap();
-        types = (feed["items"].as_array().unwrap().iter())
-            .map(|e| e["event_type"].as_str().unwrap().to_string())
-            .collect();
-        if types.len() >= count {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    types
 }
 
 #[tokio::test]
@@ -187,6 +173,9 @@ async fn every_place_and_robot_collection_has_what_every_collection_has() {
             .read_consistent(&format!("/v1/{path}/{id}?version=1"), &first)
             .await;
         assert_eq!(then["version"], 1, "{path}: {then}");
+        let (field, before) = &collection.changes;
+        assert_eq!(&then["state"][field], before, "{path}: {then}");
+        assert_ne!(&now[field], before, "{path}: {now}");
         // The stream's events, its hash chain, the feed filtered to its type.
         let events: Value = app
             .get(&format!("/v1/{path}/{id}/events"))
@@ -212,7 +201,7 @@ async fn every_place_and_robot_collection_has_what_every_collection_has() {
             "hubs" => 2 + 1,
             _ => 2,
         };
-        let fed = feed_of(&app, kind, expected).await;
+        let fed = app.feed_types(kind, expected).await;
         assert_eq!(fed.len(), expected, "{path}: {fed:?}");
         assert_eq!(
             &fed[expected - 2..],
