@@ -58,8 +58,9 @@ impl Companion {
     }
 
     /// The other stream's append, decided on its state as loaded now; `None` when it records
-    /// nothing (a robot parked already, or one the service does not know: references are not
-    /// checked yet, and a trip of an unknown robot moves as before).
+    /// nothing (a robot parked already, or one the service does not know: `PlanTrip` names a
+    /// registered robot unless reference checks are off, for an import, and then a trip of an
+    /// unknown robot moves without robot events).
     pub async fn prepare(
         &self,
         store: &EventStore,
