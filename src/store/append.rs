@@ -4,7 +4,7 @@ use projections::FeedPosition;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Row;
 
-use super::{Claim, EventMetadata, EventStore, Reference, Stream};
+use super::{Claim, EventMetadata, EventStore, IdempotencyRecord, Reference, Stream};
 
 /// An event a command appended: where it landed in its stream and in the global order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -26,24 +26,6 @@ impl AppendedEvent {
             position: self.position,
         }
     }
-}
-
-/// What to remember a command by, so that a retry with the same key gets the first answer.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
-    pub key: String,
-    pub request_hash: Vec<u8>,
-}
-
-/// A command remembered under an idempotency key, with the events it appended.
-#[derive(Debug, Clone)]
-pub struct RememberedCommand {
-    pub request_hash: Vec<u8>,
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub events: Vec<AppendedEvent>,
-    /// What other streams recorded in the same transaction (see `CommandOutcome`).
-    pub companion_events: Vec<AppendedEvent>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,30 +156,7 @@ const APPEND_FULL: &str = append_statement!(
 )"
 );
 
-// The remembered command's events, then (`own` false) what other streams recorded in the same
-// transaction (a trip's robot's events): a replayed answer's token must cover them too.
-const RECALL: &str = "
-WITH own AS (
-    SELECT k.request_hash, k.aggregate_type, k.aggregate_id, e.sequence, e.event_type,
-           e.global_position, e.transaction_id, e.recorded_at
-      FROM idempotency_keys k
-      JOIN events e ON e.aggregate_type = k.aggregate_type
-                   AND e.aggregate_id = k.aggregate_id
-                   AND e.sequence BETWEEN k.first_sequence AND k.last_sequence
-     WHERE k.idempotency_key = $1
-)
-SELECT request_hash, aggregate_type, aggregate_id, sequence, event_type, global_position,
-       transaction_id::text::bigint AS transaction_id, recorded_at, true AS own
-  FROM own
-UNION ALL
-SELECT o.request_hash, o.aggregate_type, o.aggregate_id, c.sequence, c.event_type,
-       c.global_position, c.transaction_id::text::bigint, c.recorded_at, false
-  FROM (SELECT * FROM own LIMIT 1) o
-  JOIN events c ON c.transaction_id = o.transaction_id
-               AND NOT (c.aggregate_type = o.aggregate_type AND c.aggregate_id = o.aggregate_id)
- ORDER BY own DESC, global_position";
-
-fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Error> {
+pub(super) fn appended_event(row: &sqlx::postgres::PgRow) -> Result<AppendedEvent, sqlx::Error> {
     Ok(AppendedEvent {
         event_type: row.try_get("event_type")?,
         sequence: row.try_get::<i64, _>("sequence")? as u64,
@@ -227,6 +186,19 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The stream's type and id, and what the append claimed and named (see `explain`).
+    pub(super) fn stream(&self) -> (&'static str, &str) {
+        (self.aggregate_type, &self.aggregate_id)
+    }
+
+    pub(super) fn claims(&self) -> &[Claim] {
+        &self.claims
+    }
+
+    pub(super) fn references(&self) -> &[Reference] {
+        &self.references
+    }
+
     /// `events` for the stream `aggregate_id` of `A`, which is at `version` with `head_hash`.
     ///
     /// Each event's link in the hash chain is computed here, from `head_hash` (the stream's
@@ -402,139 +374,5 @@ impl EventStore {
         tx.commit().await?;
         self.wakeup.committed();
         Ok((ours, theirs))
-    }
-
-    /// A failed append said in full: who holds a refused claim, which reference stopped it.
-    async fn explain(&self, prepared: &Prepared, err: AppendError) -> AppendError {
-        match err {
-            AppendError::Claimed => {
-                self.holder_of(
-                    prepared.aggregate_type,
-                    &prepared.aggregate_id,
-                    prepared.claims.clone(),
-                )
-                .await
-            }
-            AppendError::Unreferenced => self.unreferenced(&prepared.references).await,
-            other => other,
-        }
-    }
-
-    /// Which of `references` stopped an append: the first missing or in a state it does not
-    /// allow; `Conflict` if all are fine by now (it changed back meanwhile: decide again).
-    async fn unreferenced(&self, references: &[Reference]) -> AppendError {
-        for reference in references {
-            let state: Result<Option<String>, _> = sqlx::query_scalar(
-                "SELECT state FROM entity_registry WHERE aggregate_type = $1 AND aggregate_id = $2",
-            )
-            .bind(reference.aggregate_type)
-            .bind(reference.id.to_string())
-            .fetch_optional(&self.pool)
-            .await;
-            match state {
-                Err(err) => return AppendError::Database(err),
-                Ok(None) => {
-                    return AppendError::UnknownReference {
-                        field: reference.field,
-                        value: reference.id,
-                        kind: reference.aggregate_type,
-                    }
-                }
-                Ok(Some(state))
-                    if !reference.allowed.is_empty()
-                        && !reference.allowed.contains(&state.as_str()) =>
-                {
-                    return AppendError::ReferenceState {
-                        field: reference.field,
-                        value: reference.id,
-                        kind: reference.aggregate_type,
-                        state,
-                        allowed: reference.allowed,
-                    }
-                }
-                Ok(Some(_)) => {}
-            }
-        }
-        AppendError::Conflict
-    }
-
-    /// Who holds the first of `claims` taken by another stream than `aggregate_id`'s.
-    async fn holder_of(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        claims: Vec<Claim>,
-    ) -> AppendError {
-        for claim in claims {
-            let holder: Result<Option<String>, _> = sqlx::query_scalar(
-                "SELECT aggregate_id FROM unique_claims
-                  WHERE aggregate_type = $1 AND field = $2 AND value = $3",
-            )
-            .bind(aggregate_type)
-            .bind(claim.field)
-            .bind(&claim.value)
-            .fetch_optional(&self.pool)
-            .await;
-            match holder {
-                // A concurrent command on this very stream: its events conflict with ours.
-                Ok(Some(holder)) if holder == aggregate_id => return AppendError::Conflict,
-                Ok(Some(holder)) => {
-                    return AppendError::Taken {
-                        field: claim.field,
-                        value: claim.value,
-                        holder,
-                    }
-                }
-                Ok(None) => {}
-                Err(err) => return AppendError::Database(err),
-            }
-        }
-        // Refused, yet held by no one else: a concurrent command of this stream's.
-        AppendError::Conflict
-    }
-
-    /// The command remembered under an idempotency key, if any.
-    pub async fn recall(&self, key: &str) -> Result<Option<RememberedCommand>, sqlx::Error> {
-        let rows = sqlx::query(RECALL).bind(key).fetch_all(&self.pool).await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let (mut events, mut companion_events) = (Vec::new(), Vec::new());
-        for row in &rows {
-            let own: bool = row.try_get("own")?;
-            if own {
-                &mut events
-            } else {
-                &mut companion_events
-            }
-            .push(appended_event(row)?);
-        }
-        Ok(Some(RememberedCommand {
-            request_hash: first.try_get("request_hash")?,
-            aggregate_type: first.try_get("aggregate_type")?,
-            aggregate_id: first.try_get("aggregate_id")?,
-            events,
-            companion_events,
-        }))
-    }
-
-    /// Forgets idempotency keys older than `max_age`; returns how many.
-    pub async fn forget_keys_older_than(
-        &self,
-        max_age: std::time::Duration,
-    ) -> Result<u64, sqlx::Error> {
-        let result = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
-        )
-        .bind(max_age.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        let decisions = sqlx::query(
-            "DELETE FROM process_decisions WHERE created_at < now() - make_interval(secs => $1)",
-        )
-        .bind(max_age.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() + decisions.rows_affected())
     }
 }

@@ -10,11 +10,14 @@
 //! proves it).
 
 mod append;
+mod explain;
+mod idempotency;
 mod load;
 mod metadata;
 pub mod moves;
 
-pub use append::{AppendError, AppendedEvent, IdempotencyRecord, Prepared, RememberedCommand};
+pub use append::{AppendError, AppendedEvent, Prepared};
+pub use idempotency::{IdempotencyRecord, RememberedCommand};
 pub use load::{LoadError, Loaded, Past, Until};
 pub use metadata::EventMetadata;
 
