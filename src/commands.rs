@@ -119,8 +119,9 @@ impl<E: std::error::Error> CommandError<E> {
     }
 }
 
-/// How many times a command whose companion stream moved under it is decided again.
-const COMPANION_RETRIES: usize = 3;
+/// How many times a command that lost a race it did not see (its companion stream moved under
+/// it, or a reference changed while it ran) is decided again.
+const RETRIES: u32 = 10;
 
 pub async fn execute<A>(
     store: &EventStore,
@@ -135,10 +136,17 @@ where
     loop {
         match execute_once::<A>(store, services, envelope.clone()).await {
             // The other stream (a robot) moved between its load and the append, or this one
-            // did: decide again on both as they are now. An `If-Match` version is checked
-            // again on the reloaded stream, so a retry never passes over it.
-            Err(Attempt::CompanionConflict) if attempt < COMPANION_RETRIES => attempt += 1,
-            Err(Attempt::CompanionConflict) => return Err(CommandError::Conflict),
+            // did, or a reference changed state while the append ran: decide again on
+            // everything as it is now, after a short pause that grows and spreads the retries
+            // of racing commands apart. An `If-Match` version is checked again on the reloaded
+            // stream, so a retry never passes over it.
+            Err(Attempt::Retry) if attempt < RETRIES => {
+                attempt += 1;
+                let spread = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 4);
+                let pause = u64::from(attempt) + spread;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(Attempt::Retry) => return Err(CommandError::Conflict),
             Err(Attempt::Failed(err)) => return Err(err),
             Ok(outcome) => return Ok(outcome),
         }
@@ -148,8 +156,9 @@ where
 /// How one attempt at a command ended, when it did not succeed.
 enum Attempt<E: std::error::Error> {
     Failed(CommandError<E>),
-    /// A two-stream append lost a race: worth deciding again.
-    CompanionConflict,
+    /// A two-stream append lost a race, or a reference changed while the append ran: worth
+    /// deciding again.
+    Retry,
 }
 
 impl<E: std::error::Error> From<CommandError<E>> for Attempt<E> {
@@ -249,8 +258,9 @@ where
                     return Ok(outcome);
                 }
             }
-            Err(Attempt::CompanionConflict)
+            Err(Attempt::Retry)
         }
+        Err(AppendError::ReferenceChanged) => Err(Attempt::Retry),
         Ok((events, companion_events)) => {
             let version = version + events.len() as u64;
             if let Some(every) = A::SNAPSHOT_EVERY {

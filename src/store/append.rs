@@ -63,6 +63,10 @@ pub enum AppendError {
     /// The references' guard kept the events out; `append` answers which instead.
     #[error("a reference the command names is missing or not in a state it allows")]
     Unreferenced,
+    /// The references' guard kept the events out, but each reference is fine by now: one
+    /// changed while the append ran (a hub reopened, a robot registered). Worth deciding again.
+    #[error("a reference the command names changed while it ran")]
+    ReferenceChanged,
     /// A claim was refused; `append` answers `Taken` instead once it knows the holder (a
     /// claim is never removed, so it always does), or `Conflict` if this stream holds it.
     #[error("a value the events claim is taken")]

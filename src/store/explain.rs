@@ -18,7 +18,7 @@ impl EventStore {
     }
 
     /// Which of `references` stopped an append: the first missing or in a state it does not
-    /// allow; `Conflict` if all are fine by now (it changed back meanwhile: decide again).
+    /// allow; `ReferenceChanged` if all are fine by now (one changed meanwhile: decide again).
     async fn unreferenced(&self, references: &[Reference]) -> AppendError {
         for reference in references {
             let state: Result<Option<String>, _> = sqlx::query_scalar(
@@ -52,7 +52,7 @@ impl EventStore {
                 Ok(Some(_)) => {}
             }
         }
-        AppendError::Conflict
+        AppendError::ReferenceChanged
     }
 
     /// Who holds the first of `claims` taken by another stream than `aggregate_id`'s.

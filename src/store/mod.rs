@@ -306,7 +306,7 @@ impl Stream for Pilot {
 }
 
 /// `serial_number` is unique among robots, as in the seed's `Robot` table, for good (a retired
-/// robot keeps its number).
+/// robot keeps its number), regardless of case: the claim is its capitals.
 impl Stream for aggregates::robot::Robot {
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|robot| robot.status.into())
@@ -330,7 +330,7 @@ impl Stream for aggregates::robot::Robot {
         match event {
             aggregates::robot::RobotEvent::RobotRegistered { serial_number, .. } => vec![Claim {
                 field: "serial_number",
-                value: serial_number.clone(),
+                value: aggregates::robot::SerialNumber::unique_form(serial_number),
             }],
             _ => Vec::new(),
         }

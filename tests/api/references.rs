@@ -569,3 +569,47 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
         app.ok(collection, id, body).await;
     }
 }
+
+/// Tasks created at a hub while it reopens, on two instances: each is created (the hub was
+/// open by the time it committed) or refused as at a closed hub, never answered with a
+/// conflict on its brand-new stream; what was answered created is what was stored.
+#[tokio::test]
+async fn tasks_created_while_their_hub_reopens_are_created_or_refused_never_conflicted() {
+    let app = TestApp::spawn().await;
+    let second = TestApp::spawn_instance(&app.db).await;
+    let instances = [app.address.clone(), second];
+    let hub = app.hub().await;
+    let mut created = 0;
+    for _ in 0..3 {
+        app.ok("hubs", hub, json!({"type": "CloseHub", "reason": "night"}))
+            .await;
+        let tasks: Vec<Uuid> = (0..48).map(|_| Uuid::new_v4()).collect();
+        let body = json!({"type": "CreateTask", "task_type": "NONE", "hub_id": hub});
+        let creations = join_all(tasks.iter().enumerate().map(|(n, task)| {
+            app.client
+                .post(format!("{}/v1/tasks/{task}/commands", instances[n % 2]))
+                .json(&body)
+                .send()
+        }));
+        let reopen = async {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            app.ok("hubs", hub, json!({"type": "ReopenHub"})).await
+        };
+        let (answers, _) = tokio::join!(creations, reopen);
+        for answer in answers {
+            let answer = answer.unwrap();
+            if answer.status() == StatusCode::CREATED {
+                created += 1;
+                continue;
+            }
+            let problem = assert_problem(answer, StatusCode::CONFLICT, "reference_state").await;
+            assert_eq!(problem["state"], "CLOSED", "{problem}");
+        }
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'TaskCreated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, created);
+}

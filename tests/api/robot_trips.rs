@@ -341,3 +341,46 @@ async fn a_robot_waiting_at_a_stop_is_its_trips_until_that_trip_ends() {
         json!(["ON_TRIP", second])
     );
 }
+
+/// A trip's stop and end are not refused because other commands keep writing to its robot
+/// meanwhile: the robot's `RobotParked` is decided again on the robot as it is then.
+#[tokio::test]
+async fn a_trip_stops_and_ends_while_others_write_to_its_robot() {
+    let app = TestApp::spawn().await;
+    let robot = app.deployed_robot().await;
+    let trip = ready_trip(&app, robot).await;
+    app.ok("trips", trip, json!({"type": "DepartTrip"})).await;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let busy = join_all((0..8).map(|_| async {
+        let hub = crate::helpers::HUB;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for body in [
+                json!({"type": "CheckInRobot", "hub_id": hub}),
+                json!({"type": "CheckOutRobot", "hub_id": hub}),
+            ] {
+                // Refused or conflicted among themselves, as may be: only the trip matters.
+                let _ = app.command("robots", robot, body).await;
+            }
+        }
+    }));
+    let trip_commands = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut answers = Vec::new();
+        for body in [
+            json!({"type": "ArriveAtStop", "location": place(37.77)}),
+            json!({"type": "CompleteTrip"}),
+        ] {
+            let answer = app.command("trips", trip, body).await;
+            answers.push((answer.status(), answer.text().await.unwrap()));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers
+    };
+    let (_, answers) = tokio::join!(busy, trip_commands);
+    for (status, body) in answers {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let robot_now = robot_events(&app, robot).await;
+    let parked = robot_now.iter().filter(|t| *t == "RobotParked").count();
+    assert_eq!(parked, 2, "{robot_now:?}");
+}

@@ -197,7 +197,17 @@ async fn a_robots_bad_input_is_refused_naming_the_field_and_stores_nothing() {
         ROBOTS,
         [
             (fresh, json!({"type": "RegisterRobot", "serial_number": "  ", "hub_id": hub}),
-             json!("serial_number"), "must not be empty"),
+             json!("serial_number"), "a serial number is 1 to 64 ASCII letters"),
+            // Nothing that would make a second robot of one number: no space, no invisible
+            // character, nothing outside ASCII.
+            (fresh, json!({"type": "RegisterRobot", "serial_number": "SN-1 ", "hub_id": hub}),
+             json!("serial_number"), "a serial number is"),
+            (fresh, json!({"type": "RegisterRobot", "serial_number": "SN-\u{200b}1", "hub_id": hub}),
+             json!("serial_number"), "a serial number is"),
+            (fresh, json!({"type": "RegisterRobot", "serial_number": "-SN1", "hub_id": hub}),
+             json!("serial_number"), "beginning with a letter or a digit"),
+            (fresh, json!({"type": "RegisterRobot", "serial_number": "S".repeat(65), "hub_id": hub}),
+             json!("serial_number"), "a serial number is"),
             (fresh, json!({"type": "RegisterRobot", "serial_number": "S", "hub_id": "nope"}),
              json!("hub_id"), "UUID"),
             (fresh, json!({"type": "RegisterRobot", "hub_id": hub}),
@@ -265,13 +275,14 @@ async fn robots_racing_for_one_serial_number_on_two_instances_register_once() {
     let app = TestApp::spawn().await;
     let second = TestApp::spawn_instance(&app.db).await;
     let instances = [app.address.clone(), second];
-    let (serial, hub) = ("SN-RACE-7", app.hub().await);
+    // One number, spelt in three cases: one robot's, whichever spelling wins.
+    let (serials, hub) = (["SN-RACE-7", "sn-race-7", "Sn-Race-7"], app.hub().await);
     let robots: Vec<Uuid> = (0..16).map(|_| Uuid::new_v4()).collect();
     let answers = join_all(robots.iter().enumerate().map(|(n, robot)| {
         app.client
             .post(format!("{}/v1/robots/{robot}/commands", instances[n % 2]))
             .header("X-Actor", "test:runner")
-            .json(&register(serial, hub))
+            .json(&register(serials[n % 3], hub))
             .send()
     }))
     .await;

@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::GroundingReason;
+use super::{GroundingReason, SerialNumber};
 use crate::{CommandNames, Name, Note};
 
 /// Commands on a robot, deserialized from `{"<CommandName>": {...fields}}`, unknown fields
@@ -12,7 +12,7 @@ use crate::{CommandNames, Name, Note};
 #[derive(strum::IntoStaticStr, strum::VariantNames)]
 pub enum RobotCommand {
     RegisterRobot {
-        serial_number: Name,
+        serial_number: SerialNumber,
         hub_id: Uuid,
         #[serde(default)]
         model: Option<Name>,

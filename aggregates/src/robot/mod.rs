@@ -17,4 +17,4 @@ pub use command::RobotCommand;
 pub use error::RobotError;
 pub use event::RobotEvent;
 pub use state::{Deployment, Robot, RobotState};
-pub use types::{GroundingReason, RobotStatus};
+pub use types::{GroundingReason, RobotStatus, SerialNumber, SerialNumberError};

@@ -20,7 +20,7 @@ fn note(text: &str) -> Option<Note> {
 
 fn register() -> RobotCommand {
     RobotCommand::RegisterRobot {
-        serial_number: Name::parse("SN-0001").unwrap(),
+        serial_number: SerialNumber::parse("SN-0001").unwrap(),
         hub_id: HUB,
         model: Some(Name::parse("Gen 3").unwrap()),
     }
@@ -452,8 +452,32 @@ fn clients_send_the_public_commands_and_never_the_trips_own() {
     let blank = serde_json::json!({"RegisterRobot": {"serial_number": "  ", "hub_id": HUB}});
     let refused = serde_json::from_value::<RobotCommand>(blank).unwrap_err();
     assert!(
-        refused.to_string().contains("must not be empty"),
+        refused.to_string().contains("a serial number is"),
         "{refused}"
+    );
+}
+
+#[test]
+fn a_serial_number_is_ascii_letters_digits_and_separators_unique_regardless_of_case() {
+    for good in ["SN-0001", "a", "R2.D2_v3", &"9".repeat(64)] {
+        assert!(SerialNumber::parse(good).is_ok(), "{good}");
+    }
+    for bad in [
+        "",
+        " SN-1",
+        "SN-1 ",
+        "SN 1",
+        "SN-\u{200b}1",
+        "SN-１",
+        "-SN1",
+        ".1",
+        &"9".repeat(65),
+    ] {
+        assert_eq!(SerialNumber::parse(bad), Err(SerialNumberError), "{bad:?}");
+    }
+    assert_eq!(
+        SerialNumber::unique_form("sn-1a"),
+        SerialNumber::unique_form("SN-1A")
     );
 }
 

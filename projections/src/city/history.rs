@@ -1,12 +1,11 @@
 use aggregates::city::{City, CityEvent};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One change of a city: its registration or a rename, with who and when.
@@ -33,7 +32,7 @@ row! {
 table! {
     /// A row of `city_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct HistoryEntry in "city_history" {
+    pub struct HistoryEntry in "city_history" {
         pub global_position: i64,
         pub city_id: Uuid,
         pub sequence: i64,
@@ -49,17 +48,7 @@ table! {
 impl CityHistoryRow {
     /// A city's timeline, in order.
     pub async fn for_city(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT {} FROM city_history WHERE city_id = $1) h
-               LEFT JOIN events e ON e.global_position = h.global_position
-              ORDER BY h.sequence",
-            HistoryEntry::COLUMNS
-        ))
-        .bind(id)
-        .fetch_all(pool)
-        .await
+        timeline::<HistoryEntry, Self>(pool, "city_id", id).await
     }
 }
 
@@ -71,26 +60,20 @@ impl Fold for CityHistoryProjector {
     const AGGREGATE_TYPE: &'static str = City::TYPE;
     const EVENT_TYPES: &'static [&'static str] = CityEvent::TYPES;
     const TABLES: &'static [&'static str] = &["city_history"];
-    type Batch = CityHistory;
+    type Batch = History<Self>;
 }
 
-/// The history rows a batch adds.
-#[derive(Default)]
-pub struct CityHistory {
-    pub(crate) rows: Appends<HistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for CityHistory {
+impl Changes for CityHistoryProjector {
     type Event = CityEvent;
+    type Entry = HistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: CityEvent) -> Result<(), Inconsistent> {
+    fn entry(fact: &Fact<'_>, event: CityEvent) -> Result<Option<HistoryEntry>, Inconsistent> {
         let (name, from_name) = match event {
             CityEvent::CityRegistered { name, .. } => (name, None),
             CityEvent::CityRenamed { name, from_name } => (name, Some(from_name)),
         };
         let provenance = fact.provenance();
-        self.rows.push(HistoryEntry {
+        Ok(Some(HistoryEntry {
             global_position: fact.position,
             city_id: fact.stream,
             sequence: fact.sequence,
@@ -100,11 +83,6 @@ impl Batch for CityHistory {
             changed_at: fact.at,
             actor: provenance.actor,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }

@@ -10,6 +10,7 @@
 //! twice or to nothing.
 
 mod column;
+mod history;
 mod sql;
 mod state;
 mod table;
@@ -24,6 +25,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 pub use column::Column;
+pub use history::{timeline, Changes, History};
 pub use sql::{insert_sql, load_sql};
 pub use state::{StateProjector, StateRows, StateView};
 pub(crate) use table::{row, table, versioned};

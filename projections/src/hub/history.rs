@@ -1,12 +1,11 @@
 use aggregates::hub::{Hub, HubEvent, HubStatus, PartnerKind};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One change of a hub: its registration, an update, a partner added or removed, its
@@ -44,7 +43,7 @@ row! {
 table! {
     /// A row of `hub_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct HistoryEntry in "hub_history" {
+    pub struct HistoryEntry in "hub_history" {
         pub global_position: i64,
         pub hub_id: Uuid,
         pub sequence: i64,
@@ -65,17 +64,7 @@ table! {
 impl HubHistoryRow {
     /// A hub's timeline, in order.
     pub async fn for_hub(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT {} FROM hub_history WHERE hub_id = $1) h
-               LEFT JOIN events e ON e.global_position = h.global_position
-              ORDER BY h.sequence",
-            HistoryEntry::COLUMNS
-        ))
-        .bind(id)
-        .fetch_all(pool)
-        .await
+        timeline::<HistoryEntry, Self>(pool, "hub_id", id).await
     }
 }
 
@@ -87,20 +76,14 @@ impl Fold for HubHistoryProjector {
     const AGGREGATE_TYPE: &'static str = Hub::TYPE;
     const EVENT_TYPES: &'static [&'static str] = HubEvent::TYPES;
     const TABLES: &'static [&'static str] = &["hub_history"];
-    type Batch = HubHistory;
+    type Batch = History<Self>;
 }
 
-/// The history rows a batch adds.
-#[derive(Default)]
-pub struct HubHistory {
-    pub(crate) rows: Appends<HistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for HubHistory {
+impl Changes for HubHistoryProjector {
     type Event = HubEvent;
+    type Entry = HistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: HubEvent) -> Result<(), Inconsistent> {
+    fn entry(fact: &Fact<'_>, event: HubEvent) -> Result<Option<HistoryEntry>, Inconsistent> {
         use HubStatus::{Closed, Open};
         let mut entry = HistoryEntry {
             global_position: fact.position,
@@ -154,11 +137,6 @@ impl Batch for HubHistory {
         let provenance = fact.provenance();
         entry.actor = provenance.actor;
         entry.correlation_id = provenance.correlation_id;
-        self.rows.push(entry);
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        Ok(Some(entry))
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{table, Appends, Batch, Changes, Fact, Fold, History, Inconsistent};
 
 /// One row of a pilot's merged timeline: a change of the pilot's own status, or of a shift,
 /// assignment or reservation.
@@ -123,7 +123,7 @@ table! {
 table! {
     /// A row of `pilot_status_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct StatusHistoryEntry in "pilot_status_history" {
+    pub struct StatusHistoryEntry in "pilot_status_history" {
         pub global_position: i64,
         pub pilot_id: Uuid,
         pub sequence: i64,
@@ -337,27 +337,24 @@ impl Fold for PilotStatusHistoryProjector {
     const AGGREGATE_TYPE: &'static str = Pilot::TYPE;
     const EVENT_TYPES: &'static [&'static str] = &["PilotRegistered", "PilotArchived"];
     const TABLES: &'static [&'static str] = &["pilot_status_history"];
-    type Batch = PilotStatusHistory;
+    type Batch = History<Self>;
 }
 
-/// The status rows a batch adds.
-#[derive(Default)]
-pub struct PilotStatusHistory {
-    pub(crate) rows: Appends<StatusHistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for PilotStatusHistory {
+impl Changes for PilotStatusHistoryProjector {
     type Event = PilotEvent;
+    type Entry = StatusHistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: PilotEvent) -> Result<(), Inconsistent> {
+    fn entry(
+        fact: &Fact<'_>,
+        event: PilotEvent,
+    ) -> Result<Option<StatusHistoryEntry>, Inconsistent> {
         let (from, to, reason) = match event {
             PilotEvent::PilotRegistered { .. } => (None, ACTIVE, None),
             PilotEvent::PilotArchived { reason, .. } => (Some(ACTIVE), ARCHIVED, reason),
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let said = Said::of(fact);
-        self.rows.push(StatusHistoryEntry {
+        Ok(Some(StatusHistoryEntry {
             global_position: said.global_position,
             pilot_id: said.pilot_id,
             sequence: said.sequence,
@@ -368,11 +365,6 @@ impl Batch for PilotStatusHistory {
             actor: said.actor,
             reason,
             correlation_id: said.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }

@@ -1,12 +1,11 @@
 use aggregates::pilot_center::{PilotCenter, PilotCenterEvent, PilotCenterStatus};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One change of a pilot center: its registration, a rename or its closing, with who, when
@@ -39,7 +38,7 @@ row! {
 table! {
     /// A row of `pilot_center_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct HistoryEntry in "pilot_center_history" {
+    pub struct HistoryEntry in "pilot_center_history" {
         pub global_position: i64,
         pub pilot_center_id: Uuid,
         pub sequence: i64,
@@ -58,17 +57,7 @@ table! {
 impl PilotCenterHistoryRow {
     /// A pilot center's timeline, in order.
     pub async fn for_center(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT {} FROM pilot_center_history WHERE pilot_center_id = $1) h
-               LEFT JOIN events e ON e.global_position = h.global_position
-              ORDER BY h.sequence",
-            HistoryEntry::COLUMNS
-        ))
-        .bind(id)
-        .fetch_all(pool)
-        .await
+        timeline::<HistoryEntry, Self>(pool, "pilot_center_id", id).await
     }
 }
 
@@ -80,20 +69,17 @@ impl Fold for PilotCenterHistoryProjector {
     const AGGREGATE_TYPE: &'static str = PilotCenter::TYPE;
     const EVENT_TYPES: &'static [&'static str] = PilotCenterEvent::TYPES;
     const TABLES: &'static [&'static str] = &["pilot_center_history"];
-    type Batch = PilotCenterHistory;
+    type Batch = History<Self>;
 }
 
-/// The history rows a batch adds.
-#[derive(Default)]
-pub struct PilotCenterHistory {
-    pub(crate) rows: Appends<HistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for PilotCenterHistory {
+impl Changes for PilotCenterHistoryProjector {
     type Event = PilotCenterEvent;
+    type Entry = HistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: PilotCenterEvent) -> Result<(), Inconsistent> {
+    fn entry(
+        fact: &Fact<'_>,
+        event: PilotCenterEvent,
+    ) -> Result<Option<HistoryEntry>, Inconsistent> {
         use PilotCenterStatus::{Closed, Open};
         let (from_status, to_status, from_name, name, reason) = match event {
             PilotCenterEvent::PilotCenterRegistered { name, .. } => {
@@ -107,7 +93,7 @@ impl Batch for PilotCenterHistory {
             }
         };
         let provenance = fact.provenance();
-        self.rows.push(HistoryEntry {
+        Ok(Some(HistoryEntry {
             global_position: fact.position,
             pilot_center_id: fact.stream,
             sequence: fact.sequence,
@@ -120,11 +106,6 @@ impl Batch for PilotCenterHistory {
             actor: provenance.actor,
             reason,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }

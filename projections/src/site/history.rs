@@ -1,12 +1,11 @@
 use aggregates::site::{LocationEvent, LocationStatus, Site};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One change of a location: its registration, an update (what it changed) or its
@@ -37,7 +36,7 @@ row! {
 table! {
     /// A row of `location_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct HistoryEntry in "location_history" {
+    pub struct HistoryEntry in "location_history" {
         pub global_position: i64,
         pub location_id: Uuid,
         pub sequence: i64,
@@ -55,17 +54,7 @@ table! {
 impl LocationHistoryRow {
     /// A location's timeline, in order.
     pub async fn for_location(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT {} FROM location_history WHERE location_id = $1) h
-               LEFT JOIN events e ON e.global_position = h.global_position
-              ORDER BY h.sequence",
-            HistoryEntry::COLUMNS
-        ))
-        .bind(id)
-        .fetch_all(pool)
-        .await
+        timeline::<HistoryEntry, Self>(pool, "location_id", id).await
     }
 }
 
@@ -77,20 +66,14 @@ impl Fold for LocationHistoryProjector {
     const AGGREGATE_TYPE: &'static str = Site::TYPE;
     const EVENT_TYPES: &'static [&'static str] = LocationEvent::TYPES;
     const TABLES: &'static [&'static str] = &["location_history"];
-    type Batch = LocationHistory;
+    type Batch = History<Self>;
 }
 
-/// The history rows a batch adds.
-#[derive(Default)]
-pub struct LocationHistory {
-    pub(crate) rows: Appends<HistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for LocationHistory {
+impl Changes for LocationHistoryProjector {
     type Event = LocationEvent;
+    type Entry = HistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: LocationEvent) -> Result<(), Inconsistent> {
+    fn entry(fact: &Fact<'_>, event: LocationEvent) -> Result<Option<HistoryEntry>, Inconsistent> {
         use LocationStatus::{Active, Retired};
         let (from_status, to_status, name, address) = match event {
             LocationEvent::LocationRegistered { name, address, .. } => {
@@ -102,7 +85,7 @@ impl Batch for LocationHistory {
             LocationEvent::LocationRetired {} => (Some(Active), Retired, None, None),
         };
         let provenance = fact.provenance();
-        self.rows.push(HistoryEntry {
+        Ok(Some(HistoryEntry {
             global_position: fact.position,
             location_id: fact.stream,
             sequence: fact.sequence,
@@ -114,11 +97,6 @@ impl Batch for LocationHistory {
             changed_at: fact.at,
             actor: provenance.actor,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }

@@ -1,12 +1,11 @@
 use aggregates::task::{Task, TaskEvent, TaskStatus};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One status change of a task: a copy of its event and the event's metadata.
@@ -33,7 +32,7 @@ row! {
 table! {
     /// A row of `task_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct TaskHistoryEntry in "task_history" {
+    pub struct TaskHistoryEntry in "task_history" {
         pub global_position: i64,
         pub task_id: Uuid,
         pub sequence: i64,
@@ -65,22 +64,16 @@ impl Fold for TaskHistoryProjector {
         "TaskCancelled",
     ];
     const TABLES: &'static [&'static str] = &["task_history"];
-    type Batch = TaskHistory;
+    type Batch = History<Self>;
 }
 
-/// The history rows a batch adds.
-#[derive(Default)]
-pub struct TaskHistory {
-    pub(crate) rows: Appends<TaskHistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for TaskHistory {
+impl Changes for TaskHistoryProjector {
     type Event = TaskEvent;
+    type Entry = TaskHistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: TaskEvent) -> Result<(), Inconsistent> {
+    fn entry(fact: &Fact<'_>, event: TaskEvent) -> Result<Option<TaskHistoryEntry>, Inconsistent> {
         let Some(to_status) = event.new_status() else {
-            return Ok(());
+            return Ok(None);
         };
         let (from_status, reason, note) = match event {
             TaskEvent::TaskPaused {
@@ -100,7 +93,7 @@ impl Batch for TaskHistory {
             _ => (None, None, None),
         };
         let provenance = fact.provenance();
-        self.rows.push(TaskHistoryEntry {
+        Ok(Some(TaskHistoryEntry {
             global_position: fact.position,
             task_id: fact.stream,
             sequence: fact.sequence,
@@ -112,29 +105,14 @@ impl Batch for TaskHistory {
             reason,
             note,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }
 
 impl TaskHistoryRow {
     /// A task's timeline, in order.
     pub async fn for_task(pool: &PgPool, task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
-               FROM (SELECT {} FROM task_history WHERE task_id = $1) h
-               LEFT JOIN events e ON e.global_position = h.global_position
-              ORDER BY h.sequence",
-            TaskHistoryEntry::COLUMNS
-        ))
-        .bind(task_id)
-        .fetch_all(pool)
-        .await
+        timeline::<TaskHistoryEntry, Self>(pool, "task_id", task_id).await
     }
 }
 
@@ -177,7 +155,7 @@ mod tests {
                 },
             ),
         ];
-        let mut batch = TaskHistory::default();
+        let mut batch = History::<TaskHistoryProjector>::default();
         fold(&mut batch, Task::TYPE, events).unwrap();
         let rows: Vec<_> = (batch.rows.rows().iter())
             .map(|r| (r.sequence, r.from_status, r.to_status, r.reason.as_deref()))

@@ -1,13 +1,12 @@
 use aggregates::trip::{AssistanceStatus, Trip, TripEvent};
 use aggregates::Label;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{row, table, Changes, Fact, Fold, History, Inconsistent};
 
 row! {
     /// One status change of a trip (`subject` TRIP) or of one of its field-operator assistance
@@ -43,7 +42,7 @@ row! {
 table! {
     /// A row of `trip_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct TripHistoryEntry in "trip_history" {
+    pub struct TripHistoryEntry in "trip_history" {
         pub global_position: i64,
         pub trip_id: Uuid,
         pub sequence: i64,
@@ -61,7 +60,7 @@ table! {
 table! {
     /// A row of `fo_assistance_request_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct AssistanceHistoryEntry in "fo_assistance_request_history" {
+    pub struct AssistanceHistoryEntry in "fo_assistance_request_history" {
         pub global_position: i64,
         pub trip_id: Uuid,
         pub request_id: Uuid,
@@ -92,22 +91,16 @@ impl Fold for TripHistoryProjector {
         "TripCancelled",
     ];
     const TABLES: &'static [&'static str] = &["trip_history"];
-    type Batch = TripHistory;
+    type Batch = History<Self>;
 }
 
-/// The trip history rows a batch adds.
-#[derive(Default)]
-pub struct TripHistory {
-    pub(crate) rows: Appends<TripHistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for TripHistory {
+impl Changes for TripHistoryProjector {
     type Event = TripEvent;
+    type Entry = TripHistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: TripEvent) -> Result<(), Inconsistent> {
+    fn entry(fact: &Fact<'_>, event: TripEvent) -> Result<Option<TripHistoryEntry>, Inconsistent> {
         let Some(to_status) = event.new_status() else {
-            return Ok(());
+            return Ok(None);
         };
         let (from_status, reason, note) = match event {
             TripEvent::TripCancelled {
@@ -122,7 +115,7 @@ impl Batch for TripHistory {
             _ => (None, None, None),
         };
         let provenance = fact.provenance();
-        self.rows.push(TripHistoryEntry {
+        Ok(Some(TripHistoryEntry {
             global_position: fact.position,
             trip_id: fact.stream,
             sequence: fact.sequence,
@@ -134,12 +127,7 @@ impl Batch for TripHistory {
             reason,
             note,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }
 
@@ -157,20 +145,17 @@ impl Fold for TripAssistanceHistoryProjector {
         "FoAssistanceResolved",
     ];
     const TABLES: &'static [&'static str] = &["fo_assistance_request_history"];
-    type Batch = AssistanceHistory;
+    type Batch = History<Self>;
 }
 
-/// The assistance history rows a batch adds.
-#[derive(Default)]
-pub struct AssistanceHistory {
-    pub(crate) rows: Appends<AssistanceHistoryEntry>,
-}
-
-#[async_trait]
-impl Batch for AssistanceHistory {
+impl Changes for TripAssistanceHistoryProjector {
     type Event = TripEvent;
+    type Entry = AssistanceHistoryEntry;
 
-    fn fold(&mut self, fact: &Fact<'_>, event: TripEvent) -> Result<(), Inconsistent> {
+    fn entry(
+        fact: &Fact<'_>,
+        event: TripEvent,
+    ) -> Result<Option<AssistanceHistoryEntry>, Inconsistent> {
         use AssistanceStatus::{Acknowledged, Requested, Resolved};
         let (request_id, from, to, reason, note) = match event {
             TripEvent::FoAssistanceRequested {
@@ -193,10 +178,10 @@ impl Batch for AssistanceHistory {
                 Some(outcome.to_string()),
                 note,
             ),
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let provenance = fact.provenance();
-        self.rows.push(AssistanceHistoryEntry {
+        Ok(Some(AssistanceHistoryEntry {
             global_position: fact.position,
             trip_id: fact.stream,
             request_id,
@@ -209,12 +194,7 @@ impl Batch for AssistanceHistory {
             reason,
             note,
             correlation_id: provenance.correlation_id,
-        });
-        Ok(())
-    }
-
-    async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.rows.write(conn).await
+        }))
     }
 }
 
