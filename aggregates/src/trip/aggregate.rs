@@ -73,7 +73,11 @@ impl Trip {
                     origin,
                     destination,
                 } => {
-                    if origin.lat == destination.lat && origin.lng == destination.lng {
+                    // One spot, or one known location (whatever coordinates each copy gives).
+                    let same_spot = origin.lat == destination.lat && origin.lng == destination.lng;
+                    let same_location = origin.location_id.is_some()
+                        && origin.location_id == destination.location_id;
+                    if same_spot || same_location {
                         return Err(TripError::SameOriginAndDestination);
                     }
                     Ok(vec![TripEvent::TripPlanned {

@@ -28,6 +28,18 @@ fn a_trip_whose_origin_is_its_destination_is_refused() {
 }
 
 #[test]
+fn a_trip_from_a_known_location_to_the_same_one_is_refused_whatever_its_coordinates() {
+    let dock = uuid::Uuid::from_u128(77);
+    let mut from = place(37.77, -122.42, "Dock");
+    let mut to = place(37.78, -122.41, "Dock, other door");
+    (from.location_id, to.location_id) = (Some(dock), Some(dock));
+    TripTest::with(())
+        .given_no_previous_events()
+        .when(plan(from, to))
+        .then_expect_error(TripError::SameOriginAndDestination);
+}
+
+#[test]
 fn a_trip_that_does_not_exist_refuses_every_other_command() {
     for command in every_public_command().into_iter().skip(1) {
         TripTest::with(())
