@@ -270,7 +270,9 @@ async fn send(contract: &Contract, app: &TestApp, collection: &str, id: Uuid, bo
 
 fn place(name: &str) -> Value {
     let lat = 37.77 + f64::from(name.len() as u8) / 1000.0;
-    json!({"lat": lat, "lng": -122.4194, "name": name, "location_id": LOCATION})
+    // The hub is a known location (`LOCATION`); other places are only coordinates.
+    let known = (name == "hub").then_some(LOCATION);
+    json!({"lat": lat, "lng": -122.4194, "name": name, "location_id": known})
 }
 
 #[tokio::test]

@@ -551,11 +551,12 @@ async fn the_claims_migration_gives_each_user_to_the_first_pilot_registered_with
         .map(|entry| entry.unwrap().path())
         .collect();
     files.sort();
-    let (claims, earlier): (Vec<_>, Vec<_>) = files
-        .into_iter()
-        .partition(|path| path.to_string_lossy().ends_with("_unique_claims.sql"));
-    for path in earlier.iter().chain(&claims) {
-        if claims.contains(path) {
+    // The migrations up to that one, in order: the database as it was when it came.
+    let claims = (files.iter())
+        .position(|path| path.to_string_lossy().ends_with("_unique_claims.sql"))
+        .expect("the claims migration");
+    for (n, path) in files[..=claims].iter().enumerate() {
+        if n == claims {
             // What an older deployment stored: two pilots with one user, one with none.
             let (user, first, second, third) = (Uuid::new_v4(), "p-1", "p-2", "p-3");
             for (pilot, user) in [(first, Some(user)), (second, Some(user)), (third, None)] {
