@@ -45,21 +45,6 @@ async fn create(app: &TestApp, subtasks: Vec<Value>) -> Uuid {
     id
 }
 
-/// Sends commands that must all succeed, in order; returns the last answer.
-async fn run(app: &TestApp, id: Uuid, bodies: &[Value]) -> Value {
-    let mut answer = Value::Null;
-    for body in bodies {
-        answer = app.ok(FO_TASKS, id, body.clone()).await;
-    }
-    answer
-}
-
-async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
-    let response = app.get_consistent(path, answer).await;
-    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_field_operations_task_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
@@ -200,8 +185,8 @@ async fn a_field_operations_tasks_history_lists_task_and_subtask_changes_with_wh
     let id = create(&app, vec![travel(go)]).await;
     let (ana, ben) = (Uuid::new_v4(), Uuid::new_v4());
     let (first, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    run(
-        &app,
+    app.run(
+        FO_TASKS,
         id,
         &[
             assign(first, ana),
@@ -231,7 +216,9 @@ async fn a_field_operations_tasks_history_lists_task_and_subtask_changes_with_wh
         .unwrap();
     assert_eq!(answer["version"], 10);
 
-    let history = read(&app, &format!("/v1/fo-tasks/{id}/history"), &answer).await;
+    let history = app
+        .read_consistent(&format!("/v1/fo-tasks/{id}/history"), &answer)
+        .await;
     assert_eq!(history["id"], id.to_string());
     let items = history["items"].as_array().unwrap();
     let changes: Vec<_> = items
@@ -338,7 +325,9 @@ async fn a_field_operations_tasks_history_lists_task_and_subtask_changes_with_wh
     assert_eq!(cancelled["position"], answer["events"][0]["position"]);
     assert!(cancelled["changed_at"].as_str().unwrap() > items[0]["changed_at"].as_str().unwrap());
 
-    let view = read(&app, &format!("/v1/fo-tasks/{id}"), &answer).await;
+    let view = app
+        .read_consistent(&format!("/v1/fo-tasks/{id}"), &answer)
+        .await;
     assert_eq!(view["status"], "CANCELLED");
     assert_eq!(view["cancellation_reason"], "robot recovered by its pilot");
     let assignments: Vec<_> = view["assignments"]
@@ -409,8 +398,8 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
     }
 
     // Assigned and under way.
-    run(
-        &app,
+    app.run(
+        FO_TASKS,
         id,
         &[assign(assignment, fo), json!({"type": "StartFoTask"})],
     )
@@ -444,8 +433,8 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
     }
 
     // A finished subtask, an ended assignment.
-    run(
-        &app,
+    app.run(
+        FO_TASKS,
         id,
         &[
             json!({"type": "StartSubtask", "subtask_id": first}),
@@ -484,7 +473,9 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
         app.refused(FO_TASKS, id, body, conflict, "task_ended")
             .await;
     }
-    let view = read(&app, &format!("/v1/fo-tasks/{id}"), &answer).await;
+    let view = app
+        .read_consistent(&format!("/v1/fo-tasks/{id}"), &answer)
+        .await;
     assert_eq!(view["version"], 7);
     assert_eq!(view["status"], "CANCELLED");
     assert_eq!(view["subtasks"].as_array().unwrap().len(), 2);
@@ -622,20 +613,23 @@ async fn subtask_and_assignment_ids_used_on_another_task_are_kept_on_each() {
     for _ in 0..2 {
         let fo = Uuid::new_v4();
         let id = create(&app, vec![travel(go)]).await;
-        let answer = run(
-            &app,
-            id,
-            &[
-                assign(assignment, fo),
-                json!({"type": "StartFoTask"}),
-                json!({"type": "StartSubtask", "subtask_id": go}),
-            ],
-        )
-        .await;
+        let answer = app
+            .run(
+                FO_TASKS,
+                id,
+                &[
+                    assign(assignment, fo),
+                    json!({"type": "StartFoTask"}),
+                    json!({"type": "StartSubtask", "subtask_id": go}),
+                ],
+            )
+            .await;
         answers.push((id, fo, answer));
     }
     for (id, fo, answer) in answers {
-        let view = read(&app, &format!("/v1/fo-tasks/{id}"), &answer).await;
+        let view = app
+            .read_consistent(&format!("/v1/fo-tasks/{id}"), &answer)
+            .await;
         assert_eq!(view["subtasks"][0]["subtask_id"], go.to_string());
         assert_eq!(view["subtasks"][0]["status"], "IN_PROGRESS");
         assert_eq!(
@@ -643,7 +637,9 @@ async fn subtask_and_assignment_ids_used_on_another_task_are_kept_on_each() {
             assignment.to_string()
         );
         assert_eq!(view["assignments"][0]["fo_id"], fo.to_string());
-        let history = read(&app, &format!("/v1/fo-tasks/{id}/history"), &answer).await;
+        let history = app
+            .read_consistent(&format!("/v1/fo-tasks/{id}/history"), &answer)
+            .await;
         assert_eq!(history["items"].as_array().unwrap().len(), 4);
         assert_eq!(history["items"][3]["subject_id"], go.to_string());
     }
@@ -680,7 +676,7 @@ async fn replaying_the_field_operations_projectors_rebuilds_the_same_rows() {
             bodies.push(json!({"type": "CompleteFoTask"}));
         }
         events += 1 + bodies.len() as u64;
-        run(&app, id, &bodies).await;
+        app.run(FO_TASKS, id, &bodies).await;
     }
     app.wait_for_projections().await;
     let mut before = Vec::new();

@@ -285,6 +285,15 @@ impl TestApp {
         answer
     }
 
+    /// Sends commands to one stream that must all succeed, in order; returns the last answer.
+    pub async fn run(&self, collection: &str, id: Uuid, bodies: &[Value]) -> Value {
+        let mut answer = Value::Null;
+        for body in bodies {
+            answer = self.ok(collection, id, body.clone()).await;
+        }
+        answer
+    }
+
     /// Sends a command that must be refused with `status` and `code`, storing nothing;
     /// returns the problem.
     pub async fn refused(

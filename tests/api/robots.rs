@@ -23,15 +23,6 @@ async fn registered(app: &TestApp, hub: Uuid) -> Uuid {
     id
 }
 
-/// Sends commands that must all succeed, in order; returns the last answer.
-async fn run(app: &TestApp, id: Uuid, bodies: &[Value]) -> Value {
-    let mut answer = Value::Null;
-    for body in bodies {
-        answer = app.ok(ROBOTS, id, body.clone()).await;
-    }
-    answer
-}
-
 #[tokio::test]
 async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step() {
     let app = TestApp::spawn().await;
@@ -39,16 +30,17 @@ async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step(
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     let created = app.command(ROBOTS, id, register("SN-LIFE-1", hub)).await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let answer = run(
-        &app,
-        id,
-        &[
-            json!({"type": "DeployRobot", "deployment_id": first, "hub_id": hub}),
-            json!({"type": "CheckInRobot", "hub_id": other_hub}),
-            json!({"type": "GroundRobot", "reason": "OTHER", "note": "bird nest in the lidar"}),
-        ],
-    )
-    .await;
+    let answer = app
+        .run(
+            ROBOTS,
+            id,
+            &[
+                json!({"type": "DeployRobot", "deployment_id": first, "hub_id": hub}),
+                json!({"type": "CheckInRobot", "hub_id": other_hub}),
+                json!({"type": "GroundRobot", "reason": "OTHER", "note": "bird nest in the lidar"}),
+            ],
+        )
+        .await;
     let robot = app
         .read_consistent(&format!("/v1/robots/{id}"), &answer)
         .await;
@@ -65,18 +57,19 @@ async fn a_robot_lives_its_whole_life_over_http_and_its_timeline_says_each_step(
         (json!("SN-LIFE-1"), json!(4))
     );
 
-    let answer = run(
-        &app,
-        id,
-        &[
-            json!({"type": "ReleaseRobot", "note": "nest removed"}),
-            json!({"type": "DeployRobot", "deployment_id": second, "hub_id": hub}),
-            json!({"type": "EndDeployment", "deployment_id": second, "reason": "end of day"}),
-            json!({"type": "CheckOutRobot", "hub_id": other_hub}),
-            json!({"type": "RetireRobot", "reason": "end of life"}),
-        ],
-    )
-    .await;
+    let answer = app
+        .run(
+            ROBOTS,
+            id,
+            &[
+                json!({"type": "ReleaseRobot", "note": "nest removed"}),
+                json!({"type": "DeployRobot", "deployment_id": second, "hub_id": hub}),
+                json!({"type": "EndDeployment", "deployment_id": second, "reason": "end of day"}),
+                json!({"type": "CheckOutRobot", "hub_id": other_hub}),
+                json!({"type": "RetireRobot", "reason": "end of life"}),
+            ],
+        )
+        .await;
     let robot = app
         .read_consistent(&format!("/v1/robots/{id}"), &answer)
         .await;
@@ -154,12 +147,13 @@ async fn robots_are_listed_by_hub_and_by_state() {
     let parked_here = registered(&app, hub).await;
     let deployed_here = registered(&app, hub).await;
     let elsewhere = registered(&app, other_hub).await;
-    let answer = run(
-        &app,
-        deployed_here,
-        &[json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub})],
-    )
-    .await;
+    let answer = app
+        .run(
+            ROBOTS,
+            deployed_here,
+            &[json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub})],
+        )
+        .await;
     let ids = |page: &Value| -> Vec<String> {
         (page["items"].as_array().unwrap().iter())
             .map(|r| r["id"].as_str().unwrap().to_string())
@@ -328,7 +322,7 @@ async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
             bodies.push(json!({"type": "ReleaseRobot"}));
             bodies.push(json!({"type": "RetireRobot", "reason": "sold"}));
         }
-        run(&app, id, &bodies).await;
+        app.run(ROBOTS, id, &bodies).await;
     }
     app.wait_for_projections().await;
     let mut before = Vec::new();

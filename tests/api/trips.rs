@@ -36,21 +36,6 @@ async fn plan(app: &TestApp) -> Uuid {
     id
 }
 
-/// Sends commands that must all succeed, in order; returns the last answer.
-async fn run(app: &TestApp, id: Uuid, bodies: &[Value]) -> Value {
-    let mut answer = Value::Null;
-    for body in bodies {
-        answer = app.ok(TRIPS, id, body.clone()).await;
-    }
-    answer
-}
-
-async fn read(app: &TestApp, path: &str, answer: &Value) -> Value {
-    let response = app.get_consistent(path, answer).await;
-    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_trip_with_two_stops_a_route_and_an_assistance_request_lives_its_whole_life_over_http() {
     let app = TestApp::spawn().await;
@@ -187,8 +172,8 @@ async fn an_open_assistance_request_shows_who_acknowledged_it_before_it_is_resol
     let app = TestApp::spawn().await;
     let id = plan(&app).await;
     let (request, fo) = (Uuid::new_v4(), Uuid::new_v4());
-    let answer = run(
-        &app,
+    let answer = app.run(
+        TRIPS,
         id,
         &[
             json!({"type": "RequestFoAssistance", "request_id": request, "kind": "LOW_BATTERY"}),
@@ -196,7 +181,9 @@ async fn an_open_assistance_request_shows_who_acknowledged_it_before_it_is_resol
         ],
     )
     .await;
-    let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
+    let trip = app
+        .read_consistent(&format!("/v1/trips/{id}"), &answer)
+        .await;
     let help = &trip["assistance_requests"][0];
     assert_eq!(help["status"], "ACKNOWLEDGED");
     assert_eq!(help["kind"], "LOW_BATTERY");
@@ -217,8 +204,8 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
     let app = TestApp::spawn().await;
     let id = plan(&app).await;
     let request = Uuid::new_v4();
-    run(
-        &app,
+    app.run(
+        TRIPS,
         id,
         &[
             json!({"type": "MarkReadyToDepart"}),
@@ -261,7 +248,9 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
         .await;
     assert_eq!(answer["version"], 9);
 
-    let history = read(&app, &format!("/v1/trips/{id}/history"), &answer).await;
+    let history = app
+        .read_consistent(&format!("/v1/trips/{id}/history"), &answer)
+        .await;
     assert_eq!(history["id"], id.to_string());
     let items = history["items"].as_array().unwrap();
     let changes: Vec<_> = items
@@ -359,7 +348,9 @@ async fn a_trips_history_lists_each_status_change_with_who_when_and_why() {
     assert_eq!(cancelled["position"], cancel["events"][0]["position"]);
     assert!(cancelled["changed_at"].as_str().unwrap() > items[0]["changed_at"].as_str().unwrap());
 
-    let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
+    let trip = app
+        .read_consistent(&format!("/v1/trips/{id}"), &answer)
+        .await;
     assert_eq!(trip["status"], "CANCELLED");
     assert_eq!(trip["cancellation_reason"], "OTHER");
     assert_eq!(trip["cancellation_note"], "street festival");
@@ -374,8 +365,8 @@ async fn each_refused_trip_command_is_a_409_with_its_code_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let id = plan(&app).await;
     let (route, request) = (Uuid::new_v4(), Uuid::new_v4());
-    run(
-        &app,
+    app.run(
+        TRIPS,
         id,
         &[
             json!({"type": "RecordRoute", "route_id": route, "distance_m": 100, "duration_s": 60}),
@@ -461,7 +452,9 @@ async fn each_refused_trip_command_is_a_409_with_its_code_and_stores_nothing() {
         app.refused(TRIPS, id, body, conflict, "trip_ended").await;
     }
     // What a reader sees is the trip as it was before the refusals.
-    let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
+    let trip = app
+        .read_consistent(&format!("/v1/trips/{id}"), &answer)
+        .await;
     assert_eq!(trip["version"], 5);
     assert_eq!(trip["status"], "CANCELLED");
     assert_eq!(trip["cancellation_reason"], "ROBOT_STUCK");
@@ -595,20 +588,23 @@ async fn route_and_request_ids_used_on_another_trip_are_kept_on_each() {
     let mut answers = Vec::new();
     for distance in [100.0, 200.0] {
         let id = plan(&app).await;
-        let answer = run(
-            &app,
-            id,
-            &[
-                json!({"type": "RecordRoute", "route_id": route, "distance_m": distance,
+        let answer = app
+            .run(
+                TRIPS,
+                id,
+                &[
+                    json!({"type": "RecordRoute", "route_id": route, "distance_m": distance,
                        "duration_s": 60}),
-                json!({"type": "RequestFoAssistance", "request_id": request, "kind": "STUCK"}),
-            ],
-        )
-        .await;
+                    json!({"type": "RequestFoAssistance", "request_id": request, "kind": "STUCK"}),
+                ],
+            )
+            .await;
         answers.push((id, distance, answer));
     }
     for (id, distance, answer) in answers {
-        let trip = read(&app, &format!("/v1/trips/{id}"), &answer).await;
+        let trip = app
+            .read_consistent(&format!("/v1/trips/{id}"), &answer)
+            .await;
         assert_eq!(trip["routes"][0]["route_id"], route.to_string());
         assert_eq!(trip["routes"][0]["distance_m"], distance);
         assert_eq!(
@@ -652,7 +648,7 @@ async fn replaying_the_trip_projectors_rebuilds_the_same_rows() {
                                "note": "lidar"}),
             );
         }
-        run(&app, id, &bodies).await;
+        app.run(TRIPS, id, &bodies).await;
     }
     app.wait_for_projections().await;
     let mut before = Vec::new();
@@ -695,8 +691,8 @@ async fn a_second_request_with_a_used_id_stops_the_projector_at_that_event() {
     let app = TestApp::spawn().await;
     let id = plan(&app).await;
     let request = Uuid::new_v4();
-    run(
-        &app,
+    app.run(
+        TRIPS,
         id,
         &[
             json!({"type": "RequestFoAssistance", "request_id": request, "kind": "STUCK"}),
