@@ -5,7 +5,7 @@ use projections::frame::Fold;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for City {
     const PATH: &'static str = "cities";
@@ -17,11 +17,7 @@ impl Collection for City {
     type HistoryRow = CityHistoryRow;
     const LIST: ListSpec = ListSpec {
         table: "cities",
-        filters: &[Filter {
-            name: "country_code",
-            column: "country_code",
-            kind: FilterKind::enumeration::<CountryCode>(),
-        }],
+        filters: &[Filter::enumeration::<CountryCode>("country_code")],
     };
 
     fn services() {}

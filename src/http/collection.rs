@@ -120,6 +120,35 @@ pub struct Filter {
     pub kind: FilterKind,
 }
 
+impl Filter {
+    /// A filter on the UUID column of the parameter's name.
+    pub const fn uuid(name: &'static str) -> Self {
+        Self::on(name, FilterKind::Uuid)
+    }
+
+    /// A filter on the column of the parameter's name, holding values of the enumeration `T`.
+    pub const fn enumeration<T: DeserializeOwned + ToSchema>(name: &'static str) -> Self {
+        Self::on(name, FilterKind::enumeration::<T>())
+    }
+
+    /// `name=true|false`: whether the (timestamp) `column` is set.
+    pub const fn is_set(name: &'static str, column: &'static str) -> Self {
+        Self {
+            name,
+            column,
+            kind: FilterKind::IsSet,
+        }
+    }
+
+    const fn on(name: &'static str, kind: FilterKind) -> Self {
+        Self {
+            name,
+            column: name,
+            kind,
+        }
+    }
+}
+
 pub enum FilterKind {
     Uuid,
     /// A value of an enumeration: `valid` says whether a text is one; `schema` names the

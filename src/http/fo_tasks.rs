@@ -4,7 +4,7 @@ use projections::frame::Fold;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for FoTask {
     const PATH: &'static str = "fo-tasks";
@@ -17,31 +17,11 @@ impl Collection for FoTask {
     const LIST: ListSpec = ListSpec {
         table: "fo_tasks",
         filters: &[
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<FoTaskStatus>(),
-            },
-            Filter {
-                name: "kind",
-                column: "kind",
-                kind: FilterKind::enumeration::<FoTaskKind>(),
-            },
-            Filter {
-                name: "hub_id",
-                column: "hub_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "robot_id",
-                column: "robot_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "trip_id",
-                column: "trip_id",
-                kind: FilterKind::Uuid,
-            },
+            Filter::enumeration::<FoTaskStatus>("status"),
+            Filter::enumeration::<FoTaskKind>("kind"),
+            Filter::uuid("hub_id"),
+            Filter::uuid("robot_id"),
+            Filter::uuid("trip_id"),
         ],
     };
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::answer::Items;
 use super::api::Api;
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 use super::consistency::wait_for_token;
 use super::context::ApiContext;
 use super::extract::{ApiQuery, EntityId};
@@ -30,16 +30,8 @@ impl Collection for Hub {
     const LIST: ListSpec = ListSpec {
         table: "hubs",
         filters: &[
-            Filter {
-                name: "city_id",
-                column: "city_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<HubStatus>(),
-            },
+            Filter::uuid("city_id"),
+            Filter::enumeration::<HubStatus>("status"),
         ],
     };
 

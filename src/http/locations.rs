@@ -4,7 +4,7 @@ use projections::site::{LocationHistoryRow, LocationView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for Site {
     const PATH: &'static str = "locations";
@@ -18,21 +18,9 @@ impl Collection for Site {
     const LIST: ListSpec = ListSpec {
         table: "locations",
         filters: &[
-            Filter {
-                name: "hub_id",
-                column: "hub_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "kind",
-                column: "kind",
-                kind: FilterKind::enumeration::<LocationKind>(),
-            },
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<LocationStatus>(),
-            },
+            Filter::uuid("hub_id"),
+            Filter::enumeration::<LocationKind>("kind"),
+            Filter::enumeration::<LocationStatus>("status"),
         ],
     };
 

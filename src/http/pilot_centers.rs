@@ -5,7 +5,7 @@ use projections::pilot_center::{PilotCenterHistoryRow, PilotCenterView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for PilotCenter {
     const PATH: &'static str = "pilot-centers";
@@ -18,16 +18,8 @@ impl Collection for PilotCenter {
     const LIST: ListSpec = ListSpec {
         table: "pilot_centers",
         filters: &[
-            Filter {
-                name: "pilot_location",
-                column: "pilot_location",
-                kind: FilterKind::enumeration::<PilotLocation>(),
-            },
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<PilotCenterStatus>(),
-            },
+            Filter::enumeration::<PilotLocation>("pilot_location"),
+            Filter::enumeration::<PilotCenterStatus>("status"),
         ],
     };
 

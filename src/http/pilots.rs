@@ -4,7 +4,7 @@ use projections::pilot::{PilotHistoryRow, PilotView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for Pilot {
     const PATH: &'static str = "pilots";
@@ -19,31 +19,11 @@ impl Collection for Pilot {
     const LIST: ListSpec = ListSpec {
         table: "pilots",
         filters: &[
-            Filter {
-                name: "pilot_location",
-                column: "pilot_location",
-                kind: FilterKind::enumeration::<PilotLocation>(),
-            },
-            Filter {
-                name: "pilot_center_id",
-                column: "pilot_center_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "archived",
-                column: "archived_at",
-                kind: FilterKind::IsSet,
-            },
-            Filter {
-                name: "on_shift",
-                column: "active_shift_id",
-                kind: FilterKind::IsSet,
-            },
-            Filter {
-                name: "assigned",
-                column: "active_assignment_id",
-                kind: FilterKind::IsSet,
-            },
+            Filter::enumeration::<PilotLocation>("pilot_location"),
+            Filter::uuid("pilot_center_id"),
+            Filter::is_set("archived", "archived_at"),
+            Filter::is_set("on_shift", "active_shift_id"),
+            Filter::is_set("assigned", "active_assignment_id"),
         ],
     };
 

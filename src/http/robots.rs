@@ -4,7 +4,7 @@ use projections::robot::{RobotHistoryRow, RobotView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for Robot {
     const PATH: &'static str = "robots";
@@ -18,16 +18,8 @@ impl Collection for Robot {
     const LIST: ListSpec = ListSpec {
         table: "robots",
         filters: &[
-            Filter {
-                name: "hub_id",
-                column: "hub_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<RobotStatus>(),
-            },
+            Filter::uuid("hub_id"),
+            Filter::enumeration::<RobotStatus>("status"),
         ],
     };
 

@@ -4,7 +4,7 @@ use projections::task::{TaskHistoryRow, TaskView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for Task {
     const PATH: &'static str = "tasks";
@@ -17,31 +17,11 @@ impl Collection for Task {
     const LIST: ListSpec = ListSpec {
         table: "tasks",
         filters: &[
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<TaskStatus>(),
-            },
-            Filter {
-                name: "task_type",
-                column: "task_type",
-                kind: FilterKind::enumeration::<TaskType>(),
-            },
-            Filter {
-                name: "hub_id",
-                column: "hub_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "robot_id",
-                column: "robot_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "pilot_id",
-                column: "pilot_id",
-                kind: FilterKind::Uuid,
-            },
+            Filter::enumeration::<TaskStatus>("status"),
+            Filter::enumeration::<TaskType>("task_type"),
+            Filter::uuid("hub_id"),
+            Filter::uuid("robot_id"),
+            Filter::uuid("pilot_id"),
         ],
     };
 

@@ -4,7 +4,7 @@ use projections::trip::{TripHistoryRow, TripView};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::collection::{views, Collection, Filter, FilterKind, ListSpec};
+use super::collection::{views, Collection, Filter, ListSpec};
 
 impl Collection for Trip {
     const PATH: &'static str = "trips";
@@ -19,26 +19,10 @@ impl Collection for Trip {
     const LIST: ListSpec = ListSpec {
         table: "trips",
         filters: &[
-            Filter {
-                name: "status",
-                column: "status",
-                kind: FilterKind::enumeration::<TripStatus>(),
-            },
-            Filter {
-                name: "trip_type",
-                column: "trip_type",
-                kind: FilterKind::enumeration::<TripType>(),
-            },
-            Filter {
-                name: "task_id",
-                column: "task_id",
-                kind: FilterKind::Uuid,
-            },
-            Filter {
-                name: "robot_id",
-                column: "robot_id",
-                kind: FilterKind::Uuid,
-            },
+            Filter::enumeration::<TripStatus>("status"),
+            Filter::enumeration::<TripType>("trip_type"),
+            Filter::uuid("task_id"),
+            Filter::uuid("robot_id"),
         ],
     };
 
