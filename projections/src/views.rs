@@ -1,10 +1,33 @@
 //! What the views' loaders share: one snapshot for a read, child rows grouped by their owner.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+/// A view the API reads by id.
+pub trait Load: Sized + Send {
+    /// Views by id, in no particular order (ids without a row are left out), read on `conn`
+    /// with one statement per table (run them in one `snapshot` for parts that agree).
+    fn load_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send;
+
+    /// One view, `None` if it has no row. (A view of several tables reads them in one
+    /// `snapshot` instead.)
+    fn load(
+        pool: &PgPool,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(Self::load_many(&mut conn, &[id]).await?.pop())
+        }
+    }
+}
 
 /// A read-only transaction that sees one snapshot throughout, so that a view assembled from
 /// several tables (or a list and its items) agrees with itself.

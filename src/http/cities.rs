@@ -2,7 +2,7 @@ use aggregates::city::City;
 use aggregates::CountryCode;
 use projections::city::{CityHistoryRow, CityView};
 use projections::frame::Fold;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -21,14 +21,6 @@ impl Collection for City {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<CityView>> {
-        CityView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<CityView>> {
-        CityView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<CityHistoryRow>> {
         CityHistoryRow::for_city(pool, id).await

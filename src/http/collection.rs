@@ -17,6 +17,7 @@ use aggregates::task::Task;
 use aggregates::trip::Trip;
 use aggregates::{CommandNames, DomainError};
 use cqrs_es::Aggregate;
+use projections::views::Load;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -80,7 +81,7 @@ pub trait Collection:
     /// The projectors keeping the history tables.
     const HISTORY_PROJECTORS: &'static [&'static str];
     /// The current state as the API shows it.
-    type View: Entity + Serialize + ToSchema + Send;
+    type View: Entity + Load + Serialize + ToSchema;
     /// One row of the status timeline.
     type HistoryRow: TimelineRow + Serialize + ToSchema + Send;
     /// How `GET /v1/{collection}` lists the read model.
@@ -93,13 +94,17 @@ pub trait Collection:
     fn read(
         pool: &PgPool,
         id: Uuid,
-    ) -> impl Future<Output = sqlx::Result<Option<Self::View>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Option<Self::View>>> + Send {
+        Self::View::load(pool, id)
+    }
     /// The current states of these entities, in no particular order (those without a row are
     /// left out), read on `conn` (the list's snapshot) with one statement per table.
     fn read_many(
         conn: &mut PgConnection,
         ids: &[Uuid],
-    ) -> impl Future<Output = sqlx::Result<Vec<Self::View>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::View>>> + Send {
+        Self::View::load_many(conn, ids)
+    }
     /// The status timeline from the history tables, in order.
     fn history(
         pool: &PgPool,

@@ -1,7 +1,7 @@
 use aggregates::fo_task::{FoTask, FoTaskKind, FoTaskStatus};
 use projections::fo_task::{FoTaskHistoryRow, FoTaskView};
 use projections::frame::Fold;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -26,14 +26,6 @@ impl Collection for FoTask {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<FoTaskView>> {
-        FoTaskView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<FoTaskView>> {
-        FoTaskView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<FoTaskHistoryRow>> {
         FoTaskHistoryRow::for_fo_task(pool, id).await

@@ -5,7 +5,7 @@ use axum::Json;
 use projections::frame::Fold;
 use projections::hub::{HubHistoryRow, HubPartnerView, HubView, HubsProjector};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -36,14 +36,6 @@ impl Collection for Hub {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<HubView>> {
-        HubView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<HubView>> {
-        HubView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HubHistoryRow>> {
         HubHistoryRow::for_hub(pool, id).await
@@ -89,7 +81,10 @@ async fn partners(
 ) -> Result<Json<Items<HubPartnerView>>, ApiError> {
     wait_for_token(&ctx, query.consistent_with, &[HubsProjector::NAME]).await?;
     let pool = ctx.store.pool();
-    if HubView::load(pool, id).await?.is_none() {
+    if <HubView as projections::views::Load>::load(pool, id)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found(format!("no hub {id}")));
     }
     let items = HubPartnerView::of_hub(pool, id).await?;

@@ -1,7 +1,7 @@
 use aggregates::site::{LocationKind, LocationStatus, Site};
 use projections::frame::Fold;
 use projections::site::{LocationHistoryRow, LocationView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -25,14 +25,6 @@ impl Collection for Site {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<LocationView>> {
-        LocationView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<LocationView>> {
-        LocationView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<LocationHistoryRow>> {
         LocationHistoryRow::for_location(pool, id).await

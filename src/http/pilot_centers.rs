@@ -2,7 +2,7 @@ use aggregates::pilot::PilotLocation;
 use aggregates::pilot_center::{PilotCenter, PilotCenterStatus};
 use projections::frame::Fold;
 use projections::pilot_center::{PilotCenterHistoryRow, PilotCenterView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -24,17 +24,6 @@ impl Collection for PilotCenter {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PilotCenterView>> {
-        PilotCenterView::load(pool, id).await
-    }
-
-    async fn read_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> sqlx::Result<Vec<PilotCenterView>> {
-        PilotCenterView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotCenterHistoryRow>> {
         PilotCenterHistoryRow::for_center(pool, id).await

@@ -1,7 +1,7 @@
 use aggregates::pilot::{Pilot, PilotLocation, PilotServices};
 use projections::frame::Fold;
 use projections::pilot::{PilotHistoryRow, PilotView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -31,14 +31,6 @@ impl Collection for Pilot {
         PilotServices {
             now: chrono::Utc::now(),
         }
-    }
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PilotView>> {
-        PilotView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<PilotView>> {
-        PilotView::load_many(conn, ids).await
     }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotHistoryRow>> {

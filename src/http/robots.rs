@@ -1,7 +1,7 @@
 use aggregates::robot::{Robot, RobotStatus};
 use projections::frame::Fold;
 use projections::robot::{RobotHistoryRow, RobotView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -24,14 +24,6 @@ impl Collection for Robot {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<RobotView>> {
-        RobotView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<RobotView>> {
-        RobotView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<RobotHistoryRow>> {
         RobotHistoryRow::for_robot(pool, id).await

@@ -1,7 +1,7 @@
 use aggregates::task::{Task, TaskStatus, TaskType};
 use projections::frame::Fold;
 use projections::task::{TaskHistoryRow, TaskView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -26,14 +26,6 @@ impl Collection for Task {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<TaskView>> {
-        TaskView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<TaskView>> {
-        TaskView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TaskHistoryRow>> {
         TaskHistoryRow::for_task(pool, id).await

@@ -1,7 +1,7 @@
 use aggregates::trip::{Trip, TripStatus, TripType};
 use projections::frame::Fold;
 use projections::trip::{TripHistoryRow, TripView};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
@@ -27,14 +27,6 @@ impl Collection for Trip {
     };
 
     fn services() {}
-
-    async fn read(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<TripView>> {
-        TripView::load(pool, id).await
-    }
-
-    async fn read_many(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<TripView>> {
-        TripView::load_many(conn, ids).await
-    }
 
     async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TripHistoryRow>> {
         TripHistoryRow::for_trip(pool, id).await

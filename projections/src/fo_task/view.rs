@@ -54,9 +54,9 @@ pub struct FoAssignmentView {
     pub unassign_reason: Option<String>,
 }
 
-impl FoTaskView {
+impl crate::views::Load for FoTaskView {
     /// One task from the read models, read in one snapshot, so that its parts agree.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<FoTaskView>, sqlx::Error> {
+    async fn load(pool: &PgPool, id: Uuid) -> Result<Option<FoTaskView>, sqlx::Error> {
         let mut tx = crate::views::snapshot(pool).await?;
         let view = Self::load_many(&mut tx, &[id]).await?.pop();
         tx.rollback().await?;
@@ -65,7 +65,7 @@ impl FoTaskView {
 
     /// Tasks by id, in no particular order, with one statement per table (run them in one
     /// snapshot, `views::snapshot`, for parts that agree).
-    pub async fn load_many(
+    async fn load_many(
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<FoTaskView>, sqlx::Error> {
@@ -102,7 +102,9 @@ impl FoTaskView {
             })
             .collect()
     }
+}
 
+impl FoTaskView {
     fn assemble(
         task: FoTaskRow,
         subtasks: Vec<SubtaskRow>,

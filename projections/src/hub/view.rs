@@ -98,20 +98,6 @@ impl HubView {
             partners: BTreeMap::new(),
         }
     }
-
-    /// One hub from the read model.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Hubs of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<Self>, sqlx::Error> {
-        <Self as Table>::load(conn, ids).await
-    }
 }
 
 impl HubPartnerView {
@@ -218,5 +204,11 @@ impl Batch for Hubs {
     async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         self.hubs.write(conn).await?;
         self.partners.write(conn).await
+    }
+}
+
+impl crate::views::Load for HubView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
+        <Self as Table>::load(conn, ids).await
     }
 }

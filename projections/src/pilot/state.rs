@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::frame::{table, versioned, Batch, Fact, Fold, Inconsistent, Rows, Table};
@@ -26,17 +26,8 @@ table! {
     }
 }
 
-impl PilotView {
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<PilotView>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Pilots of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<PilotView>, sqlx::Error> {
+impl crate::views::Load for PilotView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
     }
 }

@@ -4,7 +4,7 @@ use aggregates::pilot_center::{
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::frame::{table, StateProjector, StateView, Table};
@@ -73,18 +73,8 @@ impl StateView for PilotCenterView {
 /// Keeps `pilot_centers`.
 pub type PilotCentersProjector = StateProjector<PilotCenterView>;
 
-impl PilotCenterView {
-    /// One pilot center from the read model.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Pilot centers of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<Self>, sqlx::Error> {
+impl crate::views::Load for PilotCenterView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
     }
 }

@@ -1,7 +1,7 @@
 use aggregates::robot::{Deployment, GroundingReason, Robot, RobotEvent, RobotState, RobotStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::frame::{table, Table};
@@ -97,18 +97,10 @@ impl RobotView {
             grounding: self.grounding_reason,
         }
     }
+}
 
-    /// One robot from the read model.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<RobotView>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Robots of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<RobotView>, sqlx::Error> {
+impl crate::views::Load for RobotView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
     }
 }

@@ -1,7 +1,7 @@
 use aggregates::site::{LocationEvent, LocationKind, LocationStatus, Site, SiteState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::frame::{table, StateProjector, StateView, Table};
@@ -79,18 +79,8 @@ impl StateView for LocationView {
 /// Keeps `locations`.
 pub type LocationsProjector = StateProjector<LocationView>;
 
-impl LocationView {
-    /// One location from the read model.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Locations of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<Self>, sqlx::Error> {
+impl crate::views::Load for LocationView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
     }
 }

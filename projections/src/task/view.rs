@@ -4,7 +4,7 @@ use aggregates::task::{
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use crate::frame::{table, Table};
 use uuid::Uuid;
@@ -108,18 +108,10 @@ impl TaskView {
             cancellation_note: self.cancellation_note.clone(),
         }
     }
+}
 
-    /// One task from the read model.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<TaskView>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        Ok(Self::load_many(&mut conn, &[id]).await?.pop())
-    }
-
-    /// Tasks of the read model by id, in no particular order.
-    pub async fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<TaskView>, sqlx::Error> {
+impl crate::views::Load for TaskView {
+    async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         <Self as Table>::load(conn, ids).await
     }
 }

@@ -73,9 +73,9 @@ pub struct AssistanceRequestView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TripView {
+impl crate::views::Load for TripView {
     /// One trip from the read models, read in one snapshot, so that its parts agree.
-    pub async fn load(pool: &PgPool, id: Uuid) -> Result<Option<TripView>, sqlx::Error> {
+    async fn load(pool: &PgPool, id: Uuid) -> Result<Option<TripView>, sqlx::Error> {
         let mut tx = crate::views::snapshot(pool).await?;
         let view = Self::load_many(&mut tx, &[id]).await?.pop();
         tx.rollback().await?;
@@ -84,7 +84,7 @@ impl TripView {
 
     /// Trips by id, in no particular order, with one statement per table (run them in one
     /// snapshot, `views::snapshot`, for parts that agree).
-    pub async fn load_many(
+    async fn load_many(
         conn: &mut PgConnection,
         ids: &[Uuid],
     ) -> Result<Vec<TripView>, sqlx::Error> {
@@ -132,7 +132,9 @@ impl TripView {
             })
             .collect()
     }
+}
 
+impl TripView {
     fn assemble(
         trip: TripRow,
         places: Vec<PlaceRow>,
