@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies: Vec<Duration> = Vec::with_capacity(ids.len());
     for id in &ids {
         let started = Instant::now();
-        let rows = TaskHistoryRow::for_task(&pool, *id).await?;
+        let rows = <TaskHistoryRow as projections::views::Timeline>::of(&pool, *id).await?;
         latencies.push(started.elapsed());
         assert!(!rows.is_empty());
     }

@@ -29,6 +29,12 @@ pub trait Load: Sized + Send {
     }
 }
 
+/// A row of an entity's timeline (its history), read by the entity's id.
+pub trait Timeline: Sized + Send {
+    /// The entity's timeline, in order.
+    fn of(pool: &PgPool, id: Uuid) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send;
+}
+
 /// A read-only transaction that sees one snapshot throughout, so that a view assembled from
 /// several tables (or a list and its items) agrees with itself.
 pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

@@ -2,8 +2,6 @@ use aggregates::city::City;
 use aggregates::CountryCode;
 use projections::city::{CityHistoryRow, CityView};
 use projections::frame::Fold;
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -21,10 +19,6 @@ impl Collection for City {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<CityHistoryRow>> {
-        CityHistoryRow::for_city(pool, id).await
-    }
 }
 
 views!(CityView, |v: &CityView| v.version, CityHistoryRow);

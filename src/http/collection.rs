@@ -17,7 +17,7 @@ use aggregates::task::Task;
 use aggregates::trip::Trip;
 use aggregates::{CommandNames, DomainError};
 use cqrs_es::Aggregate;
-use projections::views::Load;
+use projections::views::{Load, Timeline};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -83,7 +83,7 @@ pub trait Collection:
     /// The current state as the API shows it.
     type View: Entity + Load + Serialize + ToSchema;
     /// One row of the status timeline.
-    type HistoryRow: TimelineRow + Serialize + ToSchema + Send;
+    type HistoryRow: TimelineRow + Timeline + Serialize + ToSchema;
     /// How `GET /v1/{collection}` lists the read model.
     const LIST: ListSpec;
 
@@ -109,7 +109,9 @@ pub trait Collection:
     fn history(
         pool: &PgPool,
         id: Uuid,
-    ) -> impl Future<Output = sqlx::Result<Vec<Self::HistoryRow>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::HistoryRow>>> + Send {
+        Self::HistoryRow::of(pool, id)
+    }
 }
 
 /// How a collection is listed: its table and the filters it takes (each backed by an index).

@@ -1,8 +1,6 @@
 use aggregates::fo_task::{FoTask, FoTaskKind, FoTaskStatus};
 use projections::fo_task::{FoTaskHistoryRow, FoTaskView};
 use projections::frame::Fold;
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -26,10 +24,6 @@ impl Collection for FoTask {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<FoTaskHistoryRow>> {
-        FoTaskHistoryRow::for_fo_task(pool, id).await
-    }
 }
 
 views!(FoTaskView, |v: &FoTaskView| v.version, FoTaskHistoryRow);

@@ -5,9 +5,7 @@ use axum::Json;
 use projections::frame::Fold;
 use projections::hub::{HubHistoryRow, HubPartnerView, HubView, HubsProjector};
 use serde::Deserialize;
-use sqlx::PgPool;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::answer::Items;
 use super::api::Api;
@@ -36,10 +34,6 @@ impl Collection for Hub {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HubHistoryRow>> {
-        HubHistoryRow::for_hub(pool, id).await
-    }
 }
 
 views!(HubView, |v: &HubView| v.version, HubHistoryRow);

@@ -1,8 +1,6 @@
 use aggregates::site::{LocationKind, LocationStatus, Site};
 use projections::frame::Fold;
 use projections::site::{LocationHistoryRow, LocationView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -25,10 +23,6 @@ impl Collection for Site {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<LocationHistoryRow>> {
-        LocationHistoryRow::for_location(pool, id).await
-    }
 }
 
 views!(

@@ -2,8 +2,6 @@ use aggregates::pilot::PilotLocation;
 use aggregates::pilot_center::{PilotCenter, PilotCenterStatus};
 use projections::frame::Fold;
 use projections::pilot_center::{PilotCenterHistoryRow, PilotCenterView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -24,10 +22,6 @@ impl Collection for PilotCenter {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotCenterHistoryRow>> {
-        PilotCenterHistoryRow::for_center(pool, id).await
-    }
 }
 
 views!(

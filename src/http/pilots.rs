@@ -1,8 +1,6 @@
 use aggregates::pilot::{Pilot, PilotLocation, PilotServices};
 use projections::frame::Fold;
 use projections::pilot::{PilotHistoryRow, PilotView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -31,10 +29,6 @@ impl Collection for Pilot {
         PilotServices {
             now: chrono::Utc::now(),
         }
-    }
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<PilotHistoryRow>> {
-        PilotHistoryRow::for_pilot(pool, id).await
     }
 }
 

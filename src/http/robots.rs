@@ -1,8 +1,6 @@
 use aggregates::robot::{Robot, RobotStatus};
 use projections::frame::Fold;
 use projections::robot::{RobotHistoryRow, RobotView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -24,10 +22,6 @@ impl Collection for Robot {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<RobotHistoryRow>> {
-        RobotHistoryRow::for_robot(pool, id).await
-    }
 }
 
 views!(RobotView, |v: &RobotView| v.version, RobotHistoryRow);

@@ -1,8 +1,6 @@
 use aggregates::task::{Task, TaskStatus, TaskType};
 use projections::frame::Fold;
 use projections::task::{TaskHistoryRow, TaskView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -26,10 +24,6 @@ impl Collection for Task {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TaskHistoryRow>> {
-        TaskHistoryRow::for_task(pool, id).await
-    }
 }
 
 views!(TaskView, |v: &TaskView| v.version, TaskHistoryRow);

@@ -1,8 +1,6 @@
 use aggregates::trip::{Trip, TripStatus, TripType};
 use projections::frame::Fold;
 use projections::trip::{TripHistoryRow, TripView};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::collection::{views, Collection, Filter, ListSpec};
 
@@ -27,10 +25,6 @@ impl Collection for Trip {
     };
 
     fn services() {}
-
-    async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<TripHistoryRow>> {
-        TripHistoryRow::for_trip(pool, id).await
-    }
 }
 
 views!(TripView, |v: &TripView| v.version, TripHistoryRow);

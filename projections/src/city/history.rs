@@ -45,9 +45,9 @@ table! {
     }
 }
 
-impl CityHistoryRow {
+impl crate::views::Timeline for CityHistoryRow {
     /// A city's timeline, in order.
-    pub async fn for_city(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         timeline::<HistoryEntry, Self>(pool, "city_id", id).await
     }
 }

@@ -130,9 +130,9 @@ impl Batch for FoTaskHistory {
     }
 }
 
-impl FoTaskHistoryRow {
+impl crate::views::Timeline for FoTaskHistoryRow {
     /// A task's timeline, its own changes and its subtasks' merged, in stream order.
-    pub async fn for_fo_task(pool: &PgPool, fo_task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, fo_task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT h.*, h.global_position AS position,
                     e.metadata->>'on_behalf_of' AS on_behalf_of

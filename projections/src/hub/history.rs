@@ -61,9 +61,9 @@ table! {
     }
 }
 
-impl HubHistoryRow {
+impl crate::views::Timeline for HubHistoryRow {
     /// A hub's timeline, in order.
-    pub async fn for_hub(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         timeline::<HistoryEntry, Self>(pool, "hub_id", id).await
     }
 }

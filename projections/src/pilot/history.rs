@@ -34,9 +34,9 @@ pub struct PilotHistoryRow {
     pub position: i64,
 }
 
-impl PilotHistoryRow {
+impl crate::views::Timeline for PilotHistoryRow {
     /// A pilot's status, shift, assignment and reservation history merged in stream order.
-    pub async fn for_pilot(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
             "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of FROM (
              SELECT 'pilot' AS kind, pilot_id AS subject_id, NULL::uuid AS task_id, sequence,

@@ -54,9 +54,9 @@ table! {
     }
 }
 
-impl PilotCenterHistoryRow {
+impl crate::views::Timeline for PilotCenterHistoryRow {
     /// A pilot center's timeline, in order.
-    pub async fn for_center(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         timeline::<HistoryEntry, Self>(pool, "pilot_center_id", id).await
     }
 }

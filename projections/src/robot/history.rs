@@ -40,9 +40,9 @@ pub struct RobotHistoryRow {
     pub position: i64,
 }
 
-impl RobotHistoryRow {
+impl crate::views::Timeline for RobotHistoryRow {
     /// A robot's state changes and check-ins, merged in stream order.
-    pub async fn for_robot(pool: &PgPool, robot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, robot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
             "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of FROM (
              SELECT CASE WHEN event_type IN ('RobotDeployed', 'RobotDeploymentEnded')

@@ -51,9 +51,9 @@ table! {
     }
 }
 
-impl LocationHistoryRow {
+impl crate::views::Timeline for LocationHistoryRow {
     /// A location's timeline, in order.
-    pub async fn for_location(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         timeline::<HistoryEntry, Self>(pool, "location_id", id).await
     }
 }

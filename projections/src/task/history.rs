@@ -109,9 +109,9 @@ impl Changes for TaskHistoryProjector {
     }
 }
 
-impl TaskHistoryRow {
+impl crate::views::Timeline for TaskHistoryRow {
     /// A task's timeline, in order.
-    pub async fn for_task(pool: &PgPool, task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
+    async fn of(pool: &PgPool, task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         timeline::<TaskHistoryEntry, Self>(pool, "task_id", task_id).await
     }
 }

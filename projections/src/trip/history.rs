@@ -198,12 +198,9 @@ impl Changes for TripAssistanceHistoryProjector {
     }
 }
 
-impl TripHistoryRow {
+impl crate::views::Timeline for TripHistoryRow {
     /// A trip's status timeline merged with its assistance requests', in stream order.
-    pub async fn for_trip(
-        pool: &PgPool,
-        trip_id: Uuid,
-    ) -> Result<Vec<TripHistoryRow>, sqlx::Error> {
+    async fn of(pool: &PgPool, trip_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
             "SELECT h.*, h.global_position AS position,
                     e.metadata->>'on_behalf_of' AS on_behalf_of
