@@ -1,11 +1,10 @@
 use aggregates::city::{City, CityEvent};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
 
 row! {
     /// One change of a city: its registration or a rename, with who and when.
@@ -55,15 +54,9 @@ impl crate::views::Timeline for CityHistoryRow {
 /// Keeps `city_history`: one row per event.
 pub struct CityHistoryProjector;
 
-impl Fold for CityHistoryProjector {
-    const NAME: &'static str = "city_history";
-    const AGGREGATE_TYPE: &'static str = City::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = CityEvent::TYPES;
-    const TABLES: &'static [&'static str] = &["city_history"];
-    type Batch = History<Self>;
-}
-
 impl Changes for CityHistoryProjector {
+    const NAME: &'static str = "city_history";
+    type Aggregate = City;
     type Event = CityEvent;
     type Entry = HistoryEntry;
 

@@ -10,15 +10,32 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Append, Appends, Batch, Fact, Inconsistent};
+use aggregates::VariantNames;
 
-/// What each event adds to a history table.
+use super::{Append, Appends, Batch, Fact, Fold, Inconsistent};
+
+/// What each event adds to a history table. A `Changes` is a `Fold` (a projector) whose batch
+/// is `History<Self>` and whose one table is its entry's.
 pub trait Changes: Send + Sync + 'static {
-    type Event: DeserializeOwned + Send;
+    /// The projector's stable name (see `Fold::NAME`).
+    const NAME: &'static str;
+    /// The aggregate whose events it records.
+    type Aggregate: cqrs_es::Aggregate;
+    type Event: DeserializeOwned + Send + VariantNames;
+    /// The event types it is given: all its aggregate's, unless it says which.
+    const EVENT_TYPES: &'static [&'static str] = <Self::Event as VariantNames>::VARIANTS;
     type Entry: Append;
     /// The row `event` adds, if it adds one (an event that changes nothing the timeline shows
     /// adds none).
     fn entry(fact: &Fact<'_>, event: Self::Event) -> Result<Option<Self::Entry>, Inconsistent>;
+}
+
+impl<C: Changes> Fold for C {
+    const NAME: &'static str = C::NAME;
+    const AGGREGATE_TYPE: &'static str = <C::Aggregate as cqrs_es::Aggregate>::TYPE;
+    const EVENT_TYPES: &'static [&'static str] = C::EVENT_TYPES;
+    const TABLES: &'static [&'static str] = &[<C::Entry as Append>::TABLE];
+    type Batch = History<C>;
 }
 
 /// The history rows a batch adds.

@@ -1,11 +1,10 @@
 use aggregates::hub::{Hub, HubEvent, HubStatus, PartnerKind};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
 
 row! {
     /// One change of a hub: its registration, an update, a partner added or removed, its
@@ -71,15 +70,9 @@ impl crate::views::Timeline for HubHistoryRow {
 /// Keeps `hub_history`: one row per event.
 pub struct HubHistoryProjector;
 
-impl Fold for HubHistoryProjector {
-    const NAME: &'static str = "hub_history";
-    const AGGREGATE_TYPE: &'static str = Hub::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = HubEvent::TYPES;
-    const TABLES: &'static [&'static str] = &["hub_history"];
-    type Batch = History<Self>;
-}
-
 impl Changes for HubHistoryProjector {
+    const NAME: &'static str = "hub_history";
+    type Aggregate = Hub;
     type Event = HubEvent;
     type Entry = HistoryEntry;
 

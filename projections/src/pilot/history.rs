@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Appends, Batch, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{table, Appends, Batch, Changes, Fact, Fold, Inconsistent};
 
 /// One row of a pilot's merged timeline: a change of the pilot's own status, or of a shift,
 /// assignment or reservation.
@@ -332,15 +332,10 @@ pub const ARCHIVED: &str = "ARCHIVED";
 /// pilots from the events on its first run rather than needing a replay.
 pub struct PilotStatusHistoryProjector;
 
-impl Fold for PilotStatusHistoryProjector {
-    const NAME: &'static str = "pilot_status_history";
-    const AGGREGATE_TYPE: &'static str = Pilot::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = &["PilotRegistered", "PilotArchived"];
-    const TABLES: &'static [&'static str] = &["pilot_status_history"];
-    type Batch = History<Self>;
-}
-
 impl Changes for PilotStatusHistoryProjector {
+    const NAME: &'static str = "pilot_status_history";
+    type Aggregate = Pilot;
+    const EVENT_TYPES: &'static [&'static str] = &["PilotRegistered", "PilotArchived"];
     type Event = PilotEvent;
     type Entry = StatusHistoryEntry;
 

@@ -1,11 +1,10 @@
 use aggregates::pilot_center::{PilotCenter, PilotCenterEvent, PilotCenterStatus};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
 
 row! {
     /// One change of a pilot center: its registration, a rename or its closing, with who, when
@@ -64,15 +63,9 @@ impl crate::views::Timeline for PilotCenterHistoryRow {
 /// Keeps `pilot_center_history`: one row per event.
 pub struct PilotCenterHistoryProjector;
 
-impl Fold for PilotCenterHistoryProjector {
-    const NAME: &'static str = "pilot_center_history";
-    const AGGREGATE_TYPE: &'static str = PilotCenter::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = PilotCenterEvent::TYPES;
-    const TABLES: &'static [&'static str] = &["pilot_center_history"];
-    type Batch = History<Self>;
-}
-
 impl Changes for PilotCenterHistoryProjector {
+    const NAME: &'static str = "pilot_center_history";
+    type Aggregate = PilotCenter;
     type Event = PilotCenterEvent;
     type Entry = HistoryEntry;
 

@@ -1,11 +1,10 @@
 use aggregates::site::{LocationEvent, LocationStatus, Site};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
 
 row! {
     /// One change of a location: its registration, an update (what it changed) or its
@@ -61,15 +60,9 @@ impl crate::views::Timeline for LocationHistoryRow {
 /// Keeps `location_history`: one row per event.
 pub struct LocationHistoryProjector;
 
-impl Fold for LocationHistoryProjector {
-    const NAME: &'static str = "location_history";
-    const AGGREGATE_TYPE: &'static str = Site::TYPE;
-    const EVENT_TYPES: &'static [&'static str] = LocationEvent::TYPES;
-    const TABLES: &'static [&'static str] = &["location_history"];
-    type Batch = History<Self>;
-}
-
 impl Changes for LocationHistoryProjector {
+    const NAME: &'static str = "location_history";
+    type Aggregate = Site;
     type Event = LocationEvent;
     type Entry = HistoryEntry;
 

@@ -1,11 +1,10 @@
 use aggregates::task::{Task, TaskEvent, TaskStatus};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
 
 row! {
     /// One status change of a task: a copy of its event and the event's metadata.
@@ -50,9 +49,9 @@ table! {
 /// Keeps `task_history`: one row per status-changing event.
 pub struct TaskHistoryProjector;
 
-impl Fold for TaskHistoryProjector {
+impl Changes for TaskHistoryProjector {
     const NAME: &'static str = "task_history";
-    const AGGREGATE_TYPE: &'static str = Task::TYPE;
+    type Aggregate = Task;
     const EVENT_TYPES: &'static [&'static str] = &[
         "TaskCreated",
         "TaskMarkedPending",
@@ -63,11 +62,6 @@ impl Fold for TaskHistoryProjector {
         "TaskCompleted",
         "TaskCancelled",
     ];
-    const TABLES: &'static [&'static str] = &["task_history"];
-    type Batch = History<Self>;
-}
-
-impl Changes for TaskHistoryProjector {
     type Event = TaskEvent;
     type Entry = TaskHistoryEntry;
 
@@ -119,9 +113,11 @@ impl crate::views::Timeline for TaskHistoryRow {
 #[cfg(test)]
 mod tests {
     use aggregates::task::{CancellationReason, TaskType};
+    use cqrs_es::Aggregate;
 
     use super::*;
     use crate::frame::testing::{at, fold};
+    use crate::frame::History;
 
     #[test]
     fn each_status_change_is_one_row_with_who_and_why_and_other_events_none() {

@@ -1,12 +1,11 @@
 use aggregates::trip::{AssistanceStatus, Trip, TripEvent};
 use aggregates::Label;
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Changes, Fact, Fold, History, Inconsistent};
+use crate::frame::{row, table, Changes, Fact, Inconsistent};
 
 row! {
     /// One status change of a trip (`subject` TRIP) or of one of its field-operator assistance
@@ -79,9 +78,9 @@ table! {
 /// Keeps `trip_history`: one row per status-changing event.
 pub struct TripHistoryProjector;
 
-impl Fold for TripHistoryProjector {
+impl Changes for TripHistoryProjector {
     const NAME: &'static str = "trip_history";
-    const AGGREGATE_TYPE: &'static str = Trip::TYPE;
+    type Aggregate = Trip;
     const EVENT_TYPES: &'static [&'static str] = &[
         "TripPlanned",
         "TripReadyToDepart",
@@ -90,11 +89,6 @@ impl Fold for TripHistoryProjector {
         "TripCompleted",
         "TripCancelled",
     ];
-    const TABLES: &'static [&'static str] = &["trip_history"];
-    type Batch = History<Self>;
-}
-
-impl Changes for TripHistoryProjector {
     type Event = TripEvent;
     type Entry = TripHistoryEntry;
 
@@ -136,19 +130,14 @@ impl Changes for TripHistoryProjector {
 /// from before it projects the requests already stored on its first run.
 pub struct TripAssistanceHistoryProjector;
 
-impl Fold for TripAssistanceHistoryProjector {
+impl Changes for TripAssistanceHistoryProjector {
     const NAME: &'static str = "trip_assistance_history";
-    const AGGREGATE_TYPE: &'static str = Trip::TYPE;
+    type Aggregate = Trip;
     const EVENT_TYPES: &'static [&'static str] = &[
         "FoAssistanceRequested",
         "FoAssistanceAcknowledged",
         "FoAssistanceResolved",
     ];
-    const TABLES: &'static [&'static str] = &["fo_assistance_request_history"];
-    type Batch = History<Self>;
-}
-
-impl Changes for TripAssistanceHistoryProjector {
     type Event = TripEvent;
     type Entry = AssistanceHistoryEntry;
 
