@@ -35,7 +35,9 @@ macro_rules! seed_enum {
 /// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name (or the one after `as`): `handle` records what
 /// the decision (the closure, given the state, the command and the services) answers, and
 /// `apply` is the aggregate's `evolve`. So `handle` and `apply` are written once, and an
-/// aggregate is its decisions and its evolution, both plain functions with no I/O.
+/// aggregate is its decisions and its evolution, both plain functions with no I/O. Its event
+/// gets its names from its variants (`TYPES`, `name`, strum's) and its cqrs-es `DomainEvent`
+/// (type and version) from them.
 macro_rules! aggregate {
     ($aggregate:ident as $type:literal: $($rest:tt)*) => {
         $crate::aggregate!(@impl $aggregate, $type, $($rest)*);
@@ -70,6 +72,25 @@ macro_rules! aggregate {
 
             fn apply(&mut self, event: $event) {
                 self.evolve(event)
+            }
+        }
+
+        impl $event {
+            /// The event type names, as stored in the `event_type` column.
+            pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
+            pub fn name(&self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl cqrs_es::DomainEvent for $event {
+            fn event_type(&self) -> String {
+                self.name().to_string()
+            }
+
+            fn event_version(&self) -> String {
+                $crate::versions::current(self.name()).to_string()
             }
         }
     };

@@ -1,4 +1,3 @@
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::{CommandNames, CountryCode, DomainError, Name, TimeZone};
@@ -50,25 +49,6 @@ pub enum CityEvent {
         name: String,
         from_name: String,
     },
-}
-
-impl CityEvent {
-    /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-}
-
-impl DomainEvent for CityEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
-    }
 }
 
 /// Why a city refused a command. Messages are safe to show to a caller.

@@ -1,4 +1,3 @@
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -70,13 +69,6 @@ pub enum FoTaskEvent {
 }
 
 impl FoTaskEvent {
-    /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-
     /// The task's `(previous, new)` status if this event changes it; the creation has no
     /// previous status. An assignment that leaves the status as it was gives `None`.
     pub fn task_status_change(&self) -> Option<(Option<FoTaskStatus>, FoTaskStatus)> {
@@ -133,15 +125,5 @@ impl FoTaskEvent {
             | Self::FoTaskCompleted { .. }
             | Self::FoTaskCancelled { .. } => None,
         }
-    }
-}
-
-impl DomainEvent for FoTaskEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
     }
 }

@@ -1,5 +1,4 @@
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -112,12 +111,6 @@ pub enum PilotEvent {
 }
 
 impl PilotEvent {
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-
     /// For an assignment event: (assignment, task, status left, status reached, reason).
     #[allow(clippy::type_complexity)]
     pub fn assignment_change(
@@ -213,15 +206,5 @@ impl PilotEvent {
             ),
             _ => return None,
         })
-    }
-}
-
-impl DomainEvent for PilotEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
     }
 }

@@ -1,4 +1,3 @@
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -70,13 +69,6 @@ pub enum RobotEvent {
 }
 
 impl RobotEvent {
-    /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-
     /// The state this event moves the robot to, if it changes the robot's state.
     pub fn new_status(&self) -> Option<RobotStatus> {
         match self {
@@ -90,15 +82,5 @@ impl RobotEvent {
             Self::RobotRetired { .. } => Some(RobotStatus::Retired),
             Self::RobotCheckedIn { .. } | Self::RobotCheckedOut { .. } => None,
         }
-    }
-}
-
-impl DomainEvent for RobotEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
     }
 }

@@ -1,5 +1,4 @@
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,13 +67,6 @@ pub enum TaskEvent {
 }
 
 impl TaskEvent {
-    /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-
     /// The status this event moves the task to, if it changes the status.
     pub fn new_status(&self) -> Option<TaskStatus> {
         match self {
@@ -90,15 +82,5 @@ impl TaskEvent {
             | Self::TaskPilotAssigned { .. }
             | Self::TaskPilotUnassigned { .. } => None,
         }
-    }
-}
-
-impl DomainEvent for TaskEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
     }
 }

@@ -1,4 +1,3 @@
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,13 +67,6 @@ pub enum TripEvent {
 }
 
 impl TripEvent {
-    /// The event type names, as stored in the `event_type` column.
-    pub const TYPES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-
-    pub fn name(&self) -> &'static str {
-        self.into()
-    }
-
     /// The status this event moves the trip to, if it changes the trip's status.
     pub fn new_status(&self) -> Option<TripStatus> {
         match self {
@@ -88,15 +80,5 @@ impl TripEvent {
             | Self::FoAssistanceAcknowledged { .. }
             | Self::FoAssistanceResolved { .. } => None,
         }
-    }
-}
-
-impl DomainEvent for TripEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::versions::current(self.name()).to_string()
     }
 }
