@@ -24,6 +24,8 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
+mod common;
+
 #[derive(Parser)]
 struct Args {
     /// Concurrent clients, each with one connection.
@@ -97,48 +99,13 @@ fn http_client(key: &str) -> reqwest::Client {
 /// Registers a city, a hub in it and `robots` robots at the hub; returns the hub and robots.
 async fn register_fleet(base: &str, key: &str, robots: usize) -> (Uuid, Vec<Uuid>) {
     let http = http_client(key);
-    let send = |collection: &str, id: Uuid, body: Value| {
-        let request = http.post(format!("{base}/v1/{collection}/{id}/commands"));
-        async move {
-            let response = request
-                .json(&body)
-                .send()
-                .await
-                .expect("the service answers");
-            let status = response.status();
-            assert!(
-                status.is_success(),
-                "{body}: {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
-        }
-    };
-    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
-    send(
-        "cities",
-        city,
-        json!({"type": "RegisterCity", "name": "Bench City",
-                                "country_code": "US", "timezone": "America/Los_Angeles"}),
-    )
-    .await;
-    send(
-        "hubs",
-        hub,
-        json!({"type": "RegisterHub", "name": "Bench Hub", "city_id": city,
-                             "location": {"lat": 37.77, "lng": -122.42}}),
-    )
-    .await;
+    let hub = common::register_hub(&http, base)
+        .await
+        .expect("the hub is registered");
     let mut fleet = Vec::new();
     for _ in 0..robots {
-        let robot = Uuid::new_v4();
-        send(
-            "robots",
-            robot,
-            json!({"type": "RegisterRobot", "hub_id": hub,
-                                     "serial_number": format!("BENCH-{}", robot.simple())}),
-        )
-        .await;
-        fleet.push(robot);
+        let robot = common::register_robot(&http, base, hub, false).await;
+        fleet.push(robot.expect("the robot is registered"));
     }
     (hub, fleet)
 }

@@ -79,18 +79,6 @@ async fn send(
     response.json().await.expect("a JSON answer")
 }
 
-/// Registers a city and a hub in it, which the tasks name; returns the hub.
-async fn hub(http: &reqwest::Client, base: &str) -> Uuid {
-    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
-    let register = json!({"type": "RegisterCity", "name": "Bench City", "country_code": "US",
-                          "timezone": "America/Los_Angeles"});
-    send(http, base, "cities", city, register).await;
-    let register = json!({"type": "RegisterHub", "name": "Bench Hub", "city_id": city,
-                          "location": {"lat": 37.77, "lng": -122.42}});
-    send(http, base, "hubs", hub, register).await;
-    hub
-}
-
 /// A pending task at `hub` and a pilot who accepted it.
 async fn accepted(http: &reqwest::Client, base: &str, hub: Uuid) {
     let (task, pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
@@ -155,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .default_headers(headers)
         .build()?;
-    let hub = hub(&http, &writer).await;
+    let hub = common::register_hub(&http, &writer).await?;
     let per_client = args.assignments.div_ceil(16);
     join_all((0..16).map(|_| async {
         for _ in 0..per_client {

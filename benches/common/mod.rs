@@ -206,3 +206,52 @@ SELECT 'FoTask', t.id::text, s.seq, s.event_type, '1.0', s.payload::json,
  ) AS s(seq, event_type, payload)
  ORDER BY s.seq, t.id
 "#;
+
+/// Sends a setting-up command to the service at `base`, which must succeed.
+pub async fn setup(
+    http: &reqwest::Client,
+    base: &str,
+    collection: &str,
+    id: Uuid,
+    body: serde_json::Value,
+) -> anyhow::Result<()> {
+    let response = (http.post(format!("{base}/v1/{collection}/{id}/commands")))
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "{body}: {status}: {text}");
+    Ok(())
+}
+
+/// Registers a city and a hub in it, which tasks and field tasks name; returns the hub.
+pub async fn register_hub(http: &reqwest::Client, base: &str) -> anyhow::Result<Uuid> {
+    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
+    let register = serde_json::json!({"type": "RegisterCity", "name": "Bench City",
+                                      "country_code": "US", "timezone": "America/Los_Angeles"});
+    setup(http, base, "cities", city, register).await?;
+    let register = serde_json::json!({"type": "RegisterHub", "name": "Bench Hub", "city_id": city,
+                                      "location": {"lat": 37.77, "lng": -122.42}});
+    setup(http, base, "hubs", hub, register).await?;
+    Ok(hub)
+}
+
+/// Registers a robot at `hub`, deployed there if `deploy` (a trip departs only with its robot
+/// deployed); returns the robot.
+pub async fn register_robot(
+    http: &reqwest::Client,
+    base: &str,
+    hub: Uuid,
+    deploy: bool,
+) -> anyhow::Result<Uuid> {
+    let robot = Uuid::new_v4();
+    let register = serde_json::json!({"type": "RegisterRobot", "hub_id": hub,
+                                      "serial_number": format!("BENCH-{}", robot.simple())});
+    setup(http, base, "robots", robot, register).await?;
+    if deploy {
+        let deploy = serde_json::json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
+        setup(http, base, "robots", robot, deploy).await?;
+    }
+    Ok(robot)
+}

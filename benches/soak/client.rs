@@ -33,48 +33,6 @@ pub struct Client {
     pub robot: Uuid,
 }
 
-/// Registers a city and a hub in it; returns the hub.
-pub async fn register_hub(http: &reqwest::Client, base: &str) -> anyhow::Result<Uuid> {
-    let (city, hub) = (Uuid::new_v4(), Uuid::new_v4());
-    let register = json!({"type": "RegisterCity", "name": "Soak City", "country_code": "US",
-                          "timezone": "America/Los_Angeles"});
-    setup(http, base, "cities", city, register).await?;
-    let register = json!({"type": "RegisterHub", "name": "Soak Hub", "city_id": city,
-                          "location": {"lat": 37.7749, "lng": -122.4194}});
-    setup(http, base, "hubs", hub, register).await?;
-    Ok(hub)
-}
-
-/// Registers a robot and deploys it at `hub`; returns the robot.
-pub async fn deployed_robot(http: &reqwest::Client, base: &str, hub: Uuid) -> anyhow::Result<Uuid> {
-    let robot = Uuid::new_v4();
-    let register = json!({"type": "RegisterRobot", "hub_id": hub,
-                          "serial_number": format!("SOAK-{}", robot.simple())});
-    setup(http, base, "robots", robot, register).await?;
-    let deploy = json!({"type": "DeployRobot", "deployment_id": Uuid::new_v4(), "hub_id": hub});
-    setup(http, base, "robots", robot, deploy).await?;
-    Ok(robot)
-}
-
-async fn setup(
-    http: &reqwest::Client,
-    base: &str,
-    collection: &str,
-    id: Uuid,
-    body: Value,
-) -> anyhow::Result<()> {
-    let response = (http.post(format!("{base}/v1/{collection}/{id}/commands")))
-        .json(&body)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "{body}: {}",
-        response.status()
-    );
-    Ok(())
-}
-
 impl Client {
     /// Sends a command; a `409 concurrent_modification` (the assignment process wrote to the
     /// same stream meanwhile) is retried, as a client is told to.

@@ -125,10 +125,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Tasks and field tasks name a hub, trips a robot: registered first, one robot a client.
-    let hub = client::register_hub(&http, &base).await?;
+    let hub = common::register_hub(&http, &base).await?;
     let mut robots = Vec::new();
     for _ in 0..clients {
-        robots.push(client::deployed_robot(&http, &base, hub).await?);
+        robots.push(common::register_robot(&http, &base, hub, true).await?);
     }
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
