@@ -1,53 +1,19 @@
 use aggregates::city::{City, CityEvent};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
+use crate::frame::{history, Changes, Fact, Inconsistent};
 
-row! {
+history! {
     /// One change of a city: its registration or a rename, with who and when.
     #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-    pub struct CityHistoryRow {
-        pub city_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct CityHistoryRow;
+    /// A row of `city_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HistoryEntry in "city_history" by city_id {
         /// The name it took.
         pub name: String,
         /// The name it left (a rename); `null` for the registration.
         pub from_name: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
-        /// for itself.
-        pub on_behalf_of: Option<String>,
-        pub correlation_id: Option<String>,
-        /// The event's global position.
-        pub position: i64,
-    }
-}
-
-table! {
-    /// A row of `city_history`.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HistoryEntry in "city_history" {
-        pub global_position: i64,
-        pub city_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
-        pub name: String,
-        pub from_name: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        pub correlation_id: Option<String>,
-    }
-}
-
-impl crate::views::Timeline for CityHistoryRow {
-    /// A city's timeline, in order.
-    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        timeline::<HistoryEntry, Self>(pool, "city_id", id).await
     }
 }
 
@@ -65,17 +31,10 @@ impl Changes for CityHistoryProjector {
             CityEvent::CityRegistered { name, .. } => (name, None),
             CityEvent::CityRenamed { name, from_name } => (name, Some(from_name)),
         };
-        let provenance = fact.provenance();
         Ok(Some(HistoryEntry {
-            global_position: fact.position,
-            city_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             name,
             from_name,
-            changed_at: fact.at,
-            actor: provenance.actor,
-            correlation_id: provenance.correlation_id,
         }))
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{row, table, Append, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{history, row, Append, Appends, Batch, Fact, Fold, Inconsistent};
 
 row! {
     /// One status change of a field-operations task (`subject` TASK) or of one of its subtasks
@@ -38,22 +38,15 @@ row! {
     }
 }
 
-table! {
+history! {
     /// A row of `fo_task_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct FoTaskHistoryEntry in "fo_task_history" {
-        pub global_position: i64,
+    pub(crate) struct FoTaskHistoryEntry in "fo_task_history" by fo_task_id {
         pub subject: String,
         pub subject_id: Uuid,
-        pub fo_task_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
         pub from_status: Option<String>,
         pub to_status: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
@@ -96,20 +89,13 @@ impl Batch for FoTaskHistory {
             | FoTaskEvent::FoTaskCancelled { reason, .. } => Some(reason.clone()),
             _ => None,
         };
-        let provenance = fact.provenance();
         let row = |subject: &str, subject_id, from: Option<&str>, to: &str| FoTaskHistoryEntry {
-            global_position: fact.position,
+            recorded: fact.recorded(),
             subject: subject.to_string(),
             subject_id,
-            fo_task_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
             from_status: from.map(str::to_string),
             to_status: to.to_string(),
-            changed_at: fact.at,
-            actor: provenance.actor.clone(),
             reason: reason.clone(),
-            correlation_id: provenance.correlation_id.clone(),
         };
         if let Some((from, to)) = event.task_status_change() {
             (self.rows).push(row(

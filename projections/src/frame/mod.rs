@@ -25,7 +25,8 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 pub use column::Column;
-pub use history::{timeline, Changes, History};
+pub(crate) use history::history;
+pub use history::{timeline, Changes, History, Recorded};
 pub use sql::{insert_sql, load_sql};
 pub use state::{StateProjector, StateRows, StateView};
 pub(crate) use table::{row, table, versioned};

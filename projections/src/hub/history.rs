@@ -1,19 +1,17 @@
 use aggregates::hub::{Hub, HubEvent, HubStatus, PartnerKind};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
+use crate::frame::{history, Changes, Fact, Inconsistent};
 
-row! {
+history! {
     /// One change of a hub: its registration, an update, a partner added or removed, its
     /// closing (with the reason) or reopening, with who, when and the status it left and took.
     #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-    pub struct HubHistoryRow {
-        pub hub_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct HubHistoryRow;
+    /// A row of `hub_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HistoryEntry in "hub_history" by hub_id {
         /// The status it left: `null` for the registration and for changes that move no
         /// status (updates, partners).
         pub from_status: Option<HubStatus>,
@@ -28,42 +26,6 @@ row! {
         pub partner_kind: Option<PartnerKind>,
         /// Why it was closed.
         pub reason: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
-        /// for itself.
-        pub on_behalf_of: Option<String>,
-        pub correlation_id: Option<String>,
-        /// The event's global position.
-        pub position: i64,
-    }
-}
-
-table! {
-    /// A row of `hub_history`.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HistoryEntry in "hub_history" {
-        pub global_position: i64,
-        pub hub_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
-        pub from_status: Option<HubStatus>,
-        pub to_status: Option<HubStatus>,
-        pub name: Option<String>,
-        pub partner_id: Option<Uuid>,
-        pub partner_name: Option<String>,
-        pub partner_kind: Option<PartnerKind>,
-        pub reason: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        pub correlation_id: Option<String>,
-    }
-}
-
-impl crate::views::Timeline for HubHistoryRow {
-    /// A hub's timeline, in order.
-    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        timeline::<HistoryEntry, Self>(pool, "hub_id", id).await
     }
 }
 
@@ -79,10 +41,7 @@ impl Changes for HubHistoryProjector {
     fn entry(fact: &Fact<'_>, event: HubEvent) -> Result<Option<HistoryEntry>, Inconsistent> {
         use HubStatus::{Closed, Open};
         let mut entry = HistoryEntry {
-            global_position: fact.position,
-            hub_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             from_status: None,
             to_status: None,
             name: None,
@@ -90,9 +49,6 @@ impl Changes for HubHistoryProjector {
             partner_name: None,
             partner_kind: None,
             reason: None,
-            changed_at: fact.at,
-            actor: String::new(),
-            correlation_id: None,
         };
         // Only closing and reopening move the status, and each only from the other: the
         // status an event leaves follows from the event alone.
@@ -127,9 +83,6 @@ impl Changes for HubHistoryProjector {
         };
         entry.from_status = from;
         entry.to_status = to;
-        let provenance = fact.provenance();
-        entry.actor = provenance.actor;
-        entry.correlation_id = provenance.correlation_id;
         Ok(Some(entry))
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Appends, Batch, Changes, Fact, Fold, Inconsistent};
+use crate::frame::{history, Appends, Batch, Changes, Fact, Fold, Inconsistent};
 
 /// One row of a pilot's merged timeline: a change of the pilot's own status, or of a shift,
 /// assignment or reservation.
@@ -64,76 +64,48 @@ impl crate::views::Timeline for PilotHistoryRow {
     }
 }
 
-table! {
+history! {
     /// A row of `pilot_shift_state_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct ShiftHistoryEntry in "pilot_shift_state_history" {
-        pub global_position: i64,
-        pub pilot_id: Uuid,
+    pub(crate) struct ShiftHistoryEntry in "pilot_shift_state_history" by pilot_id {
         pub shift_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
         pub from_state: Option<String>,
         pub to_state: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        pub correlation_id: Option<String>,
     }
 }
 
-table! {
+history! {
     /// A row of `pilot_assignment_status_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct AssignmentHistoryEntry in "pilot_assignment_status_history" {
-        pub global_position: i64,
-        pub pilot_id: Uuid,
+    pub(crate) struct AssignmentHistoryEntry in "pilot_assignment_status_history" by pilot_id {
         pub assignment_id: Uuid,
         pub task_id: Option<Uuid>,
-        pub sequence: i64,
-        pub event_type: String,
         pub from_status: Option<String>,
         pub to_status: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
-table! {
+history! {
     /// A row of `pilot_reservation_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct ReservationHistoryEntry in "pilot_reservation_history" {
-        pub global_position: i64,
-        pub pilot_id: Uuid,
+    pub(crate) struct ReservationHistoryEntry in "pilot_reservation_history" by pilot_id {
         pub reservation_id: Uuid,
         pub task_id: Option<Uuid>,
-        pub sequence: i64,
-        pub event_type: String,
         pub from_status: Option<String>,
         pub to_status: String,
         pub until: Option<DateTime<Utc>>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
-table! {
+history! {
     /// A row of `pilot_status_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StatusHistoryEntry in "pilot_status_history" {
-        pub global_position: i64,
-        pub pilot_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct StatusHistoryEntry in "pilot_status_history" by pilot_id {
         pub from_status: Option<String>,
         pub to_status: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
@@ -176,67 +148,28 @@ pub struct PilotHistory {
     pub(crate) reservations: Appends<ReservationHistoryEntry>,
 }
 
-/// What every history row copies from its event.
-struct Said {
-    global_position: i64,
-    pilot_id: Uuid,
-    sequence: i64,
-    event_type: String,
-    changed_at: DateTime<Utc>,
-    actor: String,
-    correlation_id: Option<String>,
-}
-
-impl Said {
-    fn of(fact: &Fact<'_>) -> Self {
-        let provenance = fact.provenance();
-        Self {
-            global_position: fact.position,
-            pilot_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
-            changed_at: fact.at,
-            actor: provenance.actor,
-            correlation_id: provenance.correlation_id,
-        }
-    }
-}
-
 #[async_trait]
 impl Batch for PilotHistory {
     type Event = PilotEvent;
 
     fn fold(&mut self, fact: &Fact<'_>, event: PilotEvent) -> Result<(), Inconsistent> {
         use ReservationStatus::{Active, Expired, Released};
-        let said = Said::of(fact);
         let shift = |shift_id, from: Option<ShiftStatus>, to: ShiftStatus| ShiftHistoryEntry {
-            global_position: said.global_position,
-            pilot_id: said.pilot_id,
+            recorded: fact.recorded(),
             shift_id,
-            sequence: said.sequence,
-            event_type: said.event_type.clone(),
             from_state: from.map(|s| s.as_str().to_string()),
             to_state: to.as_str().to_string(),
-            changed_at: said.changed_at,
-            actor: said.actor.clone(),
-            correlation_id: said.correlation_id.clone(),
         };
         let reservation =
             |reservation_id, task_id, from: Option<ReservationStatus>, to, until, reason| {
                 ReservationHistoryEntry {
-                    global_position: said.global_position,
-                    pilot_id: said.pilot_id,
+                    recorded: fact.recorded(),
                     reservation_id,
                     task_id,
-                    sequence: said.sequence,
-                    event_type: said.event_type.clone(),
                     from_status: from.map(|s| s.as_str().to_string()),
                     to_status: ReservationStatus::as_str(to).to_string(),
                     until,
-                    changed_at: said.changed_at,
-                    actor: said.actor.clone(),
                     reason,
-                    correlation_id: said.correlation_id.clone(),
                 }
             };
         match event {
@@ -298,18 +231,12 @@ impl Batch for PilotHistory {
                     return Ok(());
                 };
                 self.assignments.push(AssignmentHistoryEntry {
-                    global_position: said.global_position,
-                    pilot_id: said.pilot_id,
+                    recorded: fact.recorded(),
                     assignment_id,
                     task_id: Some(task_id),
-                    sequence: said.sequence,
-                    event_type: said.event_type,
                     from_status: from.map(|s| s.as_str().to_string()),
                     to_status: to.as_str().to_string(),
-                    changed_at: said.changed_at,
-                    actor: said.actor,
                     reason: reason.map(str::to_string),
-                    correlation_id: said.correlation_id,
                 });
             }
         }
@@ -348,18 +275,11 @@ impl Changes for PilotStatusHistoryProjector {
             PilotEvent::PilotArchived { reason, .. } => (Some(ACTIVE), ARCHIVED, reason),
             _ => return Ok(None),
         };
-        let said = Said::of(fact);
         Ok(Some(StatusHistoryEntry {
-            global_position: said.global_position,
-            pilot_id: said.pilot_id,
-            sequence: said.sequence,
-            event_type: said.event_type,
+            recorded: fact.recorded(),
             from_status: from.map(str::to_string),
             to_status: to.to_string(),
-            changed_at: said.changed_at,
-            actor: said.actor,
             reason,
-            correlation_id: said.correlation_id,
         }))
     }
 }

@@ -1,19 +1,16 @@
 use aggregates::pilot_center::{PilotCenter, PilotCenterEvent, PilotCenterStatus};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
+use crate::frame::{history, Changes, Fact, Inconsistent};
 
-row! {
+history! {
     /// One change of a pilot center: its registration, a rename or its closing, with who, when
     /// and why.
     #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-    pub struct PilotCenterHistoryRow {
-        pub pilot_center_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct PilotCenterHistoryRow;
+    /// A row of `pilot_center_history`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HistoryEntry in "pilot_center_history" by pilot_center_id {
         /// `null` for the registration.
         pub from_status: Option<PilotCenterStatus>,
         pub to_status: PilotCenterStatus,
@@ -21,42 +18,8 @@ row! {
         pub from_name: Option<String>,
         /// The name it has after.
         pub name: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
-        /// for itself.
-        pub on_behalf_of: Option<String>,
         /// A closing's reason.
         pub reason: Option<String>,
-        pub correlation_id: Option<String>,
-        /// The event's global position.
-        pub position: i64,
-    }
-}
-
-table! {
-    /// A row of `pilot_center_history`.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HistoryEntry in "pilot_center_history" {
-        pub global_position: i64,
-        pub pilot_center_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
-        pub from_status: Option<PilotCenterStatus>,
-        pub to_status: PilotCenterStatus,
-        pub from_name: Option<String>,
-        pub name: Option<String>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        pub reason: Option<String>,
-        pub correlation_id: Option<String>,
-    }
-}
-
-impl crate::views::Timeline for PilotCenterHistoryRow {
-    /// A pilot center's timeline, in order.
-    async fn of(pool: &PgPool, id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        timeline::<HistoryEntry, Self>(pool, "pilot_center_id", id).await
     }
 }
 
@@ -85,20 +48,13 @@ impl Changes for PilotCenterHistoryProjector {
                 (Some(Open), Closed, None, None, reason)
             }
         };
-        let provenance = fact.provenance();
         Ok(Some(HistoryEntry {
-            global_position: fact.position,
-            pilot_center_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             from_status,
             to_status,
             from_name,
             name,
-            changed_at: fact.at,
-            actor: provenance.actor,
             reason,
-            correlation_id: provenance.correlation_id,
         }))
     }
 }

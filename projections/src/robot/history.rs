@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::frame::{table, Appends, Batch, Fact, Fold, Inconsistent};
+use crate::frame::{history, Appends, Batch, Fact, Fold, Inconsistent};
 
 /// One row of a robot's merged timeline: a change of its state (`state`), a deployment opened
 /// or ended (`deployment`), a trip gone on or parked for (`trip`), or a check-in or check-out
@@ -65,38 +65,24 @@ impl crate::views::Timeline for RobotHistoryRow {
     }
 }
 
-table! {
+history! {
     /// A row of `robot_state_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct StateHistoryEntry in "robot_state_history" {
-        pub global_position: i64,
-        pub robot_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub(crate) struct StateHistoryEntry in "robot_state_history" by robot_id {
         pub from_status: Option<RobotStatus>,
         pub to_status: RobotStatus,
         pub subject_id: Option<Uuid>,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
         pub note: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
-table! {
+history! {
     /// A row of `robot_check_in_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub(crate) struct CheckInHistoryEntry in "robot_check_in_history" {
-        pub global_position: i64,
-        pub robot_id: Uuid,
+    pub(crate) struct CheckInHistoryEntry in "robot_check_in_history" by robot_id {
         pub hub_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
         pub action: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        pub correlation_id: Option<String>,
     }
 }
 
@@ -124,17 +110,10 @@ impl Batch for RobotHistory {
     type Event = RobotEvent;
 
     fn fold(&mut self, fact: &Fact<'_>, event: RobotEvent) -> Result<(), Inconsistent> {
-        let provenance = fact.provenance();
         let check_in = |hub_id: Uuid, action: &str| CheckInHistoryEntry {
-            global_position: fact.position,
-            robot_id: fact.stream,
+            recorded: fact.recorded(),
             hub_id,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
             action: action.to_string(),
-            changed_at: fact.at,
-            actor: provenance.actor.clone(),
-            correlation_id: provenance.correlation_id.clone(),
         };
         match &event {
             RobotEvent::RobotCheckedIn { hub_id } => {
@@ -193,18 +172,12 @@ impl Batch for RobotHistory {
             RobotEvent::RobotCheckedIn { .. } | RobotEvent::RobotCheckedOut { .. } => return Ok(()),
         };
         self.states.push(StateHistoryEntry {
-            global_position: fact.position,
-            robot_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             from_status,
             to_status,
             subject_id,
-            changed_at: fact.at,
-            actor: provenance.actor,
             reason,
             note,
-            correlation_id: provenance.correlation_id,
         });
         Ok(())
     }

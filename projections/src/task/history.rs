@@ -1,48 +1,19 @@
 use aggregates::task::{Task, TaskEvent, TaskStatus};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::frame::{row, table, timeline, Changes, Fact, Inconsistent};
+use crate::frame::{history, Changes, Fact, Inconsistent};
 
-row! {
+history! {
     /// One status change of a task: a copy of its event and the event's metadata.
     #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-    pub struct TaskHistoryRow {
-        pub task_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
-        pub from_status: Option<TaskStatus>,
-        pub to_status: TaskStatus,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
-        /// Whom the actor acted for (`X-Actor`), from the event's metadata; `null` when it acted
-        /// for itself.
-        pub on_behalf_of: Option<String>,
-        pub reason: Option<String>,
-        pub note: Option<String>,
-        pub correlation_id: Option<String>,
-        /// The event's global position.
-        pub position: i64,
-    }
-}
-
-table! {
+    pub struct TaskHistoryRow;
     /// A row of `task_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TaskHistoryEntry in "task_history" {
-        pub global_position: i64,
-        pub task_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct TaskHistoryEntry in "task_history" by task_id {
         pub from_status: Option<TaskStatus>,
         pub to_status: TaskStatus,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
         pub note: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
@@ -86,27 +57,13 @@ impl Changes for TaskHistoryProjector {
             | TaskEvent::TaskCompleted { from_status } => (Some(from_status), None, None),
             _ => (None, None, None),
         };
-        let provenance = fact.provenance();
         Ok(Some(TaskHistoryEntry {
-            global_position: fact.position,
-            task_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             from_status,
             to_status,
-            changed_at: fact.at,
-            actor: provenance.actor,
             reason,
             note,
-            correlation_id: provenance.correlation_id,
         }))
-    }
-}
-
-impl crate::views::Timeline for TaskHistoryRow {
-    /// A task's timeline, in order.
-    async fn of(pool: &PgPool, task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
-        timeline::<TaskHistoryEntry, Self>(pool, "task_id", task_id).await
     }
 }
 
@@ -114,6 +71,7 @@ impl crate::views::Timeline for TaskHistoryRow {
 mod tests {
     use aggregates::task::{CancellationReason, TaskType};
     use cqrs_es::Aggregate;
+    use uuid::Uuid;
 
     use super::*;
     use crate::frame::testing::{at, fold};
@@ -154,7 +112,14 @@ mod tests {
         let mut batch = History::<TaskHistoryProjector>::default();
         fold(&mut batch, Task::TYPE, events).unwrap();
         let rows: Vec<_> = (batch.rows.rows().iter())
-            .map(|r| (r.sequence, r.from_status, r.to_status, r.reason.as_deref()))
+            .map(|r| {
+                (
+                    r.recorded.sequence,
+                    r.from_status,
+                    r.to_status,
+                    r.reason.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -170,10 +135,13 @@ mod tests {
         );
         let cancelled = &batch.rows.rows()[1];
         assert_eq!(
-            (cancelled.actor.as_str(), cancelled.changed_at),
+            (
+                cancelled.recorded.actor.as_str(),
+                cancelled.recorded.changed_at
+            ),
             ("tester", at(3))
         );
-        assert_eq!(cancelled.global_position, 30);
-        assert_eq!(cancelled.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(cancelled.recorded.global_position, 30);
+        assert_eq!(cancelled.recorded.correlation_id.as_deref(), Some("c-1"));
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::frame::{row, table, Changes, Fact, Inconsistent};
+use crate::frame::{history, row, Changes, Fact, Inconsistent};
 
 row! {
     /// One status change of a trip (`subject` TRIP) or of one of its field-operator assistance
@@ -38,40 +38,26 @@ row! {
     }
 }
 
-table! {
+history! {
     /// A row of `trip_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TripHistoryEntry in "trip_history" {
-        pub global_position: i64,
-        pub trip_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
+    pub struct TripHistoryEntry in "trip_history" by trip_id {
         pub from_status: Option<String>,
         pub to_status: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
         pub note: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
-table! {
+history! {
     /// A row of `fo_assistance_request_history`.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AssistanceHistoryEntry in "fo_assistance_request_history" {
-        pub global_position: i64,
-        pub trip_id: Uuid,
+    pub struct AssistanceHistoryEntry in "fo_assistance_request_history" by trip_id {
         pub request_id: Uuid,
-        pub sequence: i64,
-        pub event_type: String,
         pub from_status: Option<String>,
         pub to_status: String,
-        pub changed_at: DateTime<Utc>,
-        pub actor: String,
         pub reason: Option<String>,
         pub note: Option<String>,
-        pub correlation_id: Option<String>,
     }
 }
 
@@ -108,19 +94,12 @@ impl Changes for TripHistoryProjector {
             | TripEvent::TripCompleted { from_status } => (Some(from_status), None, None),
             _ => (None, None, None),
         };
-        let provenance = fact.provenance();
         Ok(Some(TripHistoryEntry {
-            global_position: fact.position,
-            trip_id: fact.stream,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
+            recorded: fact.recorded(),
             from_status: from_status.map(|s| s.as_str().to_string()),
             to_status: to_status.as_str().to_string(),
-            changed_at: fact.at,
-            actor: provenance.actor,
             reason,
             note,
-            correlation_id: provenance.correlation_id,
         }))
     }
 }
@@ -169,20 +148,13 @@ impl Changes for TripAssistanceHistoryProjector {
             ),
             _ => return Ok(None),
         };
-        let provenance = fact.provenance();
         Ok(Some(AssistanceHistoryEntry {
-            global_position: fact.position,
-            trip_id: fact.stream,
+            recorded: fact.recorded(),
             request_id,
-            sequence: fact.sequence,
-            event_type: fact.event_type().to_string(),
             from_status: from.map(|s| s.as_str().to_string()),
             to_status: to.as_str().to_string(),
-            changed_at: fact.at,
-            actor: provenance.actor,
             reason,
             note,
-            correlation_id: provenance.correlation_id,
         }))
     }
 }
