@@ -699,4 +699,31 @@ async fn a_replay_that_fails_changes_nothing() {
     assert!(failed.is_err(), "{failed:?}");
     assert_eq!(snapshot(&app.pool, "tasks", "id").await, tasks);
     assert_eq!(checkpoint(app.pool.clone()).await, before);
+
+    // Rebuilding every read model, in several sessions at once, with `tasks` stopping on the
+    // event: the others, though rebuilt well, are not switched in either. (A damaged
+    // `task_history`, which a switch would repair, stays as it was.)
+    sqlx::query("DELETE FROM task_history WHERE sequence = 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let damaged = snapshot(&app.pool, "task_history", "global_position").await;
+    let all = projections::all();
+    let rebuilds: Vec<_> = (all.iter())
+        .map(|p| projections::Rebuild {
+            projector: p.as_ref(),
+            policy: if p.name() == "tasks" {
+                projections::FailurePolicy::Stop
+            } else {
+                projections::FailurePolicy::Park
+            },
+        })
+        .collect();
+    let failed = projections::replay_many(&app.pool, &rebuilds, 3, |_| {}).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(
+        snapshot(&app.pool, "task_history", "global_position").await,
+        damaged
+    );
+    assert_eq!(snapshot(&app.pool, "tasks", "id").await, tasks);
 }
