@@ -101,6 +101,7 @@ pub mod city;
 pub mod fo_task;
 pub mod hub;
 mod location;
+pub mod operator;
 pub mod pilot;
 pub mod pilot_center;
 mod region;
