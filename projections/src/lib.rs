@@ -10,6 +10,7 @@ pub mod fo_task;
 pub mod frame;
 pub mod hub;
 pub mod lease;
+pub mod operator;
 pub mod pilot;
 pub mod pilot_center;
 mod projector;
@@ -45,6 +46,8 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(fo_task::FoTaskHistoryProjector),
         Arc::new(robot::RobotsProjector),
         Arc::new(robot::RobotHistoryProjector),
+        Arc::new(operator::OperatorsProjector),
+        Arc::new(operator::OperatorHistoryProjector),
         Arc::new(pilot_center::PilotCentersProjector::default()),
         Arc::new(pilot_center::PilotCenterHistoryProjector),
         Arc::new(site::LocationsProjector::default()),

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use aggregates::city::City;
 use aggregates::fo_task::FoTask;
 use aggregates::hub::Hub;
+use aggregates::operator::Operator;
 use aggregates::pilot::Pilot;
 use aggregates::pilot_center::PilotCenter;
 use aggregates::robot::Robot;
@@ -147,6 +148,17 @@ impl Filter {
         }
     }
 
+    /// `name=true|false`: the boolean column of the parameter's name.
+    pub const fn boolean(name: &'static str) -> Self {
+        Self::on(name, FilterKind::Bool)
+    }
+
+    /// `name=<uuid>`: rows for which `exists` holds, an SQL condition on the row `t` with the
+    /// UUID as `$?` (a membership in another table).
+    pub const fn member(name: &'static str, exists: &'static str) -> Self {
+        Self::on(name, FilterKind::Member { exists })
+    }
+
     const fn on(name: &'static str, kind: FilterKind) -> Self {
         Self {
             name,
@@ -166,6 +178,12 @@ pub enum FilterKind {
     },
     /// `true` or `false`: whether the (timestamp) column is set.
     IsSet,
+    /// `true` or `false`: the (boolean) column's value.
+    Bool,
+    /// A UUID for which the condition `exists` holds (see `Filter::member`).
+    Member {
+        exists: &'static str,
+    },
 }
 
 impl FilterKind {
@@ -200,6 +218,7 @@ pub fn for_each(each: &mut impl Each) {
     each.each::<Site>();
     each.each::<City>();
     each.each::<Hub>();
+    each.each::<Operator>();
 }
 
 /// What the service says of a collection, whatever its type.

@@ -68,14 +68,18 @@ pub async fn list<C: Collection>(
         };
         let column = filter.column;
         match filter.kind {
-            FilterKind::Uuid => {
+            FilterKind::Uuid | FilterKind::Member { .. } => {
                 Uuid::parse_str(&value).map_err(|_| {
                     invalid(
                         filter.name,
                         format!("{} must be a UUID, got `{value}`", filter.name),
                     )
                 })?;
-                bind(&mut sql, &format!(" AND t.{column} = $?::uuid"), value);
+                let clause = match filter.kind {
+                    FilterKind::Member { exists } => format!(" AND {exists}"),
+                    _ => format!(" AND t.{column} = $?::uuid"),
+                };
+                bind(&mut sql, &clause, value);
             }
             FilterKind::Enum { valid, .. } => {
                 if !valid(&value) {
@@ -86,15 +90,19 @@ pub async fn list<C: Collection>(
                 }
                 bind(&mut sql, &format!(" AND t.{column} = $?"), value);
             }
-            FilterKind::IsSet => {
+            FilterKind::IsSet | FilterKind::Bool => {
                 let set: bool = value.parse().map_err(|_| {
                     invalid(
                         filter.name,
                         format!("{} must be true or false", filter.name),
                     )
                 })?;
-                let not = if set { "NOT " } else { "" };
-                sql.push_str(&format!(" AND t.{column} IS {not}NULL"));
+                let clause = match (&filter.kind, set) {
+                    (FilterKind::Bool, _) => format!(" AND t.{column} = {set}"),
+                    (_, true) => format!(" AND t.{column} IS NOT NULL"),
+                    (_, false) => format!(" AND t.{column} IS NULL"),
+                };
+                sql.push_str(&clause);
             }
         }
     }

@@ -21,6 +21,7 @@ mod list;
 mod locations;
 pub mod metrics;
 mod openapi;
+mod operators;
 mod pilot_centers;
 mod pilots;
 mod problem;

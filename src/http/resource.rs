@@ -219,7 +219,7 @@ fn list_parameters<C: Collection>() -> Vec<Parameter> {
         .map(|filter| {
             let only = format!("Only rows with this {}.", filter.name);
             match filter.kind {
-                FilterKind::Uuid => query(
+                FilterKind::Uuid | FilterKind::Member { .. } => query(
                     filter.name,
                     json!({"type": "string", "format": "uuid"}),
                     &only,
@@ -229,6 +229,7 @@ fn list_parameters<C: Collection>() -> Vec<Parameter> {
                     let whether = format!("Whether {} is set.", filter.column);
                     query(filter.name, json!({"type": "boolean"}), &whether)
                 }
+                FilterKind::Bool => query(filter.name, json!({"type": "boolean"}), &only),
             }
         })
         .collect();

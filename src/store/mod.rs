@@ -369,3 +369,37 @@ impl EventStore {
         &self.pool
     }
 }
+
+/// An operator's `user_id` is unique among operators, for good: one user account, one
+/// operator. Other commands see it as its role while it is active, `DEACTIVATED` after.
+impl Stream for aggregates::operator::Operator {
+    fn registry_state(&self) -> Option<&'static str> {
+        self.state().map(|operator| match operator.deactivated {
+            true => "DEACTIVATED",
+            false => operator.role.into(),
+        })
+    }
+
+    /// An operator is assigned to a hub that is open.
+    fn references(command: &aggregates::operator::OperatorCommand) -> Vec<Reference> {
+        match command {
+            aggregates::operator::OperatorCommand::AssignOperatorToHub { hub_id } => {
+                vec![Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn claims(event: &aggregates::operator::OperatorEvent) -> Vec<Claim> {
+        match event {
+            aggregates::operator::OperatorEvent::OperatorRegistered {
+                user_id: Some(user),
+                ..
+            } => vec![Claim {
+                field: "user_id",
+                value: user.to_string(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+}

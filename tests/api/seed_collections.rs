@@ -1,4 +1,4 @@
-//! The seed's places and robots have what every collection has (#14 part 6): preconditions
+//! The seed's places, robots and operators have what every collection has (#14 part 6): preconditions
 //! (If-Match), idempotency, time travel (`version`), reads of one's own write, per-stream
 //! events, the hash chain, the feed's and the export's `aggregate_type` filter, the timeline
 //! CLI, metrics and roles. One table, one row per collection.
@@ -22,7 +22,7 @@ struct Collection {
     changes: (&'static str, Value),
 }
 
-fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
+fn collections(city: Uuid, hub: Uuid) -> [Collection; 6] {
     [
         Collection {
             path: "cities",
@@ -91,6 +91,19 @@ fn collections(city: Uuid, hub: Uuid) -> [Collection; 5] {
                 "RobotDeployed",
             ),
             changes: ("status", json!("OFF_DUTY")),
+        },
+        Collection {
+            path: "operators",
+            aggregate_type: "Operator",
+            create: (
+                json!({"type": "RegisterOperator", "role": "FIELD", "display_name": "Ana"}),
+                "OperatorRegistered",
+            ),
+            then: (
+                json!({"type": "ChangeOperatorStatus", "status": "AVAILABLE"}),
+                "OperatorStatusChanged",
+            ),
+            changes: ("status", json!("OFFLINE")),
         },
     ]
 }

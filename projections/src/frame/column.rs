@@ -127,4 +127,7 @@ text!(
     aggregates::site::LocationStatus,
     aggregates::hub::HubStatus,
     aggregates::hub::PartnerKind,
+    aggregates::operator::OperatorRole,
+    aggregates::operator::OperatorStatus,
+    aggregates::operator::DevicePlatform,
 );
