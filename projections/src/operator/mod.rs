@@ -8,4 +8,4 @@ mod view;
 
 pub use history::{OperatorHistoryProjector, OperatorHistoryRow};
 pub use state::OperatorsProjector;
-pub use view::{DeviceRow, HubRow, OperatorRow, OperatorView};
+pub use view::{OperatorDevice, OperatorHub, OperatorRow, OperatorView};

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 
-use super::{DeviceRow, HubRow, OperatorRow};
+use super::{OperatorDevice, OperatorHub, OperatorRow};
 use crate::frame::{Batch, Fact, Fold, Inconsistent, Rows};
 
 /// Keeps `operators`, `operator_hubs` and `operator_mobile_devices`.
@@ -22,8 +22,8 @@ impl Fold for OperatorsProjector {
 #[derive(Default)]
 pub struct Operators {
     pub operators: Rows<OperatorRow>,
-    pub hubs: Rows<HubRow>,
-    pub devices: Rows<DeviceRow>,
+    pub hubs: Rows<OperatorHub>,
+    pub devices: Rows<OperatorDevice>,
 }
 
 #[async_trait]
@@ -86,7 +86,7 @@ impl Batch for Operators {
                 operator.deactivation_reason = reason;
             }
             OperatorEvent::OperatorAssignedToHub { hub_id } => {
-                self.hubs.put(HubRow {
+                self.hubs.put(OperatorHub {
                     operator_id: id,
                     hub_id,
                     assigned_at: at,
@@ -107,7 +107,7 @@ impl Batch for Operators {
                     Some(known) if known.removed_at.is_none() => known.registered_at,
                     _ => at,
                 };
-                self.devices.put(DeviceRow {
+                self.devices.put(OperatorDevice {
                     operator_id: id,
                     device_id: key.1,
                     platform,

@@ -26,7 +26,7 @@ table! {
 table! {
     /// A row of `operator_hubs` (seed `OperatorHub`): a hub an operator is or was assigned to.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-    pub struct HubRow in "operator_hubs" by (pub operator_id: Uuid, pub hub_id: Uuid) {
+    pub struct OperatorHub in "operator_hubs" by (pub operator_id: Uuid, pub hub_id: Uuid) {
         pub assigned_at: DateTime<Utc>,
         /// When it left the hub; `null` while assigned.
         pub removed_at: Option<DateTime<Utc>>,
@@ -36,7 +36,7 @@ table! {
 table! {
     /// A row of `operator_mobile_devices` (seed `OperatorMobileDevice`).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-    pub struct DeviceRow in "operator_mobile_devices" by (
+    pub struct OperatorDevice in "operator_mobile_devices" by (
         pub operator_id: Uuid,
         pub device_id: String,
     ) {
@@ -68,7 +68,7 @@ pub struct OperatorView {
     /// The hubs it is assigned to, in the order it joined them.
     pub hub_ids: Vec<Uuid>,
     /// The devices it works from, in the order they were registered.
-    pub devices: Vec<DeviceRow>,
+    pub devices: Vec<OperatorDevice>,
     /// The stream version: the number of events the operator has.
     pub version: u64,
     /// When the first event was recorded.
@@ -80,7 +80,7 @@ pub struct OperatorView {
 impl crate::views::Load for OperatorView {
     async fn load_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self>, sqlx::Error> {
         let rows = <OperatorRow as Table>::load(conn, ids).await?;
-        let mut hubs = children::<HubRow>(
+        let mut hubs = children::<OperatorHub>(
             conn,
             "SELECT operator_id, hub_id, assigned_at, removed_at FROM operator_hubs
               WHERE operator_id = ANY($1) AND removed_at IS NULL ORDER BY assigned_at, hub_id",
@@ -88,13 +88,13 @@ impl crate::views::Load for OperatorView {
             |h| h.operator_id,
         )
         .await?;
-        let mut devices = children::<DeviceRow>(
+        let mut devices = children::<OperatorDevice>(
             conn,
             &format!(
                 "SELECT {} FROM operator_mobile_devices
                   WHERE operator_id = ANY($1) AND removed_at IS NULL
                   ORDER BY registered_at, device_id",
-                <DeviceRow as Table>::COLUMNS
+                <OperatorDevice as Table>::COLUMNS
             ),
             ids,
             |d| d.operator_id,
