@@ -32,6 +32,26 @@ macro_rules! seed_enum {
     };
 }
 
+/// An aggregate's event enum: its variants' names are its event types (strum: `TYPES`, `name`),
+/// stored as JSON (serde) and described in the OpenAPI document (utoipa). The one place the
+/// derives are written.
+macro_rules! event_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            serde::Serialize,
+            serde::Deserialize,
+            utoipa::ToSchema,
+            strum::IntoStaticStr,
+            strum::VariantNames,
+        )]
+        $vis enum $name { $($body)* }
+    };
+}
+
 /// Makes `$aggregate` a cqrs-es `Aggregate`, its `TYPE` the type's name (or the one after `as`): `handle` records what
 /// the decision (the closure, given the state, the command and the services) answers, and
 /// `apply` is the aggregate's `evolve`. So `handle` and `apply` are written once, and an

@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{CommandNames, CountryCode, DomainError, Name, TimeZone};
 
@@ -28,27 +28,19 @@ impl CommandNames for CityCommand {
     }
 }
 
-/// What happened to a city. A rename carries the name it left.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum CityEvent {
-    CityRegistered {
-        name: String,
-        country_code: String,
-        timezone: String,
-    },
-    CityRenamed {
-        name: String,
-        from_name: String,
-    },
+event_enum! {
+    /// What happened to a city. A rename carries the name it left.
+    pub enum CityEvent {
+        CityRegistered {
+            name: String,
+            country_code: String,
+            timezone: String,
+        },
+        CityRenamed {
+            name: String,
+            from_name: String,
+        },
+    }
 }
 
 /// Why a city refused a command. Messages are safe to show to a caller.

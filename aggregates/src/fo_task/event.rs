@@ -1,71 +1,62 @@
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{FoTaskKind, FoTaskStatus, SubtaskSpec, SubtaskStatus};
 
-/// What happened to a field-operations task. Every status change, of the task or of a subtask,
-/// carries the status it left, so that a history row is a copy of its event and needs no lookup.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum FoTaskEvent {
-    FoTaskCreated {
-        hub_id: Uuid,
-        kind: FoTaskKind,
-        robot_id: Option<Uuid>,
-        trip_id: Option<Uuid>,
-        subtasks: Vec<SubtaskSpec>,
-    },
-    FoSubtaskAdded {
-        subtask: SubtaskSpec,
-        /// The subtask's 0-based index in the task's list.
-        position: u32,
-    },
-    /// `to_status` equals `from_status` when the task already had an operator or had started.
-    FoAssigned {
-        assignment_id: Uuid,
-        fo_id: Uuid,
-        from_status: FoTaskStatus,
-        to_status: FoTaskStatus,
-    },
-    /// `to_status` is CREATED when the last operator of an ASSIGNED task left, else `from_status`.
-    FoUnassigned {
-        assignment_id: Uuid,
-        fo_id: Uuid,
-        reason: Option<String>,
-        from_status: FoTaskStatus,
-        to_status: FoTaskStatus,
-    },
-    FoTaskStarted {
-        from_status: FoTaskStatus,
-    },
-    FoSubtaskStarted {
-        subtask_id: Uuid,
-        from_status: SubtaskStatus,
-    },
-    FoSubtaskCompleted {
-        subtask_id: Uuid,
-        from_status: SubtaskStatus,
-    },
-    FoSubtaskSkipped {
-        subtask_id: Uuid,
-        from_status: SubtaskStatus,
-        reason: String,
-    },
-    FoTaskCompleted {
-        from_status: FoTaskStatus,
-    },
-    FoTaskCancelled {
-        from_status: FoTaskStatus,
-        reason: String,
-    },
+event_enum! {
+    /// What happened to a field-operations task. Every status change, of the task or of a subtask,
+    /// carries the status it left, so that a history row is a copy of its event and needs no lookup.
+    pub enum FoTaskEvent {
+        FoTaskCreated {
+            hub_id: Uuid,
+            kind: FoTaskKind,
+            robot_id: Option<Uuid>,
+            trip_id: Option<Uuid>,
+            subtasks: Vec<SubtaskSpec>,
+        },
+        FoSubtaskAdded {
+            subtask: SubtaskSpec,
+            /// The subtask's 0-based index in the task's list.
+            position: u32,
+        },
+        /// `to_status` equals `from_status` when the task already had an operator or had started.
+        FoAssigned {
+            assignment_id: Uuid,
+            fo_id: Uuid,
+            from_status: FoTaskStatus,
+            to_status: FoTaskStatus,
+        },
+        /// `to_status` is CREATED when the last operator of an ASSIGNED task left, else `from_status`.
+        FoUnassigned {
+            assignment_id: Uuid,
+            fo_id: Uuid,
+            reason: Option<String>,
+            from_status: FoTaskStatus,
+            to_status: FoTaskStatus,
+        },
+        FoTaskStarted {
+            from_status: FoTaskStatus,
+        },
+        FoSubtaskStarted {
+            subtask_id: Uuid,
+            from_status: SubtaskStatus,
+        },
+        FoSubtaskCompleted {
+            subtask_id: Uuid,
+            from_status: SubtaskStatus,
+        },
+        FoSubtaskSkipped {
+            subtask_id: Uuid,
+            from_status: SubtaskStatus,
+            reason: String,
+        },
+        FoTaskCompleted {
+            from_status: FoTaskStatus,
+        },
+        FoTaskCancelled {
+            from_status: FoTaskStatus,
+            reason: String,
+        },
+    }
 }
 
 impl FoTaskEvent {

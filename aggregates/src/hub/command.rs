@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::PartnerKind;
@@ -48,40 +48,32 @@ impl CommandNames for HubCommand {
     }
 }
 
-/// What happened to a hub. An update carries only what it changed.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum HubEvent {
-    HubRegistered {
-        name: String,
-        city_id: Uuid,
-        location: Location,
-        timezone: Option<String>,
-    },
-    HubUpdated {
-        name: Option<String>,
-        location: Option<Location>,
-    },
-    HubPartnerAdded {
-        partner_id: Uuid,
-        name: String,
-        kind: PartnerKind,
-    },
-    HubPartnerRemoved {
-        partner_id: Uuid,
-    },
-    HubClosed {
-        reason: String,
-    },
-    HubReopened {},
+event_enum! {
+    /// What happened to a hub. An update carries only what it changed.
+    pub enum HubEvent {
+        HubRegistered {
+            name: String,
+            city_id: Uuid,
+            location: Location,
+            timezone: Option<String>,
+        },
+        HubUpdated {
+            name: Option<String>,
+            location: Option<Location>,
+        },
+        HubPartnerAdded {
+            partner_id: Uuid,
+            name: String,
+            kind: PartnerKind,
+        },
+        HubPartnerRemoved {
+            partner_id: Uuid,
+        },
+        HubClosed {
+            reason: String,
+        },
+        HubReopened {},
+    }
 }
 
 /// Why a hub refused a command. Messages are safe to show to a caller.

@@ -1,50 +1,41 @@
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{DevicePlatform, OperatorRole, OperatorStatus};
 
-/// What happened to an operator. A status change carries the status it left, so that a history
-/// row is a copy of its event; a deactivation carries the status it ended (it leaves the
-/// operator OFFLINE).
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum OperatorEvent {
-    OperatorRegistered {
-        role: OperatorRole,
-        user_id: Option<Uuid>,
-        display_name: Option<String>,
-    },
-    OperatorStatusChanged {
-        from_status: OperatorStatus,
-        to_status: OperatorStatus,
-    },
-    OperatorAssignedToHub {
-        hub_id: Uuid,
-    },
-    OperatorRemovedFromHub {
-        hub_id: Uuid,
-    },
-    /// A device registered again (another app version, another platform) is this event again.
-    OperatorMobileDeviceRegistered {
-        device_id: String,
-        platform: DevicePlatform,
-        app_version: Option<String>,
-    },
-    OperatorMobileDeviceRemoved {
-        device_id: String,
-    },
-    OperatorDeactivated {
-        from_status: OperatorStatus,
-        reason: Option<String>,
-    },
+event_enum! {
+    /// What happened to an operator. A status change carries the status it left, so that a history
+    /// row is a copy of its event; a deactivation carries the status it ended (it leaves the
+    /// operator OFFLINE).
+    pub enum OperatorEvent {
+        OperatorRegistered {
+            role: OperatorRole,
+            user_id: Option<Uuid>,
+            display_name: Option<String>,
+        },
+        OperatorStatusChanged {
+            from_status: OperatorStatus,
+            to_status: OperatorStatus,
+        },
+        OperatorAssignedToHub {
+            hub_id: Uuid,
+        },
+        OperatorRemovedFromHub {
+            hub_id: Uuid,
+        },
+        /// A device registered again (another app version, another platform) is this event again.
+        OperatorMobileDeviceRegistered {
+            device_id: String,
+            platform: DevicePlatform,
+            app_version: Option<String>,
+        },
+        OperatorMobileDeviceRemoved {
+            device_id: String,
+        },
+        OperatorDeactivated {
+            from_status: OperatorStatus,
+            reason: Option<String>,
+        },
+    }
 }
 
 impl OperatorEvent {

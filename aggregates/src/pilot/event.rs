@@ -1,113 +1,104 @@
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{PilotAssignmentStatus, PilotLocation, ShiftStatus};
 
-/// What happened to a pilot. Every change of a shift's state, an assignment's status or a
-/// reservation carries what it left, so that the history rows are copies of their events.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum PilotEvent {
-    PilotRegistered {
-        user_id: Option<Uuid>,
-        pilot_location: Option<PilotLocation>,
-        pilot_center_id: Option<Uuid>,
-    },
-    PilotProfileUpdated {
-        pilot_location: Option<PilotLocation>,
-        pilot_center_id: Option<Uuid>,
-    },
-    /// Version 1.1 added `reason`; version 1.0 events read with `reason: null`.
-    PilotArchived {
-        archived_at: DateTime<Utc>,
-        reason: Option<String>,
-    },
-    PilotShiftStarted {
-        shift_id: Uuid,
-        started_at: DateTime<Utc>,
-    },
-    PilotShiftStateChanged {
-        shift_id: Uuid,
-        from_state: ShiftStatus,
-        to_state: ShiftStatus,
-    },
-    PilotShiftEnded {
-        shift_id: Uuid,
-        from_state: ShiftStatus,
-        ended_at: DateTime<Utc>,
-    },
-    PilotAssignmentRequested {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        shift_id: Uuid,
-        requested_at: DateTime<Utc>,
-    },
-    PilotAssignmentAccepted {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-    },
-    PilotAssignmentRejected {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-        reason: Option<String>,
-    },
-    PilotAssignmentAbandoned {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-        reason: Option<String>,
-    },
-    PilotAssignmentCanceled {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-        reason: Option<String>,
-    },
-    PilotAssignmentRevoked {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-        reason: Option<String>,
-    },
-    PilotAssignmentStale {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-    },
-    PilotAssignmentFinished {
-        assignment_id: Uuid,
-        task_id: Uuid,
-        from_status: PilotAssignmentStatus,
-    },
-    PilotReserved {
-        reservation_id: Uuid,
-        task_id: Option<Uuid>,
-        until: DateTime<Utc>,
-    },
-    /// Version 1.1 added `task_id` (the task the reservation held the pilot for); version
-    /// 1.0 events read with `task_id: null`.
-    PilotReservationReleased {
-        reservation_id: Uuid,
-        task_id: Option<Uuid>,
-        reason: Option<String>,
-    },
-    /// Version 1.1 added `task_id`, as for `PilotReservationReleased`.
-    PilotReservationExpired {
-        reservation_id: Uuid,
-        task_id: Option<Uuid>,
-        until: DateTime<Utc>,
-    },
+event_enum! {
+    /// What happened to a pilot. Every change of a shift's state, an assignment's status or a
+    /// reservation carries what it left, so that the history rows are copies of their events.
+    pub enum PilotEvent {
+        PilotRegistered {
+            user_id: Option<Uuid>,
+            pilot_location: Option<PilotLocation>,
+            pilot_center_id: Option<Uuid>,
+        },
+        PilotProfileUpdated {
+            pilot_location: Option<PilotLocation>,
+            pilot_center_id: Option<Uuid>,
+        },
+        /// Version 1.1 added `reason`; version 1.0 events read with `reason: null`.
+        PilotArchived {
+            archived_at: DateTime<Utc>,
+            reason: Option<String>,
+        },
+        PilotShiftStarted {
+            shift_id: Uuid,
+            started_at: DateTime<Utc>,
+        },
+        PilotShiftStateChanged {
+            shift_id: Uuid,
+            from_state: ShiftStatus,
+            to_state: ShiftStatus,
+        },
+        PilotShiftEnded {
+            shift_id: Uuid,
+            from_state: ShiftStatus,
+            ended_at: DateTime<Utc>,
+        },
+        PilotAssignmentRequested {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            shift_id: Uuid,
+            requested_at: DateTime<Utc>,
+        },
+        PilotAssignmentAccepted {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+        },
+        PilotAssignmentRejected {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+            reason: Option<String>,
+        },
+        PilotAssignmentAbandoned {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+            reason: Option<String>,
+        },
+        PilotAssignmentCanceled {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+            reason: Option<String>,
+        },
+        PilotAssignmentRevoked {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+            reason: Option<String>,
+        },
+        PilotAssignmentStale {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+        },
+        PilotAssignmentFinished {
+            assignment_id: Uuid,
+            task_id: Uuid,
+            from_status: PilotAssignmentStatus,
+        },
+        PilotReserved {
+            reservation_id: Uuid,
+            task_id: Option<Uuid>,
+            until: DateTime<Utc>,
+        },
+        /// Version 1.1 added `task_id` (the task the reservation held the pilot for); version
+        /// 1.0 events read with `task_id: null`.
+        PilotReservationReleased {
+            reservation_id: Uuid,
+            task_id: Option<Uuid>,
+            reason: Option<String>,
+        },
+        /// Version 1.1 added `task_id`, as for `PilotReservationReleased`.
+        PilotReservationExpired {
+            reservation_id: Uuid,
+            task_id: Option<Uuid>,
+            until: DateTime<Utc>,
+        },
+    }
 }
 
 impl PilotEvent {

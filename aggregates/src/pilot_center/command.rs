@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::pilot::PilotLocation;
 use crate::{CommandNames, DomainError, Name, Note};
@@ -32,29 +32,21 @@ impl CommandNames for PilotCenterCommand {
     }
 }
 
-/// What happened to a pilot center. A rename carries the name it left.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum PilotCenterEvent {
-    PilotCenterRegistered {
-        name: String,
-        pilot_location: PilotLocation,
-    },
-    PilotCenterRenamed {
-        name: String,
-        from_name: String,
-    },
-    PilotCenterClosed {
-        reason: Option<String>,
-    },
+event_enum! {
+    /// What happened to a pilot center. A rename carries the name it left.
+    pub enum PilotCenterEvent {
+        PilotCenterRegistered {
+            name: String,
+            pilot_location: PilotLocation,
+        },
+        PilotCenterRenamed {
+            name: String,
+            from_name: String,
+        },
+        PilotCenterClosed {
+            reason: Option<String>,
+        },
+    }
 }
 
 /// Why a pilot center refused a command. Messages are safe to show to a caller.

@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::LocationKind;
@@ -39,31 +39,23 @@ impl CommandNames for LocationCommand {
     }
 }
 
-/// What happened to a location. An update carries only what it changed.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum LocationEvent {
-    LocationRegistered {
-        name: String,
-        lat: f64,
-        lng: f64,
-        kind: LocationKind,
-        address: Option<String>,
-        hub_id: Option<Uuid>,
-    },
-    LocationUpdated {
-        name: Option<String>,
-        address: Option<String>,
-    },
-    LocationRetired {},
+event_enum! {
+    /// What happened to a location. An update carries only what it changed.
+    pub enum LocationEvent {
+        LocationRegistered {
+            name: String,
+            lat: f64,
+            lng: f64,
+            kind: LocationKind,
+            address: Option<String>,
+            hub_id: Option<Uuid>,
+        },
+        LocationUpdated {
+            name: Option<String>,
+            address: Option<String>,
+        },
+        LocationRetired {},
+    }
 }
 
 /// Why a location refused a command. Messages are safe to show to a caller.

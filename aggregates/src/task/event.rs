@@ -1,69 +1,60 @@
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{CancellationReason, TaskStatus, TaskType};
 
-/// What happened to a task. Status changes carry the status they left, so that a history row
-/// is a copy of its event and needs no lookup.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-pub enum TaskEvent {
-    TaskCreated {
-        task_type: TaskType,
-        hub_id: Uuid,
-        robot_id: Option<Uuid>,
-        scheduled_at: Option<DateTime<Utc>>,
-        external_ref: Option<String>,
-    },
-    TaskMarkedPending {
-        from_status: TaskStatus,
-    },
-    TaskStarted {
-        from_status: TaskStatus,
-    },
-    TaskPaused {
-        from_status: TaskStatus,
-        reason: Option<String>,
-    },
-    TaskResumed {
-        from_status: TaskStatus,
-    },
-    TaskArrived {
-        from_status: TaskStatus,
-    },
-    TaskCompleted {
-        from_status: TaskStatus,
-    },
-    TaskCancelled {
-        from_status: TaskStatus,
-        reason: CancellationReason,
-        note: Option<String>,
-    },
-    TaskTripAttached {
-        trip_id: Uuid,
-    },
-    TaskRobotAssigned {
-        robot_id: Uuid,
-        previous_robot_id: Option<Uuid>,
-    },
-    TaskPilotAssigned {
-        pilot_id: Uuid,
-        assignment_id: Uuid,
-    },
-    TaskPilotUnassigned {
-        pilot_id: Uuid,
-        assignment_id: Uuid,
-        reason: Option<String>,
-    },
+event_enum! {
+    /// What happened to a task. Status changes carry the status they left, so that a history row
+    /// is a copy of its event and needs no lookup.
+    pub enum TaskEvent {
+        TaskCreated {
+            task_type: TaskType,
+            hub_id: Uuid,
+            robot_id: Option<Uuid>,
+            scheduled_at: Option<DateTime<Utc>>,
+            external_ref: Option<String>,
+        },
+        TaskMarkedPending {
+            from_status: TaskStatus,
+        },
+        TaskStarted {
+            from_status: TaskStatus,
+        },
+        TaskPaused {
+            from_status: TaskStatus,
+            reason: Option<String>,
+        },
+        TaskResumed {
+            from_status: TaskStatus,
+        },
+        TaskArrived {
+            from_status: TaskStatus,
+        },
+        TaskCompleted {
+            from_status: TaskStatus,
+        },
+        TaskCancelled {
+            from_status: TaskStatus,
+            reason: CancellationReason,
+            note: Option<String>,
+        },
+        TaskTripAttached {
+            trip_id: Uuid,
+        },
+        TaskRobotAssigned {
+            robot_id: Uuid,
+            previous_robot_id: Option<Uuid>,
+        },
+        TaskPilotAssigned {
+            pilot_id: Uuid,
+            assignment_id: Uuid,
+        },
+        TaskPilotUnassigned {
+            pilot_id: Uuid,
+            assignment_id: Uuid,
+            reason: Option<String>,
+        },
+    }
 }
 
 impl TaskEvent {
