@@ -68,18 +68,13 @@ pub async fn list<C: Collection>(
         };
         let column = filter.column;
         match filter.kind {
-            FilterKind::Uuid | FilterKind::Member { .. } => {
-                Uuid::parse_str(&value).map_err(|_| {
-                    invalid(
-                        filter.name,
-                        format!("{} must be a UUID, got `{value}`", filter.name),
-                    )
-                })?;
-                let clause = match filter.kind {
-                    FilterKind::Member { exists } => format!(" AND {exists}"),
-                    _ => format!(" AND t.{column} = $?::uuid"),
-                };
-                bind(&mut sql, &clause, value);
+            FilterKind::Uuid => {
+                uuid_value(filter.name, &value)?;
+                bind(&mut sql, &format!(" AND t.{column} = $?::uuid"), value);
+            }
+            FilterKind::Member { exists } => {
+                uuid_value(filter.name, &value)?;
+                bind(&mut sql, &format!(" AND {exists}"), value);
             }
             FilterKind::Enum { valid, .. } => {
                 if !valid(&value) {
@@ -90,19 +85,17 @@ pub async fn list<C: Collection>(
                 }
                 bind(&mut sql, &format!(" AND t.{column} = $?"), value);
             }
-            FilterKind::IsSet | FilterKind::Bool => {
-                let set: bool = value.parse().map_err(|_| {
-                    invalid(
-                        filter.name,
-                        format!("{} must be true or false", filter.name),
-                    )
-                })?;
-                let clause = match (&filter.kind, set) {
-                    (FilterKind::Bool, _) => format!(" AND t.{column} = {set}"),
-                    (_, true) => format!(" AND t.{column} IS NOT NULL"),
-                    (_, false) => format!(" AND t.{column} IS NULL"),
+            FilterKind::IsSet => {
+                let not = if bool_value(filter.name, &value)? {
+                    "NOT "
+                } else {
+                    ""
                 };
-                sql.push_str(&clause);
+                sql.push_str(&format!(" AND t.{column} IS {not}NULL"));
+            }
+            FilterKind::Bool => {
+                let set = bool_value(filter.name, &value)?;
+                sql.push_str(&format!(" AND t.{column} = {set}"));
             }
         }
     }
@@ -201,6 +194,19 @@ pub async fn list<C: Collection>(
     let mut views: HashMap<Uuid, C::View> = found.into_iter().map(|v| (v.id(), v)).collect();
     let items = ids.iter().filter_map(|id| views.remove(id)).collect();
     Ok(Json(Page { items, next }))
+}
+
+/// A filter's value that must be a UUID.
+fn uuid_value(name: &str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value)
+        .map_err(|_| invalid(name, format!("{name} must be a UUID, got `{value}`")))
+}
+
+/// A filter's value that must be `true` or `false`.
+fn bool_value(name: &str, value: &str) -> Result<bool, ApiError> {
+    value
+        .parse()
+        .map_err(|_| invalid(name, format!("{name} must be true or false")))
 }
 
 #[cfg(test)]

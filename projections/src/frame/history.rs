@@ -50,19 +50,6 @@ impl Fact<'_> {
 }
 
 impl Recorded {
-    /// Its columns, the stream's id named `id_column`, in the order `bind` binds them.
-    pub fn columns(id_column: &'static str) -> [&'static str; 7] {
-        [
-            "global_position",
-            id_column,
-            "sequence",
-            "event_type",
-            "changed_at",
-            "actor",
-            "correlation_id",
-        ]
-    }
-
     pub fn from_row(row: &PgRow, id_column: &str) -> Result<Self, sqlx::Error> {
         Ok(Self {
             global_position: restore(row, "global_position")?,
@@ -75,7 +62,9 @@ impl Recorded {
         })
     }
 
-    /// Binds the rows' columns, one array each, in the order of `columns`.
+    /// Binds the rows' columns, one array each, in the order `history!`'s `COLUMNS` names them
+    /// (`global_position`, the stream's id, `sequence`, `event_type`, `changed_at`, `actor`,
+    /// `correlation_id`).
     pub fn bind<'q>(
         query: Query<'q, Postgres, PgArguments>,
         rows: impl Iterator<Item = &'q Self> + Clone,
@@ -231,11 +220,7 @@ macro_rules! history {
                 use $crate::frame::Column as _;
                 static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
                 let sql = SQL.get_or_init(|| {
-                    let recorded = $crate::frame::Recorded::columns(stringify!($id));
-                    let columns: Vec<&str> = recorded
-                        .into_iter()
-                        .chain([$(stringify!($field)),*])
-                        .collect();
+                    let columns: Vec<&str> = Self::COLUMNS.split(", ").collect();
                     $crate::frame::insert_sql($table, &[], &columns)
                 });
                 $crate::frame::Recorded::bind(sqlx::query(sql), rows.iter().map(|r| &r.recorded))
