@@ -213,6 +213,14 @@ async fn bad_commands_are_refused_with_their_reason_and_store_nothing() {
     )
     .await;
     app.ok(OPERATORS, id, register("PILOT", None)).await;
+    app.refused(
+        OPERATORS,
+        id,
+        register("FIELD", None),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
     app.refuses_fields(
         OPERATORS,
         [
