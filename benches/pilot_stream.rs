@@ -52,14 +52,28 @@ SELECT 'Pilot', $1, n,
 "#;
 
 async fn run(store: &EventStore, pilot: Uuid, command: PilotCommand) -> Duration {
+    let services = PilotServices {
+        now: chrono::Utc::now(),
+    };
+    run_on::<Pilot>(store, &services, pilot, command).await
+}
+
+async fn run_on<A>(
+    store: &EventStore,
+    services: &A::Services,
+    id: Uuid,
+    command: A::Command,
+) -> Duration
+where
+    A: operations::store::Stream,
+    A::Command: aggregates::CommandNames + Clone,
+{
     let started = Instant::now();
-    commands::execute::<Pilot>(
+    commands::execute::<A>(
         store,
-        &PilotServices {
-            now: chrono::Utc::now(),
-        },
+        services,
         CommandEnvelope {
-            aggregate_id: pilot,
+            aggregate_id: id,
             command,
             precondition: None,
             idempotency: None,
@@ -148,7 +162,14 @@ async fn main() -> anyhow::Result<()> {
         first.as_secs_f64() * 1000.0
     );
 
+    // A pilot is an operator with role PILOT.
     let new = Uuid::new_v4();
+    let operator = aggregates::operator::OperatorCommand::RegisterOperator {
+        role: aggregates::operator::OperatorRole::Pilot,
+        user_id: None,
+        display_name: None,
+    };
+    run_on::<aggregates::operator::Operator>(&store, &(), new, operator).await;
     run(
         &store,
         new,

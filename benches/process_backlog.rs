@@ -98,6 +98,14 @@ async fn accepted(http: &reqwest::Client, base: &str, hub: Uuid) {
         json!({"type": "MarkTaskPending"}),
     )
     .await;
+    send(
+        http,
+        base,
+        "operators",
+        pilot,
+        json!({"type": "RegisterOperator", "role": "PILOT"}),
+    )
+    .await;
     for body in [
         json!({"type": "RegisterPilot"}),
         json!({"type": "StartShift", "shift_id": Uuid::new_v4()}),

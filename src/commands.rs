@@ -194,7 +194,7 @@ where
         }
     }
     let references = if store.checks_references() {
-        A::references(&envelope.command)
+        A::references(envelope.aggregate_id, &envelope.command)
     } else {
         Vec::new()
     };

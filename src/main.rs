@@ -32,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
             if settings.moved && followed.moved.is_none() {
                 followed = operations::store::moves::declare_move(&pool).await?;
             }
+            let store = operations::store::EventStore::new(pool.clone(), Default::default());
+            for report in operations::upgrade::run(&store, true).await? {
+                report.log();
+            }
             match followed.moved {
                 Some(moved) => tracing::info!(
                     reason = %moved.reason,

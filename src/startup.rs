@@ -18,6 +18,7 @@ use crate::auth::Authenticator;
 use crate::http::{self, ApiContext};
 use crate::process::assignment::AssignmentProcess;
 use crate::process::deadlines::{self, DeadlineSettings};
+use crate::process::shift::ShiftProcess;
 use crate::serve::ServerLimits;
 use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use crate::store::EventStore;
@@ -181,6 +182,11 @@ impl Parts {
         let wakeup = Wakeup::default();
         let store = EventStore::new(pool.clone(), wakeup.clone())
             .checking_references(!settings.no_reference_checks);
+        // Before the processes start: the shift process leaves to the upgrade what happened
+        // before a pilot's operator was registered.
+        for report in crate::upgrade::run(&store, false).await? {
+            report.log();
+        }
         let runner = start_projections(
             &store,
             &settings.projections,
@@ -253,6 +259,7 @@ async fn start_projections(
     }
     let mut projectors = projections::all();
     projectors.push(Arc::new(AssignmentProcess::new(store.clone())));
+    projectors.push(Arc::new(ShiftProcess::new(store.clone())));
     anyhow::ensure!(
         settings.lease_ttl >= Duration::from_secs(1),
         "--lease-ttl must be at least 1s (it is renewed every third of it)"

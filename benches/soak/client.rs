@@ -160,6 +160,9 @@ impl Client {
     pub async fn pilot_round(&self, round: u64) -> Option<()> {
         let task = self.task_life().await?;
         let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
+        // A pilot is an operator with role PILOT.
+        let operator = json!({"type": "RegisterOperator", "role": "PILOT"});
+        self.command("operators", pilot, operator).await?;
         self.command("pilots", pilot, json!({"type": "RegisterPilot"}))
             .await?;
         self.command(
@@ -221,6 +224,8 @@ impl Client {
 
     pub async fn fo_task_life(&self) -> Option<()> {
         let (id, go, fo) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let operator = json!({"type": "RegisterOperator", "role": "FIELD"});
+        self.command("operators", fo, operator).await?;
         let spot = json!({"lat": 37.7760, "lng": -122.4120, "name": "Market & 7th"});
         let hub = json!({"lat": 37.7749, "lng": -122.4194, "name": "Hub SF"});
         let created = self

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod deadlines;
+pub mod shift;
 
 use aggregates::CommandNames;
 use sha2::{Digest, Sha256};

@@ -53,8 +53,9 @@ pub trait Stream: Aggregate {
         None
     }
 
-    /// The entities `command` names, each checked in the append (`Reference`).
-    fn references(_command: &Self::Command) -> Vec<Reference> {
+    /// The entities `command` (on the stream `id`) names, each checked in the append
+    /// (`Reference`).
+    fn references(_id: uuid::Uuid, _command: &Self::Command) -> Vec<Reference> {
         Vec::new()
     }
 

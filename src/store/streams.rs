@@ -4,6 +4,7 @@
 
 use aggregates::fo_task::FoTask;
 use aggregates::hub::Hub;
+use aggregates::operator::Operator;
 use aggregates::pilot::{Pilot, PilotEvent};
 use aggregates::pilot_center::PilotCenter;
 use aggregates::robot::Robot;
@@ -26,7 +27,7 @@ fn user(user_id: &Option<Uuid>) -> Vec<Claim> {
 
 /// A task is created at an open hub; its robot, if it names one, is not retired.
 impl Stream for Task {
-    fn references(command: &aggregates::task::TaskCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::task::TaskCommand) -> Vec<Reference> {
         use aggregates::task::TaskCommand::{AssignRobot, CreateTask};
         match command {
             CreateTask {
@@ -49,7 +50,7 @@ impl Stream for Task {
 /// A trip's robot goes on the trip when it departs and parks when it stops or ends.
 impl Stream for Trip {
     /// A trip is planned for a robot that is not retired; the locations it names are active.
-    fn references(command: &aggregates::trip::TripCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::trip::TripCommand) -> Vec<Reference> {
         use aggregates::trip::TripCommand::{ArriveAtStop, PlanTrip};
         let at = |field, location: &aggregates::Location| {
             location
@@ -86,7 +87,7 @@ impl Stream for Trip {
 /// A field task is created at an open hub, for a robot the service knows (in any state: a
 /// retired robot may still need collecting); the locations its subtasks name are active.
 impl Stream for FoTask {
-    fn references(command: &aggregates::fo_task::FoTaskCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::fo_task::FoTaskCommand) -> Vec<Reference> {
         use aggregates::fo_task::{FoTaskCommand, SubtaskDetail, SubtaskSpec};
         fn places(prefix: &[&'static str; 3], subtask: &SubtaskSpec) -> Vec<Reference> {
             let named = match &subtask.detail {
@@ -119,6 +120,9 @@ impl Stream for FoTask {
                 .chain(subtasks.iter().flat_map(|subtask| places(LISTED, subtask)))
                 .collect(),
             FoTaskCommand::AddSubtask { subtask } => places(ADDED, subtask),
+            FoTaskCommand::AssignFieldOperator { fo_id, .. } => {
+                vec![Reference::to::<Operator>("fo_id", *fo_id).in_state(FIELD)]
+            }
             _ => Vec::new(),
         }
     }
@@ -135,7 +139,7 @@ impl Stream for aggregates::site::Site {
         self.state().map(|site| site.status.into())
     }
 
-    fn references(command: &aggregates::site::LocationCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::site::LocationCommand) -> Vec<Reference> {
         use aggregates::site::LocationCommand::RegisterLocation;
         match command {
             RegisterLocation {
@@ -158,7 +162,7 @@ impl Stream for Hub {
         self.state().map(|hub| hub.status.into())
     }
 
-    fn references(command: &aggregates::hub::HubCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::hub::HubCommand) -> Vec<Reference> {
         use aggregates::hub::HubCommand::{RegisterHub, UpdateHub};
         let at = |location: Option<&aggregates::Location>| {
             let location = location.and_then(|l| l.location_id);
@@ -180,24 +184,37 @@ impl Stream for Hub {
 const ACTIVE: &[&str] = &["ACTIVE"];
 /// A hub takes no new deployment, task or field task while closed; a pilot center no new pilot.
 const OPEN: &[&str] = &["OPEN"];
+/// A pilot is an active operator with role PILOT; a field operator one with role FIELD (an
+/// operator's registry state is its role while active, `DEACTIVATED` after).
+const PILOT: &[&str] = &["PILOT"];
+const FIELD: &[&str] = &["FIELD"];
 /// A robot named by a new task or trip must not be retired.
 const NOT_RETIRED: &[&str] = &["DEPLOYED", "ON_TRIP", "PARKED", "GROUNDED", "OFF_DUTY"];
 /// A pilot lives for years and collects tens of thousands of events.
 impl Stream for Pilot {
     const SNAPSHOT_EVERY: Option<u64> = Some(50);
 
-    /// A pilot joins (or moves to) a pilot center that is open.
-    fn references(command: &aggregates::pilot::PilotCommand) -> Vec<Reference> {
-        use aggregates::pilot::PilotCommand::{RegisterPilot, UpdatePilotProfile};
+    /// A pilot is an operator (the seed's `pilots.id` references it): registered on the id of
+    /// an active operator with role PILOT, and it starts a shift only while that operator is
+    /// one. It joins (or moves to) a pilot center that is open.
+    fn references(id: Uuid, command: &aggregates::pilot::PilotCommand) -> Vec<Reference> {
+        use aggregates::pilot::PilotCommand::{RegisterPilot, StartShift, UpdatePilotProfile};
+        let operator = || Reference::to::<Operator>("id", id).in_state(PILOT);
+        let center = |center: &Option<Uuid>| {
+            center.map(|center| {
+                Reference::to::<PilotCenter>("pilot_center_id", center).in_state(OPEN)
+            })
+        };
         match command {
             RegisterPilot {
-                pilot_center_id: Some(center),
-                ..
-            }
-            | UpdatePilotProfile {
-                pilot_center_id: Some(center),
-                ..
-            } => vec![Reference::to::<PilotCenter>("pilot_center_id", *center).in_state(OPEN)],
+                pilot_center_id, ..
+            } => std::iter::once(operator())
+                .chain(center(pilot_center_id))
+                .collect(),
+            UpdatePilotProfile {
+                pilot_center_id, ..
+            } => center(pilot_center_id).into_iter().collect(),
+            StartShift { .. } => vec![operator()],
             _ => Vec::new(),
         }
     }
@@ -219,7 +236,7 @@ impl Stream for aggregates::robot::Robot {
     }
 
     /// A robot is registered and checked in at a hub that exists, deployed at an open one.
-    fn references(command: &aggregates::robot::RobotCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::robot::RobotCommand) -> Vec<Reference> {
         use aggregates::robot::RobotCommand::{CheckInRobot, DeployRobot, RegisterRobot};
         match command {
             RegisterRobot { hub_id, .. } | CheckInRobot { hub_id } => {
@@ -245,7 +262,7 @@ impl Stream for aggregates::robot::Robot {
 
 /// An operator's `user_id` is unique among operators, for good: one user account, one
 /// operator. Other commands see it as its role while it is active, `DEACTIVATED` after.
-impl Stream for aggregates::operator::Operator {
+impl Stream for Operator {
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|operator| {
             if operator.deactivated {
@@ -257,7 +274,7 @@ impl Stream for aggregates::operator::Operator {
     }
 
     /// An operator is assigned to a hub that is open.
-    fn references(command: &aggregates::operator::OperatorCommand) -> Vec<Reference> {
+    fn references(_id: Uuid, command: &aggregates::operator::OperatorCommand) -> Vec<Reference> {
         match command {
             aggregates::operator::OperatorCommand::AssignOperatorToHub { hub_id } => {
                 vec![Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN)]

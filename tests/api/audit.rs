@@ -26,8 +26,7 @@ async fn recorded() -> (TestApp, Uuid) {
         app.ok("tasks", task, body).await;
     }
     app.create_task().await;
-    app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
-        .await;
+    app.new_pilot().await;
     (app, task)
 }
 
@@ -66,7 +65,7 @@ async fn an_untouched_record_verifies_clean_by_cli_and_http() {
     let (app, task) = recorded().await;
     let (intact, out) = verify(&app, &[]).await;
     assert!(intact, "{out}");
-    assert_eq!(out.trim(), "intact: 7 streams, 12 events");
+    assert_eq!(out.trim(), "intact: 8 streams, 13 events");
     // An auditor's read-only database role is enough.
     let role = format!("ops_auditor_{}", Uuid::new_v4().simple());
     sqlx::raw_sql(&format!(

@@ -28,9 +28,7 @@ async fn the_feed_pages_through_every_event_in_order_and_resumes_from_next() {
     for command in ["MarkTaskPending", "StartTask", "MarkTaskArrived"] {
         app.ok("tasks", task, json!({"type": command})).await;
     }
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    app.new_pilot().await;
     // The feed shows an event once every older transaction has ended (the horizon).
     app.wait_for_projections().await;
 
@@ -54,7 +52,10 @@ async fn the_feed_pages_through_every_event_in_order_and_resumes_from_next() {
 
     let next = first["next"].as_str().unwrap();
     let rest = page(&app, &format!("after={next}")).await;
-    assert_eq!(types(&rest), ["TaskArrived", "PilotRegistered"]);
+    assert_eq!(
+        types(&rest),
+        ["TaskArrived", "OperatorRegistered", "PilotRegistered"]
+    );
     let positions: Vec<i64> = first["items"]
         .as_array()
         .unwrap()
@@ -75,8 +76,7 @@ async fn the_feed_filters_by_aggregate_event_type_and_time() {
     let task = app.create_task().await;
     app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
         .await;
-    app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
-        .await;
+    app.new_pilot().await;
     app.wait_for_projections().await;
 
     assert_eq!(
@@ -93,7 +93,7 @@ async fn the_feed_filters_by_aggregate_event_type_and_time() {
     );
     assert_eq!(
         types(&page(&app, "since=2000-01-01T00:00:00Z").await).len(),
-        PLACES_EVENTS.len() + 3
+        PLACES_EVENTS.len() + 4
     );
 }
 
@@ -212,8 +212,7 @@ async fn a_pilot_can_be_read_as_it_was_at_a_version() {
     let app = TestApp::spawn().await;
     let pilot = Uuid::new_v4();
     let shift = Uuid::new_v4();
-    app.ok(
-        "pilots",
+    app.pilot(
         pilot,
         json!({"type": "RegisterPilot", "pilot_location": "US"}),
     )
@@ -263,8 +262,7 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
     let task = app.create_task().await;
     app.ok("tasks", task, json!({"type": "MarkTaskPending"}))
         .await;
-    app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
-        .await;
+    app.new_pilot().await;
     app.wait_for_projections().await;
 
     let ndjson = run_cli(&app, &["export", "--format", "ndjson"]).await;
@@ -279,12 +277,13 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
     expected.extend([
         json!("TaskCreated"),
         json!("TaskMarkedPending"),
+        json!("OperatorRegistered"),
         json!("PilotRegistered"),
     ]);
     assert_eq!(exported, expected);
     let pending = &lines[PLACES_EVENTS.len() + 1];
     assert_eq!(pending["payload"]["from_status"], "SCHEDULED");
-    assert!(String::from_utf8_lossy(&ndjson.stderr).contains("exported 8 events"));
+    assert!(String::from_utf8_lossy(&ndjson.stderr).contains("exported 9 events"));
 
     let csv = run_cli(
         &app,
@@ -306,9 +305,10 @@ async fn export_writes_every_event_as_ndjson_or_csv() {
         &["export", "--after", pending["token"].as_str().unwrap()],
     )
     .await;
+    // The pilot's operator and the pilot follow the pending task.
     assert_eq!(
         String::from_utf8(resumed.stdout).unwrap().lines().count(),
-        1
+        2
     );
 }
 

@@ -52,7 +52,7 @@ async fn a_field_operations_task_lives_its_whole_life_over_http() {
     app.places().await;
     let (hub, robot, trip) = (HUB, ROBOT, Uuid::new_v4());
     let (go, swap, look) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let (assignment, fo) = (Uuid::new_v4(), Uuid::new_v4());
+    let (assignment, fo) = (Uuid::new_v4(), app.field_operator().await);
 
     let created = app
         .command(
@@ -183,7 +183,7 @@ async fn a_field_operations_tasks_history_lists_task_and_subtask_changes_with_wh
     let app = TestApp::spawn().await;
     let go = Uuid::new_v4();
     let id = create(&app, vec![travel(go)]).await;
-    let (ana, ben) = (Uuid::new_v4(), Uuid::new_v4());
+    let (ana, ben) = (app.field_operator().await, app.field_operator().await);
     let (first, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     app.run(
         FO_TASKS,
@@ -373,7 +373,7 @@ async fn each_refused_field_operations_command_is_a_409_with_its_code_and_stores
     let app = TestApp::spawn().await;
     let conflict = StatusCode::CONFLICT;
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
-    let (assignment, fo) = (Uuid::new_v4(), Uuid::new_v4());
+    let (assignment, fo) = (Uuid::new_v4(), app.field_operator().await);
     let id = create(&app, vec![travel(first), action(second, "RESET_ROBOT")]).await;
 
     // Before anyone is assigned.
@@ -611,7 +611,7 @@ async fn subtask_and_assignment_ids_used_on_another_task_are_kept_on_each() {
     let (go, assignment) = (Uuid::new_v4(), Uuid::new_v4());
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let fo = Uuid::new_v4();
+        let fo = app.field_operator().await;
         let id = create(&app, vec![travel(go)]).await;
         let answer = app
             .run(
@@ -664,8 +664,8 @@ async fn replaying_the_field_operations_projectors_rebuilds_the_same_rows() {
         let id = create(&app, vec![travel(go)]).await;
         let mut bodies = vec![
             json!({"type": "AddSubtask", "subtask": action(fix, "MOVE_ROBOT")}),
-            assign(first, Uuid::new_v4()),
-            assign(second, Uuid::new_v4()),
+            assign(first, app.field_operator().await),
+            assign(second, app.field_operator().await),
             json!({"type": "UnassignFieldOperator", "assignment_id": first, "reason": "shift over"}),
             json!({"type": "StartFoTask"}),
             json!({"type": "StartSubtask", "subtask_id": go}),
@@ -675,7 +675,8 @@ async fn replaying_the_field_operations_projectors_rebuilds_the_same_rows() {
             bodies.push(json!({"type": "SkipSubtask", "subtask_id": fix, "reason": "not needed"}));
             bodies.push(json!({"type": "CompleteFoTask"}));
         }
-        events += 1 + bodies.len() as u64;
+        // The task's events, and its two field operators' registrations.
+        events += 1 + bodies.len() as u64 + 2;
         app.run(FO_TASKS, id, &bodies).await;
     }
     app.wait_for_projections().await;

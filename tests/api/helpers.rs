@@ -119,7 +119,15 @@ impl TestApp {
 
     /// Spawns the service with settings adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServeSettings)) -> Self {
-        let db = TestDatabase::create().await;
+        Self::spawn_on_with(TestDatabase::create().await, adjust).await
+    }
+
+    /// Spawns the service on a database a test prepared.
+    pub async fn spawn_on(db: TestDatabase) -> Self {
+        Self::spawn_on_with(db, |_| {}).await
+    }
+
+    async fn spawn_on_with(db: TestDatabase, adjust: impl FnOnce(&mut ServeSettings)) -> Self {
         let mut settings = Self::settings(&db);
         adjust(&mut settings);
         let address = Self::spawn_instance_with(settings).await;
@@ -374,6 +382,39 @@ impl TestApp {
         id
     }
 
+    /// Registers an operator with `role` (PILOT, FIELD...) on `id`.
+    pub async fn operator(&self, id: Uuid, role: &str) -> Value {
+        self.ok("operators", id, operator_body(role)).await
+    }
+
+    /// A new operator with role FIELD (a field task's `fo_id`); returns its id.
+    pub async fn field_operator(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.operator(id, "FIELD").await;
+        id
+    }
+
+    /// A new operator with role PILOT, not yet a pilot; returns its id.
+    pub async fn pilot_operator(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.operator(id, "PILOT").await;
+        id
+    }
+
+    /// Registers the pilot `id` with `body` (a `RegisterPilot`), after its operator: a pilot
+    /// is an operator with role PILOT. Answers the pilot's command.
+    pub async fn pilot(&self, id: Uuid, body: Value) -> Value {
+        self.operator(id, "PILOT").await;
+        self.ok("pilots", id, body).await
+    }
+
+    /// A new pilot (`RegisterPilot` with nothing else), with its operator; returns its id.
+    pub async fn new_pilot(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.pilot(id, json!({"type": "RegisterPilot"})).await;
+        id
+    }
+
     /// Creates a task with a robot; returns its id.
     pub async fn create_task(&self) -> Uuid {
         self.places().await;
@@ -515,6 +556,11 @@ pub async fn register_places(client: &reqwest::Client, base: &str) {
             response.status()
         );
     }
+}
+
+/// `RegisterOperator` with `role`.
+pub fn operator_body(role: &str) -> Value {
+    json!({"type": "RegisterOperator", "role": role})
 }
 
 /// A task at `HUB` with `ROBOT` (registered by `TestApp::places`).

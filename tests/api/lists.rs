@@ -83,8 +83,7 @@ async fn pilots_trips_and_fo_tasks_list_with_their_filters() {
     app.places().await;
     let (on_shift, idle) = (Uuid::new_v4(), Uuid::new_v4());
     for pilot in [on_shift, idle] {
-        app.ok(
-            "pilots",
+        app.pilot(
             pilot,
             json!({"type": "RegisterPilot", "pilot_location": "US"}),
         )

@@ -24,6 +24,7 @@ mod lists;
 mod locations;
 mod moves;
 mod openapi;
+mod operator_roles;
 mod operators;
 mod pilot_centers;
 mod pilots;

@@ -330,6 +330,7 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         ],
     )
     .await;
+    app.operator(pilot, "PILOT").await;
     send(
         &contract,
         &app,
@@ -359,7 +360,7 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
                  "location": place("robot")},
             ]}),
             json!({"type": "AssignFieldOperator", "assignment_id": Uuid::new_v4(),
-               "fo_id": Uuid::new_v4()}),
+               "fo_id": app.field_operator().await}),
         ],
     )
     .await;

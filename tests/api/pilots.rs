@@ -17,8 +17,7 @@ fn in_minutes(minutes: i64) -> String {
 /// A registered pilot on shift; returns (pilot id, shift id).
 async fn pilot_on_shift(app: &TestApp) -> (Uuid, Uuid) {
     let (pilot, shift) = (Uuid::new_v4(), Uuid::new_v4());
-    app.ok(
-        "pilots",
+    app.pilot(
         pilot,
         json!({"type": "RegisterPilot", "pilot_location": "TDCX_INDIA"}),
     )
@@ -166,10 +165,10 @@ async fn a_pilots_day_is_recorded_in_its_state_and_merged_history() {
 #[tokio::test]
 async fn the_pilot_rules_refuse_with_409_and_store_nothing() {
     let app = TestApp::spawn().await;
-    let idle = Uuid::new_v4();
-    app.ok("pilots", idle, json!({"type": "RegisterPilot"}))
-        .await;
+    let idle = app.new_pilot().await;
     let (busy, _) = pilot_on_shift(&app).await;
+    // The shift process has moved the busy pilot's operator.
+    app.wait_for_projections().await;
     let before = app.event_count().await;
     let cases = [
         (
@@ -303,9 +302,7 @@ async fn twenty_four_parallel_requests_for_one_pilot_assign_it_once() {
 #[tokio::test]
 async fn a_pilot_loaded_from_its_snapshot_equals_one_folded_from_every_event() {
     let app = TestApp::spawn().await;
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let pilot = app.new_pilot().await;
     // 130 shifts with a break each: 521 events, every shift id remembered by the state.
     for _ in 0..130 {
         let shift = Uuid::new_v4();
@@ -421,7 +418,8 @@ async fn a_user_account_belongs_to_one_pilot_even_after_it_is_archived() {
     let app = TestApp::spawn().await;
     let (first, second, user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let register = json!({"type": "RegisterPilot", "user_id": user});
-    app.ok("pilots", first, register.clone()).await;
+    app.operator(second, "PILOT").await;
+    app.pilot(first, register.clone()).await;
     let before = app.event_count().await;
     let problem = assert_problem(
         app.command("pilots", second, register.clone()).await,
@@ -447,15 +445,10 @@ async fn a_user_account_belongs_to_one_pilot_even_after_it_is_archived() {
     assert_problem(again, StatusCode::CONFLICT, "value_taken").await;
 
     // Another user, or none, registers; pilots without a user are not limited.
-    app.ok(
-        "pilots",
-        second,
-        json!({"type": "RegisterPilot", "user_id": Uuid::new_v4()}),
-    )
-    .await;
+    let another = json!({"type": "RegisterPilot", "user_id": Uuid::new_v4()});
+    app.ok("pilots", second, another).await;
     for _ in 0..2 {
-        app.ok("pilots", Uuid::new_v4(), json!({"type": "RegisterPilot"}))
-            .await;
+        app.new_pilot().await;
     }
 }
 
@@ -464,6 +457,7 @@ async fn a_registration_sent_twice_at_once_with_its_key_is_answered_once_not_ref
     let app = TestApp::spawn().await;
     for _ in 0..5 {
         let (pilot, user) = (Uuid::new_v4(), Uuid::new_v4());
+        app.operator(pilot, "PILOT").await;
         let send = || {
             app.post_command("pilots", pilot)
                 .header("Idempotency-Key", format!("register-{pilot}"))
@@ -483,7 +477,10 @@ async fn a_registration_sent_twice_at_once_with_its_key_is_answered_once_not_ref
             })
             .count();
         assert_eq!(replayed, 1, "one request stored, the other got its answer");
-        assert_eq!(app.event_types(pilot).await, ["PilotRegistered"]);
+        assert_eq!(
+            app.event_types(pilot).await,
+            ["OperatorRegistered", "PilotRegistered"]
+        );
         // And later, as a plain retry.
         let retry = send().await.unwrap();
         assert_eq!(retry.status(), StatusCode::CREATED);
@@ -499,6 +496,9 @@ async fn pilots_racing_for_one_user_account_on_two_instances_register_once() {
     for _ in 0..3 {
         let user = Uuid::new_v4();
         let pilots: Vec<Uuid> = (0..16).map(|_| Uuid::new_v4()).collect();
+        for pilot in &pilots {
+            app.operator(*pilot, "PILOT").await;
+        }
         let answers = join_all(pilots.iter().enumerate().map(|(n, pilot)| {
             app.client
                 .post(format!(

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::crash::{free_port, Service};
 use crate::helpers::{
-    create_task_body, register_places, wait_for_projections, wait_for_projections_within, TestApp,
-    TestDatabase,
+    create_task_body, operator_body, register_places, wait_for_projections,
+    wait_for_projections_within, TestApp, TestDatabase,
 };
 
 /// A pending task; returns its id.
@@ -25,8 +25,7 @@ pub(crate) async fn pending_task(app: &TestApp) -> Uuid {
 /// A pilot on shift with a REQUESTED assignment to `task`; returns (pilot, assignment).
 pub(crate) async fn requested(app: &TestApp, task: Uuid) -> (Uuid, Uuid) {
     let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    app.pilot(pilot, json!({"type": "RegisterPilot"})).await;
     app.ok(
         "pilots",
         pilot,
@@ -237,9 +236,7 @@ async fn an_assignment_nobody_accepts_goes_stale_on_time() {
 #[tokio::test]
 async fn a_reservation_expires_on_time() {
     let app = TestApp::spawn().await;
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let pilot = app.new_pilot().await;
     let until = chrono::Utc::now() + chrono::Duration::seconds(1);
     app.ok(
         "pilots",
@@ -318,6 +315,7 @@ async fn contested_task(client: &reqwest::Client, base: &str) -> bool {
         let (pilot, assignment) = (Uuid::new_v4(), Uuid::new_v4());
         first.get_or_insert((pilot, assignment));
         steps.extend([
+            ("operators", pilot, operator_body("PILOT")),
             ("pilots", pilot, json!({"type": "RegisterPilot"})),
             (
                 "pilots",
@@ -492,9 +490,7 @@ async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
 
 /// A pilot on shift with a REQUESTED assignment `assignment` to `task`.
 async fn requested_as(app: &TestApp, task: Uuid, assignment: Uuid) -> Uuid {
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let pilot = app.new_pilot().await;
     app.ok(
         "pilots",
         pilot,
@@ -547,9 +543,7 @@ async fn two_pilots_accepting_one_task_under_the_same_assignment_id_still_leave_
 async fn a_just_registered_pilot_has_its_registration_in_its_history() {
     let app = TestApp::spawn().await;
     let pilot = Uuid::new_v4();
-    let answer = app
-        .ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let answer = app.pilot(pilot, json!({"type": "RegisterPilot"})).await;
     let response = app
         .get_consistent(&format!("/v1/pilots/{pilot}/history"), &answer)
         .await;

@@ -305,9 +305,7 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
                "subtasks": subtasks})
     };
     app.ok("fo-tasks", fo_task, fo(HUB, None, json!([]))).await;
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let pilot = app.new_pilot().await;
     let travel = |from: serde_json::Value| json!([{"subtask_id": Uuid::new_v4(), "kind": "TRAVEL", "from": from, "to": door.clone()}]);
     let act = |at: Uuid| {
         json!({"subtask_id": Uuid::new_v4(), "kind": "ACTION", "action": "INSPECT",
@@ -418,7 +416,7 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
         ),
         (
             "pilots",
-            new(),
+            app.pilot_operator().await,
             json!({"type": "RegisterPilot", "pilot_center_id": nowhere}),
             unknown,
             "pilot_center_id",
@@ -499,7 +497,7 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
         ),
         (
             "pilots",
-            new(),
+            app.pilot_operator().await,
             json!({"type": "RegisterPilot", "pilot_center_id": closed_center}),
             StatusCode::CONFLICT,
             "pilot_center_id",
@@ -556,7 +554,7 @@ async fn tasks_trips_field_tasks_and_pilots_name_only_what_exists_and_is_in_serv
         ),
         (
             "pilots",
-            new(),
+            app.pilot_operator().await,
             json!({"type": "RegisterPilot", "pilot_center_id": open_center}),
         ),
         (

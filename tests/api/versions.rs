@@ -54,8 +54,7 @@ async fn history_row(app: &TestApp, pilot: Uuid, event_type: &str) -> Value {
 /// that deployment stored it. Returns (pilot, reservation).
 async fn pilot_released_by_version_1_0(app: &TestApp) -> (Uuid, Uuid) {
     let (pilot, reservation, task) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    app.pilot(pilot, json!({"type": "RegisterPilot"})).await;
     app.ok(
         "pilots",
         pilot,
@@ -190,8 +189,7 @@ async fn the_feed_and_the_export_show_a_version_1_0_event_in_its_new_shape() {
 async fn a_release_written_now_is_version_1_1_and_names_its_task() {
     let app = TestApp::spawn().await;
     let (pilot, reservation, task) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    app.pilot(pilot, json!({"type": "RegisterPilot"})).await;
     app.ok(
         "pilots",
         pilot,
@@ -243,9 +241,7 @@ async fn a_release_written_now_is_version_1_1_and_names_its_task() {
 #[tokio::test]
 async fn a_pilot_archived_by_version_1_0_is_archived_without_a_reason_everywhere() {
     let app = TestApp::spawn().await;
-    let pilot = Uuid::new_v4();
-    app.ok("pilots", pilot, json!({"type": "RegisterPilot"}))
-        .await;
+    let pilot = app.new_pilot().await;
     store_as_1_0(
         &app,
         pilot,

@@ -13,6 +13,20 @@ seed_enum! {
     }
 }
 
+impl OperatorStatus {
+    /// The status a pilot's shift gives its operator: AVAILABLE on shift; IN_BREAK on a break,
+    /// on cooldown or unresponsive (at the controls, but not to be given work); OFFLINE once the
+    /// shift has ended (`None`: no shift).
+    pub fn of_shift(shift: Option<crate::pilot::ShiftStatus>) -> Self {
+        use crate::pilot::ShiftStatus::*;
+        match shift {
+            Some(OnShift) => Self::Available,
+            Some(OnBreak | OnCooldown | Unresponsive) => Self::InBreak,
+            Some(OffShift) | None => Self::Offline,
+        }
+    }
+}
+
 seed_enum! {
     /// The seed's `OperatorRole`: a PILOT drives robots remotely, a FIELD operator rescues and
     /// services them on the street.

@@ -191,3 +191,15 @@ fn a_deactivation_leaves_the_operator_offline_and_takes_no_further_command() {
     assert!(state.deactivated);
     assert_eq!(state.status, OperatorStatus::Offline);
 }
+
+#[test]
+fn a_pilots_shift_makes_its_operator_available_in_break_or_offline() {
+    use crate::pilot::ShiftStatus::*;
+    let status = |shift| OperatorStatus::of_shift(shift);
+    assert_eq!(status(Some(OnShift)), OperatorStatus::Available);
+    for pause in [OnBreak, OnCooldown, Unresponsive] {
+        assert_eq!(status(Some(pause)), OperatorStatus::InBreak, "{pause:?}");
+    }
+    assert_eq!(status(Some(OffShift)), OperatorStatus::Offline);
+    assert_eq!(status(None), OperatorStatus::Offline);
+}

@@ -121,7 +121,8 @@ impl crate::views::Timeline for FoTaskHistoryRow {
     async fn of(pool: &PgPool, fo_task_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
+                    e.metadata->>'on_behalf_of' AS on_behalf_of,
+                    e.metadata->>'causation_id' AS causation_id
                FROM (SELECT {} FROM fo_task_history WHERE fo_task_id = $1) h
                LEFT JOIN events e ON e.global_position = h.global_position
               ORDER BY h.sequence, h.subject DESC",

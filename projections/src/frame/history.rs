@@ -143,8 +143,8 @@ impl<C: Changes> Batch for History<C> {
 }
 
 /// One entity's timeline: the rows of `E`'s table whose `id_column` is `id`, in stream order,
-/// each read as `R` with its event's `position` and whom the actor acted for (`on_behalf_of`,
-/// from the event's metadata).
+/// each read as `R` with its event's `position`, whom the actor acted for (`on_behalf_of`) and
+/// what caused it (`causation_id`), both from the event's metadata.
 pub async fn timeline<E, R>(pool: &PgPool, id_column: &str, id: Uuid) -> Result<Vec<R>, sqlx::Error>
 where
     E: Append,
@@ -152,7 +152,8 @@ where
 {
     sqlx::query_as(&format!(
         "SELECT h.*, h.global_position AS position,
-                e.metadata->>'on_behalf_of' AS on_behalf_of
+                e.metadata->>'on_behalf_of' AS on_behalf_of,
+                e.metadata->>'causation_id' AS causation_id
            FROM (SELECT {} FROM {} WHERE {id_column} = $1) h
            LEFT JOIN events e ON e.global_position = h.global_position
           ORDER BY h.sequence",
@@ -168,7 +169,7 @@ where
 /// `Recorded`, the stream's id as `by`) and the fields of its own, each a column of its name.
 /// Its `FromRow`, its columns and its insert follow. With a served row declared first (`struct
 /// Name;`), that row follows too, with its `Timeline`: the fields of both, flat, plus whom the
-/// actor acted for (`on_behalf_of`) and the event's `position`.
+/// actor acted for (`on_behalf_of`), what caused it (`causation_id`) and the event's `position`.
 ///
 /// ```ignore
 /// history! {
@@ -260,6 +261,11 @@ macro_rules! history {
                 /// for itself.
                 pub on_behalf_of: Option<String>,
                 pub correlation_id: Option<String>,
+                /// What caused the change, from the event's metadata: the request that carried a
+                /// client's command, or `event:<position>`, the event a process reacted to (the
+                /// shift event that moved an operator's status, the accepted assignment that
+                /// gave a task its pilot).
+                pub causation_id: Option<String>,
                 /// The event's global position.
                 pub position: i64,
             }

@@ -31,6 +31,9 @@ pub struct PilotHistoryRow {
     pub on_behalf_of: Option<String>,
     pub reason: Option<String>,
     pub correlation_id: Option<String>,
+    /// What caused the change, from the event's metadata: the request that carried a client's
+    /// command, or `event:<position>`, the event a process reacted to.
+    pub causation_id: Option<String>,
     pub position: i64,
 }
 
@@ -38,7 +41,8 @@ impl crate::views::Timeline for PilotHistoryRow {
     /// A pilot's status, shift, assignment and reservation history merged in stream order.
     async fn of(pool: &PgPool, pilot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of FROM (
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of,
+                    e.metadata->>'causation_id' AS causation_id FROM (
              SELECT 'pilot' AS kind, pilot_id AS subject_id, NULL::uuid AS task_id, sequence,
                     event_type, from_status, to_status, NULL::timestamptz AS until, changed_at,
                     actor, reason, correlation_id, global_position AS position

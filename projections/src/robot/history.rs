@@ -36,6 +36,9 @@ pub struct RobotHistoryRow {
     /// A grounding's or a release's note.
     pub note: Option<String>,
     pub correlation_id: Option<String>,
+    /// What caused the change, from the event's metadata: the request that carried a client's
+    /// command, or `event:<position>`, the event a process reacted to.
+    pub causation_id: Option<String>,
     /// The event's global position.
     pub position: i64,
 }
@@ -44,7 +47,8 @@ impl crate::views::Timeline for RobotHistoryRow {
     /// A robot's state changes and check-ins, merged in stream order.
     async fn of(pool: &PgPool, robot_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of FROM (
+            "SELECT h.*, e.metadata->>'on_behalf_of' AS on_behalf_of,
+                    e.metadata->>'causation_id' AS causation_id FROM (
              SELECT CASE WHEN event_type IN ('RobotDeployed', 'RobotDeploymentEnded')
                          THEN 'deployment'
                          WHEN event_type IN ('RobotWentOnTrip', 'RobotParked') THEN 'trip'

@@ -33,6 +33,9 @@ row! {
         /// A cancellation's note; an assistance request's or resolution's note.
         pub note: Option<String>,
         pub correlation_id: Option<String>,
+        /// What caused the change, from the event's metadata: the request that carried a client's
+        /// command, or `event:<position>`, the event a process reacted to.
+        pub causation_id: Option<String>,
         /// The event's global position.
         pub position: i64,
     }
@@ -164,7 +167,8 @@ impl crate::views::Timeline for TripHistoryRow {
     async fn of(pool: &PgPool, trip_id: Uuid) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as(
             "SELECT h.*, h.global_position AS position,
-                    e.metadata->>'on_behalf_of' AS on_behalf_of
+                    e.metadata->>'on_behalf_of' AS on_behalf_of,
+                    e.metadata->>'causation_id' AS causation_id
                FROM (SELECT global_position, trip_id, 'TRIP' AS subject, trip_id AS subject_id,
                             sequence, event_type, from_status, to_status, changed_at, actor,
                             reason, note, correlation_id
