@@ -59,7 +59,7 @@ pub enum DeadLettersAction {
 
 #[derive(Args, Clone)]
 pub struct VerifySettings {
-    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities, hubs).
+    /// Only this collection's stream `--id` (tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities, hubs, operators).
     #[arg(long, requires = "id")]
     pub collection: Option<String>,
     #[arg(long, requires = "collection")]
@@ -132,7 +132,7 @@ pub struct ExportSettings {
     /// `ndjson` (one JSON event per line) or `csv` (payload and metadata as JSON text).
     #[arg(long, default_value = "ndjson")]
     pub format: ExportFormat,
-    /// Only this aggregate type: Task, Trip, Pilot or FoTask.
+    /// Only this aggregate type (Task, Trip, Pilot, FoTask, Robot, Operator, Hub, City, PilotCenter, Location).
     #[arg(long)]
     pub aggregate_type: Option<String>,
     /// Only these event types (comma-separated).
@@ -159,7 +159,7 @@ pub enum ExportFormat {
 
 #[derive(Args, Clone)]
 pub struct TimelineSettings {
-    /// tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities or hubs.
+    /// tasks, trips, pilots, fo-tasks, robots, pilot-centers, locations, cities, hubs or operators.
     pub collection: String,
     /// The entity's id.
     pub id: uuid::Uuid,
