@@ -19,6 +19,7 @@ use crate::http::{self, ApiContext};
 use crate::process::assignment::AssignmentProcess;
 use crate::process::deadlines::{self, DeadlineSettings};
 use crate::process::shift::ShiftProcess;
+use crate::process::Reacting;
 use crate::serve::ServerLimits;
 use crate::settings::{DatabaseSettings, ProjectionSettings, ServeSettings};
 use crate::store::EventStore;
@@ -258,8 +259,8 @@ async fn start_projections(
         return Ok(None);
     }
     let mut projectors = projections::all();
-    projectors.push(Arc::new(AssignmentProcess::new(store.clone())));
-    projectors.push(Arc::new(ShiftProcess::new(store.clone())));
+    projectors.push(Arc::new(Reacting(AssignmentProcess::new(store.clone()))));
+    projectors.push(Arc::new(Reacting(ShiftProcess::new(store.clone()))));
     anyhow::ensure!(
         settings.lease_ttl >= Duration::from_secs(1),
         "--lease-ttl must be at least 1s (it is renewed every third of it)"

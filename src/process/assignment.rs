@@ -18,11 +18,10 @@ use aggregates::pilot::{Pilot, PilotAssignmentStatus, PilotCommand, PilotEvent, 
 use aggregates::task::{Task, TaskCommand};
 use aggregates::Note;
 use async_trait::async_trait;
-use projections::{Delivery, ProjectionError, Projector, StoredEvent};
-use sqlx::PgConnection;
+use projections::StoredEvent;
 use uuid::Uuid;
 
-use super::{decide_once, Cause, Effect};
+use super::{decide_once, Cause, Effect, Reaction};
 use crate::store::EventStore;
 
 pub const NAME: &str = "assignment_process";
@@ -38,64 +37,20 @@ impl AssignmentProcess {
 }
 
 #[async_trait]
-impl Projector for AssignmentProcess {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+impl Reaction for AssignmentProcess {
+    const NAME: &'static str = NAME;
+    const EVENT_TYPES: &'static [&'static str] = &[
+        "PilotAssignmentAccepted",
+        "PilotAssignmentAbandoned",
+        "PilotAssignmentRevoked",
+        "PilotAssignmentCanceled",
+        "PilotAssignmentFinished",
+        "TaskCompleted",
+        "TaskCancelled",
+    ];
 
-    fn event_types(&self) -> &'static [&'static str] {
-        &[
-            "PilotAssignmentAccepted",
-            "PilotAssignmentAbandoned",
-            "PilotAssignmentRevoked",
-            "PilotAssignmentCanceled",
-            "PilotAssignmentFinished",
-            "TaskCompleted",
-            "TaskCancelled",
-        ]
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn delivery(&self) -> Delivery {
-        Delivery::Effects
-    }
-
-    async fn apply(
-        &self,
-        _tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        for event in events {
-            self.react(event)
-                .await
-                .map_err(|err| ProjectionError::Effect {
-                    position: event.at.position,
-                    reason: format!("{err:#}"),
-                })?;
-        }
-        Ok(())
-    }
-}
-
-fn pilot_services() -> PilotServices {
-    PilotServices {
-        now: chrono::Utc::now(),
-    }
-}
-
-impl AssignmentProcess {
     async fn react(&self, event: &StoredEvent) -> anyhow::Result<()> {
-        let cause = Cause {
-            actor: "process:assignment",
-            causation_id: format!("event:{}", event.at.position),
-            correlation_id: event
-                .provenance()
-                .correlation_id
-                .unwrap_or_else(|| format!("event:{}", event.at.position)),
-        };
+        let cause = Cause::of("process:assignment", event);
         let key = |step: &str| format!("{NAME}:{}:{step}", event.at.position);
         let stream = event.stream_uuid()?;
         if event.aggregate_type == "Task" {
@@ -134,7 +89,15 @@ impl AssignmentProcess {
             }
         }
     }
+}
 
+fn pilot_services() -> PilotServices {
+    PilotServices {
+        now: chrono::Utc::now(),
+    }
+}
+
+impl AssignmentProcess {
     async fn accepted(
         &self,
         pilot_id: Uuid,

@@ -8,11 +8,64 @@ pub mod deadlines;
 pub mod shift;
 
 use aggregates::CommandNames;
+use async_trait::async_trait;
+use projections::{Delivery, ProjectionError, Projector, StoredEvent};
 use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::commands::{self, CommandEnvelope, CommandError, CommandOutcome};
 use crate::store::{EventMetadata, EventStore, IdempotencyRecord, Stream};
+
+/// A process: the events it reacts to, and its reaction to one, which issues its commands with
+/// `decide_once`. `Reacting` runs it on the projector runner.
+#[async_trait]
+pub trait Reaction: Send + Sync + 'static {
+    /// Its checkpoint's name, and the prefix of its decisions' keys.
+    const NAME: &'static str;
+    const EVENT_TYPES: &'static [&'static str];
+    async fn react(&self, event: &StoredEvent) -> anyhow::Result<()>;
+}
+
+/// A `Reaction` as a projector: no tables, its effects its own transactions (`Delivery::Effects`),
+/// each event of a batch reacted to in order.
+pub struct Reacting<R>(pub R);
+
+#[async_trait]
+impl<R: Reaction> Projector for Reacting<R> {
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        R::EVENT_TYPES
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn delivery(&self) -> Delivery {
+        Delivery::Effects
+    }
+
+    async fn apply(
+        &self,
+        _tx: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.0
+                .react(event)
+                .await
+                .map_err(|err| ProjectionError::Effect {
+                    position: event.at.position,
+                    reason: format!("{err:#}"),
+                })?;
+        }
+        Ok(())
+    }
+}
 
 /// Why a process issues a command: the causing event and the flow it belongs to.
 #[derive(Debug, Clone)]
@@ -20,6 +73,20 @@ pub struct Cause {
     pub actor: &'static str,
     pub causation_id: String,
     pub correlation_id: String,
+}
+
+impl Cause {
+    /// `actor` reacting to `event`: caused by it (`event:<position>`), in its flow (its
+    /// correlation id, or the event itself when it has none).
+    pub fn of(actor: &'static str, event: &StoredEvent) -> Self {
+        let causation_id = format!("event:{}", event.at.position);
+        Self {
+            actor,
+            correlation_id: (event.provenance().correlation_id)
+                .unwrap_or_else(|| causation_id.clone()),
+            causation_id,
+        }
+    }
 }
 
 /// What a process's command came to.

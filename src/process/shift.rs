@@ -16,11 +16,10 @@
 use aggregates::operator::{Operator, OperatorCommand, OperatorStatus};
 use aggregates::pilot::PilotEvent;
 use async_trait::async_trait;
-use projections::{Delivery, FeedPosition, ProjectionError, Projector, StoredEvent};
-use sqlx::PgConnection;
+use projections::{FeedPosition, StoredEvent};
 use uuid::Uuid;
 
-use super::{decide_once, Cause, Effect};
+use super::{decide_once, Cause, Effect, Reaction};
 use crate::store::EventStore;
 
 pub const NAME: &str = "shift_process";
@@ -36,45 +35,14 @@ impl ShiftProcess {
 }
 
 #[async_trait]
-impl Projector for ShiftProcess {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+impl Reaction for ShiftProcess {
+    const NAME: &'static str = NAME;
+    const EVENT_TYPES: &'static [&'static str] = &[
+        "PilotShiftStarted",
+        "PilotShiftStateChanged",
+        "PilotShiftEnded",
+    ];
 
-    fn event_types(&self) -> &'static [&'static str] {
-        &[
-            "PilotShiftStarted",
-            "PilotShiftStateChanged",
-            "PilotShiftEnded",
-        ]
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn delivery(&self) -> Delivery {
-        Delivery::Effects
-    }
-
-    async fn apply(
-        &self,
-        _tx: &mut PgConnection,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        for event in events {
-            self.react(event)
-                .await
-                .map_err(|err| ProjectionError::Effect {
-                    position: event.at.position,
-                    reason: format!("{err:#}"),
-                })?;
-        }
-        Ok(())
-    }
-}
-
-impl ShiftProcess {
     async fn react(&self, event: &StoredEvent) -> anyhow::Result<()> {
         let status = match event.decode::<PilotEvent>()? {
             PilotEvent::PilotShiftStarted { .. } => OperatorStatus::Available,
@@ -91,14 +59,7 @@ impl ShiftProcess {
             // shift event: the upgrade set its status.
             _ => return Ok(()),
         }
-        let cause = Cause {
-            actor: "process:shift",
-            causation_id: format!("event:{}", event.at.position),
-            correlation_id: event
-                .provenance()
-                .correlation_id
-                .unwrap_or_else(|| format!("event:{}", event.at.position)),
-        };
+        let cause = Cause::of("process:shift", event);
         let key = format!("{NAME}:{}:status", event.at.position);
         let command = OperatorCommand::ChangeOperatorStatus { status };
         let effect =
@@ -109,7 +70,9 @@ impl ShiftProcess {
         }
         Ok(())
     }
+}
 
+impl ShiftProcess {
     /// Where in the feed the operator `id` was registered, if it was.
     async fn registered_at(&self, id: Uuid) -> anyhow::Result<Option<FeedPosition>> {
         let at: Option<(i64, i64)> = sqlx::query_as(
