@@ -16,6 +16,13 @@ use crate::store::EventStore;
 
 /// Gives each pilot stored before pilots were operators its operator.
 pub const PILOT_OPERATORS: &str = "pilot-operators";
+/// Who `PILOT_OPERATORS`'s events say acted.
+pub const PILOT_OPERATORS_ACTOR: &str = "upgrade:pilot-operators";
+
+/// The key under which `PILOT_OPERATORS` decides `step` (`register`, `status`) for `pilot`.
+pub fn decision_key(pilot: Uuid, step: &str) -> String {
+    format!("upgrade:{PILOT_OPERATORS}:{pilot}:{step}")
+}
 
 /// What a step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,14 +70,24 @@ pub async fn run(store: &EventStore, every: bool) -> anyhow::Result<Vec<Report>>
 /// The status is read from the pilot once every transaction older than the registration has
 /// ended: what the pilot did before it is in that read, and the shift process (which leaves
 /// alone what happened before an operator was registered) takes what comes after.
+///
+/// A pilot is done once both steps are (`upgrade_subjects`). One whose operator the step
+/// registered but which is not done (a run stopped between its two steps) is taken up again:
+/// its registration is found made, and its status is set.
 async fn pilot_operators(store: &EventStore) -> anyhow::Result<Report> {
     let pilots: Vec<(String, i64)> = sqlx::query_as(
         "SELECT p.aggregate_id, p.global_position FROM events p
           WHERE p.aggregate_type = 'Pilot' AND p.sequence = 1
-            AND NOT EXISTS (SELECT 1 FROM events o WHERE o.aggregate_type = 'Operator'
-                                                   AND o.aggregate_id = p.aggregate_id)
+            AND NOT EXISTS (SELECT 1 FROM events o
+                             WHERE o.aggregate_type = 'Operator' AND o.sequence = 1
+                               AND o.aggregate_id = p.aggregate_id
+                               AND o.metadata->>'actor' IS DISTINCT FROM $1)
+            AND NOT EXISTS (SELECT 1 FROM upgrade_subjects u
+                             WHERE u.step = $2 AND u.subject = p.aggregate_id)
           ORDER BY p.global_position",
     )
+    .bind(PILOT_OPERATORS_ACTOR)
+    .bind(PILOT_OPERATORS)
     .fetch_all(store.pool())
     .await
     .context("cannot list the pilots without an operator")?;
@@ -81,11 +98,11 @@ async fn pilot_operators(store: &EventStore) -> anyhow::Result<Report> {
     for (id, position) in pilots {
         let pilot_id: Uuid = id.parse().context("a pilot's id is not a UUID")?;
         let cause = Cause {
-            actor: "upgrade:pilot-operators",
+            actor: PILOT_OPERATORS_ACTOR,
             causation_id: format!("event:{position}"),
             correlation_id: format!("upgrade:{PILOT_OPERATORS}"),
         };
-        let key = |step: &str| format!("upgrade:{PILOT_OPERATORS}:{pilot_id}:{step}");
+        let key = |step: &str| decision_key(pilot_id, step);
         let pilot = store.load::<Pilot>(&id).await?.aggregate;
         let user_id = pilot.state().and_then(|p| p.user_id);
         let free = match user_id {
@@ -103,13 +120,9 @@ async fn pilot_operators(store: &EventStore) -> anyhow::Result<Report> {
         let registered =
             decide_once::<Operator>(store, &(), key("register"), pilot_id, register, &cause)
                 .await?;
-        match registered {
-            Effect::Applied(outcome) if !outcome.replayed => report.registered += 1,
-            Effect::Refused(refusal) => {
-                tracing::warn!(%pilot_id, %refusal, "upgrade: cannot register the pilot's operator");
-                continue;
-            }
-            _ => {}
+        // Refused: registered by an earlier run of this step (its key since pruned).
+        if matches!(registered, Effect::Applied(ref outcome) if !outcome.replayed) {
+            report.registered += 1;
         }
         older_transactions_ended(store, pilot_id).await?;
         let pilot = store.load::<Pilot>(&id).await?.aggregate;
@@ -127,6 +140,13 @@ async fn pilot_operators(store: &EventStore) -> anyhow::Result<Report> {
                 report.statuses += 1;
             }
         }
+        sqlx::query(
+            "INSERT INTO upgrade_subjects (step, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(PILOT_OPERATORS)
+        .bind(&id)
+        .execute(store.pool())
+        .await?;
     }
     Ok(report)
 }

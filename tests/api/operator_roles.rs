@@ -482,6 +482,29 @@ async fn pilots_stored_before_pilots_were_operators_get_their_operator_from_the_
         state: ShiftStatus::OnBreak,
     };
     as_before(&store, on_break, pause).await;
+    // A run of the upgrade (of this version) stopped after registering one pilot's operator,
+    // before setting its status.
+    let stopped = aggregates::operator::OperatorCommand::RegisterOperator {
+        role: aggregates::operator::OperatorRole::Pilot,
+        user_id: None,
+        display_name: None,
+    };
+    let cause = operations::process::Cause {
+        actor: operations::upgrade::PILOT_OPERATORS_ACTOR,
+        causation_id: "event:2".into(),
+        correlation_id: "upgrade:pilot-operators".into(),
+    };
+    let key = operations::upgrade::decision_key(on_shift, "register");
+    operations::process::decide_once::<aggregates::operator::Operator>(
+        &store,
+        &(),
+        key,
+        on_shift,
+        stopped,
+        &cause,
+    )
+    .await
+    .unwrap();
     // An operator that came before the upgrade holds the user of one pilot.
     let dispatcher = Uuid::new_v4();
     let holder = aggregates::operator::OperatorCommand::RegisterOperator {
@@ -556,8 +579,9 @@ async fn pilots_stored_before_pilots_were_operators_get_their_operator_from_the_
     assert_eq!(
         upgraded,
         [
-            row(idle, "OperatorRegistered", format!("PILOT {user}")),
+            // The stopped run's; the upgrade finished that pilot (its status), once.
             row(on_shift, "OperatorRegistered", "PILOT".into()),
+            row(idle, "OperatorRegistered", format!("PILOT {user}")),
             row(on_shift, "OperatorStatusChanged", "AVAILABLE".into()),
             row(on_break, "OperatorRegistered", "PILOT".into()),
             row(on_break, "OperatorStatusChanged", "IN_BREAK".into()),
