@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::json;
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
 use uuid::Uuid;
 
 use operations::auth::Role;
@@ -185,4 +185,22 @@ pub async fn assert_tasks_projected_exactly_once(pool: &sqlx::PgPool) -> i64 {
     .unwrap();
     assert_eq!(applied, [events, events]);
     events
+}
+
+/// True when the process `name` (acting as `actor`) has written an effect of an event past its
+/// checkpoint: a kill now redelivers that event after the restart.
+pub async fn effect_ahead_of_checkpoint(pool: &PgPool, name: &str, actor: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT FROM events cause, projector_checkpoints c, events effect
+             WHERE c.name = $1
+               AND (cause.transaction_id, cause.global_position) > (c.transaction_id, c.position)
+               AND effect.metadata->>'causation_id' = 'event:' || cause.global_position
+               AND effect.metadata->>'actor' = $2)",
+    )
+    .bind(name)
+    .bind(actor)
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
 }

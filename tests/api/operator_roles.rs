@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::crash::{free_port, Service};
+use crate::crash::{effect_ahead_of_checkpoint, free_port, Service};
 use crate::helpers::{
     assert_problem, operator_body, wait_for_projections, wait_for_projections_within, TestApp,
     TestDatabase, HUB,
@@ -317,21 +317,6 @@ async fn cycling_shifts(client: &reqwest::Client, base: &str) -> bool {
     true
 }
 
-/// True when the shift process has written an effect of an event past its checkpoint.
-async fn effect_ahead_of_checkpoint(pool: &PgPool) -> bool {
-    sqlx::query_scalar(
-        "SELECT EXISTS (
-            SELECT FROM events cause, projector_checkpoints c, events effect
-             WHERE c.name = 'shift_process'
-               AND (cause.transaction_id, cause.global_position) > (c.transaction_id, c.position)
-               AND effect.metadata->>'causation_id' = 'event:' || cause.global_position
-               AND effect.metadata->>'actor' = 'process:shift')",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap_or(false)
-}
-
 #[tokio::test]
 async fn the_shift_process_killed_mid_batch_moves_each_operator_once_per_shift_event() {
     let db = TestDatabase::create().await;
@@ -356,7 +341,7 @@ async fn the_shift_process_killed_mid_batch_moves_each_operator_once_per_shift_e
             }
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(3) {
-                if effect_ahead_of_checkpoint(&pool).await {
+                if effect_ahead_of_checkpoint(&pool, "shift_process", "process:shift").await {
                     mid_batch += 1;
                     break;
                 }
@@ -416,10 +401,18 @@ async fn the_shift_process_killed_mid_batch_moves_each_operator_once_per_shift_e
     assert!(operators >= 15, "{operators} operators");
 }
 
-/// Records a pilot command as the service before this change did: no operator needed.
-async fn as_before(store: &EventStore, pilot: Uuid, command: PilotCommand) {
+/// Records a command as the service before this change did (a pilot needed no operator).
+async fn recorded_before<A>(
+    store: &EventStore,
+    services: &A::Services,
+    id: Uuid,
+    command: A::Command,
+) where
+    A: operations::store::Stream,
+    A::Command: aggregates::CommandNames + Clone,
+{
     let envelope = CommandEnvelope {
-        aggregate_id: pilot,
+        aggregate_id: id,
         command,
         precondition: None,
         idempotency: None,
@@ -432,12 +425,16 @@ async fn as_before(store: &EventStore, pilot: Uuid, command: PilotCommand) {
             causation_id: Uuid::new_v4().to_string(),
         },
     };
+    commands::execute::<A>(store, services, envelope)
+        .await
+        .unwrap();
+}
+
+async fn as_before(store: &EventStore, pilot: Uuid, command: PilotCommand) {
     let services = PilotServices {
         now: chrono::Utc::now(),
     };
-    commands::execute::<Pilot>(store, &services, envelope)
-        .await
-        .unwrap();
+    recorded_before::<Pilot>(store, &services, pilot, command).await;
 }
 
 #[tokio::test]
@@ -512,23 +509,7 @@ async fn pilots_stored_before_pilots_were_operators_get_their_operator_from_the_
         user_id: Some(shared),
         display_name: None,
     };
-    let envelope = CommandEnvelope {
-        aggregate_id: dispatcher,
-        command: holder,
-        precondition: None,
-        idempotency: None,
-        metadata: EventMetadata {
-            actor: "key:old-service".into(),
-            on_behalf_of: None,
-            command: "RegisterOperator".into(),
-            request_id: "r".into(),
-            correlation_id: "c".into(),
-            causation_id: "r".into(),
-        },
-    };
-    commands::execute::<aggregates::operator::Operator>(&store, &(), envelope)
-        .await
-        .unwrap();
+    recorded_before::<aggregates::operator::Operator>(&store, &(), dispatcher, holder).await;
 
     // `operations migrate` runs the upgrade; a second run records nothing new.
     let cli = |args: &'static [&'static str]| {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::crash::{free_port, Service};
+use crate::crash::{effect_ahead_of_checkpoint, free_port, Service};
 use crate::helpers::{
     create_task_body, operator_body, register_places, wait_for_projections,
     wait_for_projections_within, TestApp, TestDatabase,
@@ -376,21 +376,6 @@ async fn task_freed_ahead_of_checkpoint(pool: &PgPool) -> bool {
     .unwrap_or(false)
 }
 
-/// True when the assignment process has written an effect of an event past its checkpoint.
-async fn effect_ahead_of_checkpoint(pool: &PgPool) -> bool {
-    sqlx::query_scalar(
-        "SELECT EXISTS (
-            SELECT FROM events cause, projector_checkpoints c, events effect
-             WHERE c.name = 'assignment_process'
-               AND (cause.transaction_id, cause.global_position) > (c.transaction_id, c.position)
-               AND effect.metadata->>'causation_id' = 'event:' || cause.global_position
-               AND effect.metadata->>'actor' = 'process:assignment')",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap_or(false)
-}
-
 #[tokio::test]
 async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
     let db = TestDatabase::create().await;
@@ -427,7 +412,8 @@ async fn a_process_killed_mid_flight_does_nothing_twice_and_misses_nothing() {
                 let seen = if started.elapsed() < Duration::from_secs(2) {
                     task_freed_ahead_of_checkpoint(&pool).await
                 } else {
-                    effect_ahead_of_checkpoint(&pool).await
+                    effect_ahead_of_checkpoint(&pool, "assignment_process", "process:assignment")
+                        .await
                 };
                 if seen {
                     mid_batch += 1;
