@@ -188,8 +188,8 @@ async fn shifts_starting_while_their_operators_are_deactivated_on_two_instances_
     assert_eq!(late, 0);
 }
 
-/// The operator's timeline (`GET /v1/operators/{id}/history`) once the read models include
-/// `answer`, as (event type, to_status, actor, causation id).
+/// The operator's timeline (`GET /v1/operators/{id}/history`) once every projector and process
+/// has caught up, as (event type, to_status, actor, causation id).
 async fn timeline(app: &TestApp, operator: Uuid) -> Vec<(String, Value, String, String)> {
     app.wait_for_projections().await;
     let history: Value = app
