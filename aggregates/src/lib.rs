@@ -117,6 +117,7 @@ macro_rules! aggregate {
 }
 pub(crate) use aggregate;
 
+pub mod availability_quote;
 pub mod city;
 pub mod fo_task;
 pub mod hub;
