@@ -2,6 +2,7 @@
 //! catch-up runner that applies events to read models exactly once, replay, and one module per
 //! read model.
 
+pub mod availability_quote;
 pub mod checkpoint;
 pub mod city;
 pub mod dead_letters;
@@ -56,5 +57,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(city::CityHistoryProjector),
         Arc::new(hub::HubsProjector),
         Arc::new(hub::HubHistoryProjector),
+        Arc::new(availability_quote::AvailabilityQuotesProjector::default()),
+        Arc::new(availability_quote::AvailabilityQuoteHistoryProjector),
     ]
 }

@@ -131,3 +131,26 @@ text!(
     aggregates::operator::OperatorStatus,
     aggregates::operator::DevicePlatform,
 );
+
+/// Values kept whole in a `jsonb` column: an availability quote's answer.
+macro_rules! json {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl Column for $ty {
+            type Stored = sqlx::types::Json<$ty>;
+            type Bind<'a> = sqlx::types::Json<&'a $ty>;
+            fn bind(&self) -> Self::Bind<'_> {
+                sqlx::types::Json(self)
+            }
+            fn restore(stored: Self::Stored) -> Result<Self, BoxDynError> {
+                Ok(stored.0)
+            }
+        }
+    )+};
+}
+json!(
+    Vec<aggregates::availability_quote::QuotedRobot>,
+    Vec<aggregates::availability_quote::QuotedPilot>,
+    Vec<aggregates::availability_quote::QuotedOperator>,
+    aggregates::availability_quote::Capacity,
+    aggregates::availability_quote::Freshness,
+);

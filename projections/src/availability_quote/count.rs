@@ -1,0 +1,135 @@
+//! What a hub can do in a window, counted from the read models in one snapshot: the query
+//! behind `POST /v1/availability-quotes`.
+
+use std::collections::BTreeMap;
+
+use aggregates::availability_quote::{Freshness, QuotedOperator, QuotedPilot, QuotedRobot};
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::frame::Fold;
+use crate::FeedPosition;
+
+/// What the read models showed of a hub, and how far each had read the feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Availability {
+    pub robots: Vec<QuotedRobot>,
+    pub pilots: Vec<QuotedPilot>,
+    pub field_operators: Vec<QuotedOperator>,
+    pub as_of: Freshness,
+}
+
+/// The projectors whose read models a quote counts from: a token all of them have reached is
+/// one the quote includes.
+pub const READ_MODELS: [&str; 3] = [
+    crate::robot::RobotsProjector::NAME,
+    crate::pilot::PilotsProjector::NAME,
+    crate::operator::OperatorsProjector::NAME,
+];
+
+/// Robots in service at the hub: DEPLOYED or PARKED under a deployment there.
+const ROBOTS: &str = "
+SELECT id, status FROM robots
+ WHERE deployment_hub_id = $1 AND status IN ('DEPLOYED', 'PARKED')
+ ORDER BY id";
+
+/// The hub's pilots (operators with role PILOT, active, assigned to the hub) on shift (their
+/// current shift ON_SHIFT: not on break, cooldown or unresponsive) and free: no active
+/// assignment, and no reservation that holds them past the window's start.
+const PILOTS: &str = "
+SELECT p.id, p.active_shift_id
+  FROM operator_hubs m
+  JOIN operators o ON o.id = m.operator_id
+  JOIN pilots p ON p.id = m.operator_id
+  JOIN pilot_shifts s ON s.pilot_id = p.id AND s.shift_id = p.active_shift_id
+ WHERE m.hub_id = $1 AND m.removed_at IS NULL
+   AND o.role = 'PILOT' AND o.active
+   AND p.archived_at IS NULL
+   AND s.state = 'ON_SHIFT'
+   AND p.active_assignment_id IS NULL
+   AND (p.active_reservation_id IS NULL OR p.locked_until <= $2)
+ ORDER BY p.id";
+
+/// The hub's field operators, active and AVAILABLE.
+const FIELD_OPERATORS: &str = "
+SELECT o.id
+  FROM operator_hubs m
+  JOIN operators o ON o.id = m.operator_id
+ WHERE m.hub_id = $1 AND m.removed_at IS NULL
+   AND o.role = 'FIELD' AND o.active AND o.status = 'AVAILABLE'
+ ORDER BY o.id";
+
+const CHECKPOINTS: &str = "
+SELECT name, transaction_id::text::bigint AS transaction_id, position
+  FROM projector_checkpoints WHERE name = ANY($1)";
+
+/// What the hub `hub_id` has for a window starting at `from`, read in one snapshot with the
+/// checkpoints of the projectors that keep those tables (each moves its checkpoint in the
+/// transaction that writes its rows, so the counts are exactly the events up to them).
+pub async fn availability(
+    pool: &PgPool,
+    hub_id: Uuid,
+    from: DateTime<Utc>,
+) -> Result<Availability, sqlx::Error> {
+    let mut tx = crate::views::snapshot(pool).await?;
+    let robots = sqlx::query(ROBOTS)
+        .bind(hub_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(QuotedRobot {
+                robot_id: row.try_get("id")?,
+                status: status
+                    .parse()
+                    .map_err(|_| sqlx::Error::Decode(format!("robot status {status}").into()))?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let pilots = sqlx::query_as::<_, (Uuid, Uuid)>(PILOTS)
+        .bind(hub_id)
+        .bind(from)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(pilot_id, shift_id)| QuotedPilot { pilot_id, shift_id })
+        .collect();
+    let field_operators = sqlx::query_scalar::<_, Uuid>(FIELD_OPERATORS)
+        .bind(hub_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|operator_id| QuotedOperator { operator_id })
+        .collect();
+    let mut read_models = BTreeMap::new();
+    let mut least: Option<FeedPosition> = None;
+    for row in sqlx::query(CHECKPOINTS)
+        .bind(&READ_MODELS[..])
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let at = FeedPosition {
+            transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
+            position: row.try_get("position")?,
+        };
+        least = Some(least.map_or(at, |l| l.min(at)));
+        read_models.insert(row.try_get("name")?, at.to_string());
+    }
+    tx.commit().await?;
+    // A projector without a checkpoint yet has read nothing.
+    let least = match read_models.len() {
+        n if n == READ_MODELS.len() => least.unwrap_or_default(),
+        _ => FeedPosition::default(),
+    };
+    Ok(Availability {
+        robots,
+        pilots,
+        field_operators,
+        as_of: Freshness {
+            token: least.to_string(),
+            read_models,
+        },
+    })
+}
