@@ -181,6 +181,7 @@ async fn in_process_service(args: &Args) -> (String, String, String, PgConnectOp
     let app = Application::build(ServeSettings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         idempotency_ttl: Duration::from_secs(86_400),
+        quote_ttl: Duration::from_secs(60),
         consistency_timeout: Duration::from_secs(5),
         long_transaction: Duration::from_secs(30),
         no_reference_checks: args.no_reference_checks,

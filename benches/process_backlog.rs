@@ -36,6 +36,7 @@ async fn instance(db: &common::BenchDatabase, projections: bool) -> String {
     let app = Application::build(ServeSettings {
         addr: "127.0.0.1:0".parse().expect("an address"),
         idempotency_ttl: Duration::from_secs(86_400),
+        quote_ttl: Duration::from_secs(60),
         consistency_timeout: Duration::from_secs(30),
         long_transaction: Duration::from_secs(30),
         no_reference_checks: false,

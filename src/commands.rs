@@ -349,6 +349,9 @@ async fn recall<A: Aggregate>(
     if remembered.request_hash != record.request_hash {
         return Err(CommandError::KeyReused);
     }
+    // The stream the first request wrote: the same as this one's, unless the service picks a
+    // new id per request (a quote's), which the request's hash leaves out.
+    let aggregate_id = remembered.aggregate_id.parse().unwrap_or(aggregate_id);
     Ok(Some(CommandOutcome {
         aggregate_id,
         version: remembered.events.last().map_or(0, |e| e.sequence),

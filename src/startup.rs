@@ -223,6 +223,7 @@ impl Parts {
             auth,
             rate,
             consistency_timeout: settings.consistency_timeout,
+            quote_ttl: settings.quote_ttl,
             long_transaction: settings.long_transaction,
             metrics: http::metrics::Metrics::new().context("cannot register the metrics")?,
         })

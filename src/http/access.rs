@@ -36,6 +36,10 @@ pub fn required<'a>(
         ["v1", collection, "{id}", "commands"] if method == axum::http::Method::POST => {
             (Access::Command, Some(*collection))
         }
+        // A quote is recorded: asking for one is a command on the collection.
+        ["v1", collection @ "availability-quotes"] if method == axum::http::Method::POST => {
+            (Access::Command, Some(*collection))
+        }
         ["v1", _, "{id}", "verify"] => (Access::Verify, None),
         ["v1", "dead-letters", ..] | ["v1", "admin", ..] => (Access::Admin, None),
         _ => (Access::Read, None),

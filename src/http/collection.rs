@@ -6,6 +6,7 @@ use std::future::Future;
 
 use futures::future::BoxFuture;
 
+use aggregates::availability_quote::AvailabilityQuote;
 use aggregates::city::City;
 use aggregates::fo_task::FoTask;
 use aggregates::hub::Hub;
@@ -219,6 +220,7 @@ pub fn for_each(each: &mut impl Each) {
     each.each::<City>();
     each.each::<Hub>();
     each.each::<Operator>();
+    each.each::<AvailabilityQuote>();
 }
 
 /// What the service says of a collection, whatever its type.

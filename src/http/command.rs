@@ -66,7 +66,7 @@ pub(super) async fn command<C: Collection>(
     Ok(command_answer::<C>(outcome))
 }
 
-fn record<E: DomainError>(
+pub(super) fn record<E: DomainError>(
     ctx: &ApiContext,
     aggregate: &str,
     command: &str,
@@ -205,7 +205,7 @@ pub fn parse_command<C: DeserializeOwned + CommandNames>(
 
 /// What makes two requests "the same" for an idempotency key: the stream and the body's JSON
 /// value (key order and white space do not matter).
-fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
+pub(super) fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(aggregate_type.as_bytes());
     hasher.update(id.as_bytes());

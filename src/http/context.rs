@@ -13,6 +13,8 @@ pub struct ApiContext {
     pub rate: std::sync::Arc<super::rate::RateLimits>,
     /// How long a read naming a consistency token may wait.
     pub consistency_timeout: std::time::Duration,
+    /// How long an availability quote may be relied on.
+    pub quote_ttl: std::time::Duration,
     /// How long a transaction may stay open before /readyz reports it.
     pub long_transaction: std::time::Duration,
     pub metrics: std::sync::Arc<super::registry::Metrics>,

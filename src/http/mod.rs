@@ -5,6 +5,7 @@
 pub mod access;
 mod answer;
 mod api;
+mod availability_quotes;
 mod cities;
 mod collection;
 mod command;

@@ -1,5 +1,6 @@
-//! The six routes every collection has, each registered with its documentation: its commands,
-//! its list, and the reads of one entity (state, history, events, hash chain).
+//! The six routes every collection has (five for one that takes no command from clients),
+//! each registered with its documentation: its commands, its list, and the reads of one entity
+//! (state, history, events, hash chain).
 
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -21,12 +22,18 @@ const NOT_YET_CONSISTENT: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 
 pub fn api<C: Collection>() -> Api {
     let path = C::PATH;
-    Api::new()
-        .post(
+    // A collection whose commands are all the service's own (a quote's) takes none from
+    // clients: it has no command route.
+    let commands = if C::Command::PUBLIC.is_empty() {
+        Api::new()
+    } else {
+        Api::new().post(
             &format!("/v1/{path}/{{id}}/commands"),
             command::command::<C>,
             command_doc::<C>,
         )
+    };
+    commands
         .get(&format!("/v1/{path}"), list::list::<C>, list_doc::<C>)
         .get(
             &format!("/v1/{path}/{{id}}"),

@@ -50,6 +50,7 @@ fn resources() -> Api {
     collections
         .0
         .merge(super::hubs::api())
+        .merge(super::availability_quotes::api())
         .merge(events::api())
         .merge(status::api())
         .merge(dead_letters::api())

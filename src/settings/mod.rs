@@ -159,6 +159,10 @@ pub struct ServeSettings {
     /// How long a read naming a consistency token waits for the read models to include it.
     #[arg(long, env = "OPERATIONS_CONSISTENCY_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub consistency_timeout: Duration,
+    /// How long an availability quote may be relied on (its `expires_at`; never past the end of
+    /// its window).
+    #[arg(long, env = "OPERATIONS_QUOTE_TTL", default_value = "1m", value_parser = parse_duration)]
+    pub quote_ttl: Duration,
     /// A transaction open longer than this makes /readyz report the horizon as held back.
     #[arg(long, env = "OPERATIONS_LONG_TRANSACTION", default_value = "30s", value_parser = parse_duration)]
     pub long_transaction: Duration,

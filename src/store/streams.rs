@@ -157,6 +157,18 @@ impl Stream for aggregates::city::City {
     }
 }
 
+/// A quote is of an open hub (a closed one takes no new task: there is nothing to quote).
+impl Stream for aggregates::availability_quote::AvailabilityQuote {
+    fn references(
+        _id: Uuid,
+        command: &aggregates::availability_quote::AvailabilityQuoteCommand,
+    ) -> Vec<Reference> {
+        use aggregates::availability_quote::AvailabilityQuoteCommand::RecordAvailabilityQuote;
+        let RecordAvailabilityQuote { hub_id, .. } = command;
+        vec![Reference::to::<Hub>("hub_id", *hub_id).in_state(OPEN)]
+    }
+}
+
 impl Stream for Hub {
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|hub| hub.status.into())

@@ -211,6 +211,7 @@ impl TestApp {
         ServeSettings {
             addr: "127.0.0.1:0".parse().expect("a socket address"),
             idempotency_ttl: Duration::from_secs(86_400),
+            quote_ttl: Duration::from_secs(60),
             consistency_timeout: Duration::from_secs(10),
             long_transaction: Duration::from_secs(30),
             no_reference_checks: false,

@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod access;
 mod audit;
+mod availability_quotes;
 mod cities;
 mod cluster;
 mod concurrency;

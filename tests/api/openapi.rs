@@ -364,13 +364,36 @@ async fn every_answer_of_a_tour_of_the_api_matches_the_document() {
         ],
     )
     .await;
+    // A quote: its body and its answer as documented, a refusal too.
+    let template = "/v1/availability-quotes";
+    let body =
+        json!({"hub_id": HUB, "from": "2026-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"});
+    contract
+        .check(&contract.request_body(template), &body)
+        .unwrap();
+    let response = app
+        .send(app.request(Method::POST, template).json(&body))
+        .await;
+    let (status, answer) = contract.answer(template, "post", response).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let quote: Uuid = answer["quote_id"].as_str().unwrap().parse().unwrap();
+    let refused = app
+        .send(
+            app.request(Method::POST, template)
+                .json(&json!({"hub_id": HUB})),
+        )
+        .await;
+    let (status, _) = contract.answer(template, "post", refused).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     app.wait_for_projections().await;
 
+    let quotes_at_hub = format!("hub_id={HUB}");
     for (collection, id, filter) in [
         ("tasks", task, "status=IN_PROGRESS"),
         ("trips", trip, "status=IN_TRANSIT"),
         ("pilots", pilot, "pilot_location=TDCX_INDIA"),
         ("fo-tasks", fo_task, "kind=ROBOT_RESCUE"),
+        ("availability-quotes", quote, quotes_at_hub.as_str()),
     ] {
         let reads = [
             (
