@@ -334,7 +334,7 @@ where
 }
 
 /// The remembered outcome of an earlier request with the same key, if it was this request.
-async fn recall<A: Aggregate>(
+pub async fn recall<A: Aggregate>(
     store: &EventStore,
     record: &IdempotencyRecord,
     aggregate_id: Uuid,

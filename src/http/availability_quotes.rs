@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use aggregates::availability_quote::{AvailabilityQuote, AvailabilityQuoteCommand};
+use aggregates::availability_quote::{
+    AvailabilityQuote, AvailabilityQuoteCommand, AvailabilityQuoteError,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -137,6 +139,23 @@ async fn quote(
         ApiError::new(Code::UnreadableBody, rejection.body_text()).at(rejection.status())
     })?;
     let (mut request, value) = parse_request(&body)?;
+    // A retry with the same key and body is the same request whatever id this one would get:
+    // the id is not part of what is compared. It gets the first quote, before anything is
+    // checked or counted again (its window may be over by now).
+    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
+        request_hash: request_hash(AvailabilityQuote::TYPE, Uuid::nil(), &value),
+        key: format!("client:{}:{key}", principal.actor),
+    });
+    if let Some(record) = &idempotency {
+        let started = Instant::now();
+        let remembered =
+            commands::recall::<AvailabilityQuote>(&ctx.store, record, Uuid::nil()).await;
+        if let Ok(Some(outcome)) = &remembered {
+            record_metrics(&ctx, &Ok(outcome.clone()), started);
+            return Ok(answer(recorded(&ctx, outcome).await?, outcome));
+        }
+        remembered?;
+    }
     // Times are kept to the microsecond, as PostgreSQL keeps them: the answer is what a read
     // shows later, to the digit.
     (request.from, request.until) = (micros(request.from), micros(request.until));
@@ -181,19 +200,13 @@ async fn quote(
         field_operators: counted.field_operators,
         as_of: counted.as_of,
     };
-    // A retry with the same key and body is the same request whatever id this one would get:
-    // the id is not part of what is compared, and the first quote is answered.
-    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
-        request_hash: request_hash(AvailabilityQuote::TYPE, Uuid::nil(), &value),
-        key: format!("client:{}:{key}", principal.actor),
-    });
     let id = Uuid::now_v7();
     let envelope = CommandEnvelope {
         aggregate_id: id,
         metadata: EventMetadata {
             actor: principal.actor,
             on_behalf_of: headers.on_behalf_of,
-            command: "RecordAvailabilityQuote".to_string(),
+            command: AvailabilityQuoteCommand::RECORD.to_string(),
             causation_id: headers.request_id.clone(),
             request_id: headers.request_id,
             correlation_id: headers.correlation_id,
@@ -204,8 +217,7 @@ async fn quote(
     };
     let started = Instant::now();
     let outcome = commands::execute::<AvailabilityQuote>(&ctx.store, &(), envelope).await;
-    let name = "RecordAvailabilityQuote";
-    record(&ctx, AvailabilityQuote::TYPE, name, &outcome, started);
+    record_metrics(&ctx, &outcome, started);
     let outcome = outcome?;
     let quote = if outcome.replayed {
         recorded(&ctx, &outcome).await?
@@ -220,6 +232,15 @@ async fn quote(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the quote recorded nothing")))?
     };
     Ok(answer(quote, &outcome))
+}
+
+fn record_metrics(
+    ctx: &ApiContext,
+    outcome: &Result<CommandOutcome, commands::CommandError<AvailabilityQuoteError>>,
+    started: Instant,
+) {
+    let name = AvailabilityQuoteCommand::RECORD;
+    record(ctx, AvailabilityQuote::TYPE, name, outcome, started);
 }
 
 fn micros(time: DateTime<Utc>) -> DateTime<Utc> {

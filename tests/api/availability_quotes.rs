@@ -476,6 +476,19 @@ async fn a_quote_retried_with_its_key_is_the_first_one_even_when_the_retries_rac
     )
     .await;
     assert_eq!(app.event_count().await, before + 1);
+
+    // A retry once the window is over still gets its quote, not a refusal of the window.
+    let until = rfc3339(Utc::now() + Duration::milliseconds(1500));
+    let closing = json!({"hub_id": hub, "from": minutes(-10), "until": until});
+    let first = send("quote-2", closing.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let retried = send("quote-2", closing).await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    assert_eq!(retried.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.event_count().await, before + 2);
 }
 
 #[tokio::test]

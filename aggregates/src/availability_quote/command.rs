@@ -77,6 +77,11 @@ pub enum AvailabilityQuoteCommand {
     },
 }
 
+impl AvailabilityQuoteCommand {
+    /// The one command's name, as the events' metadata records it.
+    pub const RECORD: &'static str = <Self as strum::VariantNames>::VARIANTS[0];
+}
+
 impl CommandNames for AvailabilityQuoteCommand {
     const INTERNAL: usize = 1;
 
