@@ -34,30 +34,34 @@ SELECT id, status FROM robots
  WHERE deployment_hub_id = $1 AND status IN ('DEPLOYED', 'PARKED')
  ORDER BY id";
 
-/// The hub's pilots (operators with role PILOT, active, assigned to the hub) on shift (their
-/// current shift ON_SHIFT: not on break, cooldown or unresponsive) and free: no active
-/// assignment, and no reservation that holds them past the window's start.
-const PILOTS: &str = "
-SELECT p.id, p.active_shift_id
+/// The hub's people who can work: its operators (assigned to the hub, active) that are pilots
+/// on shift (their current shift ON_SHIFT: not on break, cooldown or unresponsive) and free (no
+/// active assignment, no reservation that holds them past the window's start, `$2`), with
+/// their shift; and its field operators who are AVAILABLE, without one.
+///
+/// One pass over the hub's members, each looked up by its keys (`OFFSET 0` keeps the planner
+/// from flattening the lateral joins), whatever the statistics say: with statistics that lag a
+/// fast-growing fleet the planner would otherwise scan every pilot (48 ms instead of 5 with
+/// 10,000 pilots).
+const PEOPLE: &str = "
+SELECT o.id, o.role, f.shift_id
   FROM operator_hubs m
-  JOIN operators o ON o.id = m.operator_id
-  JOIN pilots p ON p.id = m.operator_id
-  JOIN pilot_shifts s ON s.pilot_id = p.id AND s.shift_id = p.active_shift_id
+ CROSS JOIN LATERAL (
+       SELECT o.id, o.role, o.status FROM operators o
+        WHERE o.id = m.operator_id AND o.active AND o.role IN ('PILOT', 'FIELD')
+       OFFSET 0) o
+  LEFT JOIN LATERAL (
+       SELECT p.active_shift_id AS shift_id
+         FROM pilots p
+         JOIN pilot_shifts s ON s.pilot_id = p.id AND s.shift_id = p.active_shift_id
+        WHERE p.id = o.id AND o.role = 'PILOT'
+          AND p.archived_at IS NULL
+          AND s.state = 'ON_SHIFT'
+          AND p.active_assignment_id IS NULL
+          AND (p.active_reservation_id IS NULL OR p.locked_until <= $2)
+       OFFSET 0) f ON true
  WHERE m.hub_id = $1 AND m.removed_at IS NULL
-   AND o.role = 'PILOT' AND o.active
-   AND p.archived_at IS NULL
-   AND s.state = 'ON_SHIFT'
-   AND p.active_assignment_id IS NULL
-   AND (p.active_reservation_id IS NULL OR p.locked_until <= $2)
- ORDER BY p.id";
-
-/// The hub's field operators, active and AVAILABLE.
-const FIELD_OPERATORS: &str = "
-SELECT o.id
-  FROM operator_hubs m
-  JOIN operators o ON o.id = m.operator_id
- WHERE m.hub_id = $1 AND m.removed_at IS NULL
-   AND o.role = 'FIELD' AND o.active AND o.status = 'AVAILABLE'
+   AND ((o.role = 'FIELD' AND o.status = 'AVAILABLE') OR f.shift_id IS NOT NULL)
  ORDER BY o.id";
 
 const CHECKPOINTS: &str = "
@@ -88,21 +92,21 @@ pub async fn availability(
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    let pilots = sqlx::query_as::<_, (Uuid, Uuid)>(PILOTS)
+    let (mut pilots, mut field_operators) = (Vec::new(), Vec::new());
+    for (id, role, shift) in sqlx::query_as::<_, (Uuid, String, Option<Uuid>)>(PEOPLE)
         .bind(hub_id)
         .bind(from)
         .fetch_all(&mut *tx)
         .await?
-        .into_iter()
-        .map(|(pilot_id, shift_id)| QuotedPilot { pilot_id, shift_id })
-        .collect();
-    let field_operators = sqlx::query_scalar::<_, Uuid>(FIELD_OPERATORS)
-        .bind(hub_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|operator_id| QuotedOperator { operator_id })
-        .collect();
+    {
+        match (role.as_str(), shift) {
+            ("PILOT", Some(shift_id)) => pilots.push(QuotedPilot {
+                pilot_id: id,
+                shift_id,
+            }),
+            _ => field_operators.push(QuotedOperator { operator_id: id }),
+        }
+    }
     let mut read_models = BTreeMap::new();
     let mut least: Option<FeedPosition> = None;
     for row in sqlx::query(CHECKPOINTS)
