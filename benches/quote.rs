@@ -1,13 +1,14 @@
 //! Availability-quote latency over HTTP, with a fleet of 10,000 pilots and 5,000 robots:
-//! `./dev bench-quote [-- --pilots 10000 --robots 5000 --hubs 20 --quotes 2000 --clients 1]`.
+//! `./dev bench-quote [-- --pilots 10000 --robots 5000 --hubs 20 --quotes 2000 --clients 1
+//! --rate 10]`.
 //!
 //! One instance with its projectors on. Through its API: `--hubs` hubs; `--robots` robots
 //! registered and deployed, spread over the hubs; `--pilots` pilots, each an operator assigned
 //! to a hub and on shift (one in ten on break, one in ten with an assignment, so the counts
 //! filter); a field operator per 20 pilots, AVAILABLE. Once the read models have it all, each
-//! client asks for quotes of random hubs, one after the other; the run prints the latency
-//! percentiles of `POST /v1/availability-quotes` (counting, recording the event, answering)
-//! and the answer's size.
+//! client asks for quotes of the hubs in turn, `--rate` a second (or back to back with
+//! `--rate 0`); the run prints the latency percentiles of `POST /v1/availability-quotes`
+//! (counting, recording the event, answering), the answer's size, and the count alone.
 
 mod common;
 
@@ -36,6 +37,14 @@ struct Args {
     /// Clients asking at once.
     #[arg(long, default_value_t = 1)]
     clients: usize,
+    /// Quotes per second each client asks for, on a fixed schedule (its latency is measured
+    /// from when it was sent); 0: each as soon as the last one answered, as fast as the
+    /// service goes.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Keep the database (its name is printed) to look into it afterwards.
+    #[arg(long)]
+    keep: bool,
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -195,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|_| ())
     })
     .await?;
-    spread(args.pilots, |i| pilot(http, base, hub(i), i)).await?;
+    spread(args.pilots, |i| pilot(http, base, hub(i), i / hubs.len())).await?;
     spread(args.pilots / 20, |i| field_operator(http, base, hub(i))).await?;
     // The last write's token: every quote below counts from read models that include it all.
     let last = send(
@@ -238,34 +247,51 @@ async fn main() -> anyhow::Result<()> {
     };
     // The first quote waits for the read models to include everything.
     let (_, first) = ask(hubs[0], Some(last)).await?;
+    let size = first.len();
     let first: Value = serde_json::from_slice(&first)?;
     let per_hub = &first["capacity"];
     let started = Instant::now();
+    let (quotes, rate) = (args.quotes, args.rate);
     let results = join_all((0..args.clients).map(|client| async move {
-        let mut waits = Vec::with_capacity(args.quotes);
-        let mut size = 0;
-        for i in 0..args.quotes {
-            let (took, bytes) = ask(hubs[(client + i * 7) % hubs.len()], None).await?;
+        let mut waits = Vec::with_capacity(quotes);
+        let schedule = tokio::time::Instant::now();
+        for i in 0..quotes {
+            if rate > 0.0 {
+                let at = schedule + Duration::from_secs_f64(i as f64 / rate);
+                tokio::time::sleep_until(at).await;
+            }
+            let (took, _) = ask(hubs[(client + i * 7) % hubs.len()], None).await?;
             waits.push(took);
-            size = bytes.len();
         }
-        anyhow::Ok((waits, size))
+        anyhow::Ok(waits)
     }))
     .await;
     let seconds = started.elapsed().as_secs_f64();
     let mut waits = Vec::new();
-    let mut size = 0;
     for result in results {
-        let (client, bytes) = result?;
-        waits.extend(client);
-        size = bytes;
+        waits.extend(result?);
     }
     waits.sort();
+    // The count alone: the read models' snapshot, without the HTTP exchange and the append.
+    let mut counts = Vec::new();
+    for i in 0..args.quotes.min(500) {
+        let asked = Instant::now();
+        let counted = projections::availability_quote::availability(
+            &db.pool,
+            hubs[i % hubs.len()],
+            chrono::Utc::now(),
+        )
+        .await?;
+        counts.push(asked.elapsed());
+        std::hint::black_box(counted);
+    }
+    counts.sort();
     println!("per hub:   {per_hub}");
     println!(
-        "quotes:    {} by {} client(s) in {seconds:.1} s = {:.0} quotes/s, answers of {} kB",
+        "quotes:    {} by {} client(s) ({}) in {seconds:.1} s = {:.0} quotes/s, answers of {} kB (hub 1)",
         waits.len(),
         args.clients,
+        if rate > 0.0 { format!("{rate}/s each") } else { "back to back".to_string() },
         waits.len() as f64 / seconds,
         size / 1024
     );
@@ -275,6 +301,18 @@ async fn main() -> anyhow::Result<()> {
         percentile(&waits, 99),
         percentile(&waits, 100)
     );
-    db.drop().await?;
+    println!(
+        "counting:  p50 {:.2} ms, p99 {:.2} ms (the snapshot's four statements alone)",
+        percentile(&counts, 50),
+        percentile(&counts, 99)
+    );
+    if args.keep {
+        eprintln!(
+            "kept the database {}",
+            db.options().get_database().unwrap_or("?")
+        );
+    } else {
+        db.drop().await?;
+    }
     Ok(())
 }
