@@ -136,22 +136,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let db = common::BenchDatabase::create().await?;
     let writer = instance(&db, false).await;
-    let key = operations::auth::keys::create(
-        &db.pool,
-        "bench-process",
-        operations::auth::Role::Admin,
-        None,
-        None,
-    )
-    .await?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {key}").parse()?,
-    );
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?;
+    let http = db.admin_client("bench-process").await?;
     let hub = common::register_hub(&http, &writer).await?;
     let per_client = args.assignments.div_ceil(16);
     join_all((0..16).map(|_| async {

@@ -174,22 +174,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let db = common::BenchDatabase::create().await?;
     let base = instance(&db).await;
-    let key = operations::auth::keys::create(
-        &db.pool,
-        "bench-quote",
-        operations::auth::Role::Admin,
-        None,
-        None,
-    )
-    .await?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {key}").parse()?,
-    );
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?;
+    let http = db.admin_client("bench-quote").await?;
 
     let started = Instant::now();
     let mut hubs = Vec::new();

@@ -34,6 +34,20 @@ impl BenchDatabase {
         self.admin.clone().database(&self.name)
     }
 
+    /// An HTTP client that sends a new admin key, named `name`, on every request.
+    pub async fn admin_client(&self, name: &str) -> anyhow::Result<reqwest::Client> {
+        let role = operations::auth::Role::Admin;
+        let key = operations::auth::keys::create(&self.pool, name, role, None, None).await?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+        Ok(reqwest::Client::builder()
+            .default_headers(headers)
+            .build()?)
+    }
+
     pub async fn drop(self) -> anyhow::Result<()> {
         self.pool.close().await;
         let mut conn = PgConnection::connect_with(&self.admin).await?;

@@ -45,14 +45,24 @@ fn pilots(n: u128) -> Vec<QuotedPilot> {
         .collect()
 }
 
-/// A quote asked at minute 0 for minutes 10 to 70, expiring at minute 5.
-fn quote(robots: Vec<QuotedRobot>, pilots: Vec<QuotedPilot>) -> AvailabilityQuoteCommand {
+/// A quote asked at minute 0 for the window `from`..`until` (minutes), expiring at `expires`.
+fn record(from: i64, until: i64, expires: i64) -> AvailabilityQuoteCommand {
+    recording(robots(1), pilots(1), from, until, expires)
+}
+
+fn recording(
+    robots: Vec<QuotedRobot>,
+    pilots: Vec<QuotedPilot>,
+    from: i64,
+    until: i64,
+    expires: i64,
+) -> AvailabilityQuoteCommand {
     AvailabilityQuoteCommand::RecordAvailabilityQuote {
         hub_id: Uuid::from_u128(1),
-        from: at(10),
-        until: at(70),
+        from: at(from),
+        until: at(until),
         quoted_at: at(0),
-        expires_at: at(5),
+        expires_at: at(expires),
         robots,
         pilots,
         field_operators: vec![QuotedOperator {
@@ -60,6 +70,11 @@ fn quote(robots: Vec<QuotedRobot>, pilots: Vec<QuotedPilot>) -> AvailabilityQuot
         }],
         as_of: freshness(),
     }
+}
+
+/// A quote asked at minute 0 for minutes 10 to 70, expiring at minute 5.
+fn quote(robots: Vec<QuotedRobot>, pilots: Vec<QuotedPilot>) -> AvailabilityQuoteCommand {
+    recording(robots, pilots, 10, 70, 5)
 }
 
 fn quoted(
@@ -122,27 +137,7 @@ fn a_quote_is_recorded_once() {
 
 #[test]
 fn the_window_must_be_open_and_not_over() {
-    let with = |from: i64, until: i64| match quote(robots(1), pilots(1)) {
-        AvailabilityQuoteCommand::RecordAvailabilityQuote {
-            hub_id,
-            quoted_at,
-            robots,
-            pilots,
-            field_operators,
-            as_of,
-            ..
-        } => AvailabilityQuoteCommand::RecordAvailabilityQuote {
-            hub_id,
-            from: at(from),
-            until: at(until),
-            quoted_at,
-            expires_at: quoted_at,
-            robots,
-            pilots,
-            field_operators,
-            as_of,
-        },
-    };
+    let with = |from: i64, until: i64| record(from, until, 0);
     QuoteTest::with(())
         .given_no_previous_events()
         .when(with(10, 10))
@@ -163,29 +158,7 @@ fn the_window_must_be_open_and_not_over() {
 
 #[test]
 fn a_quote_expires_between_its_asking_and_the_end_of_its_window() {
-    let expiring = |minute: i64| match quote(robots(1), pilots(1)) {
-        AvailabilityQuoteCommand::RecordAvailabilityQuote {
-            hub_id,
-            from,
-            until,
-            quoted_at,
-            robots,
-            pilots,
-            field_operators,
-            as_of,
-            ..
-        } => AvailabilityQuoteCommand::RecordAvailabilityQuote {
-            hub_id,
-            from,
-            until,
-            quoted_at,
-            expires_at: at(minute),
-            robots,
-            pilots,
-            field_operators,
-            as_of,
-        },
-    };
+    let expiring = |minute: i64| record(10, 70, minute);
     for minute in [-1, 71] {
         assert_eq!(
             AvailabilityQuote::default().decide(expiring(minute)),
