@@ -167,6 +167,13 @@ async fn quote(
             "the window is empty: `until` must be after `from`",
         ));
     }
+    if request.until - request.from > AvailabilityQuote::MAX_WINDOW {
+        return Err(invalid(
+            Code::InvalidField,
+            "until",
+            "a window is at most 7 days long",
+        ));
+    }
     if request.until <= Utc::now() {
         return Err(invalid(
             Code::InvalidField,
@@ -306,9 +313,20 @@ fn parse_request(body: &[u8]) -> Result<(QuoteRequest, serde_json::Value), ApiEr
             "the body must be a JSON object: {\"hub_id\": ..., \"from\": ..., \"until\": ...}",
         ));
     }
-    let request = serde_path_to_error::deserialize(&value).map_err(|e| {
+    let request: QuoteRequest = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         invalid(Code::InvalidField, &path, &e.into_inner().to_string())
     })?;
+    // chrono reads `23:59:60` as a leap second, which PostgreSQL keeps as the next second: the
+    // event and the read model would disagree. Refused, as most of the world's clocks do.
+    for (field, time) in [("from", request.from), ("until", request.until)] {
+        if chrono::Timelike::nanosecond(&time) >= 1_000_000_000 {
+            return Err(invalid(
+                Code::InvalidField,
+                field,
+                "a leap second (:60) is not taken; send the second after it",
+            ));
+        }
+    }
     Ok((request, value))
 }

@@ -353,6 +353,16 @@ async fn bad_input_is_refused_with_400_naming_the_field_and_stores_nothing() {
         ),
         (with("capacity", json!(3)), "capacity", "unknown field"),
         (with("until", json!(minutes(-120))), "until", "after `from`"),
+        (
+            with("until", json!(minutes(7 * 24 * 60 + 1))),
+            "until",
+            "at most 7 days",
+        ),
+        (
+            with("until", json!("2026-12-31T23:59:60Z")),
+            "until",
+            "leap second",
+        ),
     ];
     for (body, field, says) in cases {
         let problem = assert_problem(

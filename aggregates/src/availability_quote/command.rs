@@ -124,6 +124,8 @@ pub enum AvailabilityQuoteError {
     WindowOver,
     #[error("a quote expires when it is recorded or later, and by the end of its window")]
     BadExpiry,
+    #[error("a window is at most 7 days long")]
+    WindowTooLong,
 }
 
 impl DomainError for AvailabilityQuoteError {
@@ -133,6 +135,7 @@ impl DomainError for AvailabilityQuoteError {
             Self::EmptyWindow => "empty_window",
             Self::WindowOver => "window_over",
             Self::BadExpiry => "bad_expiry",
+            Self::WindowTooLong => "window_too_long",
         }
     }
 }

@@ -37,6 +37,9 @@ fn count<T>(items: &[T]) -> u32 {
 }
 
 impl AvailabilityQuote {
+    /// The longest window a quote is asked for: what a hub has now says little of next week.
+    pub const MAX_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
     pub fn state(&self) -> Option<&QuoteState> {
         self.0.as_ref()
     }
@@ -62,6 +65,9 @@ impl AvailabilityQuote {
         }
         if until <= from {
             return Err(AvailabilityQuoteError::EmptyWindow);
+        }
+        if until - from > Self::MAX_WINDOW {
+            return Err(AvailabilityQuoteError::WindowTooLong);
         }
         if until <= quoted_at {
             return Err(AvailabilityQuoteError::WindowOver);

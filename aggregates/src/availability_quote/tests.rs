@@ -151,6 +151,14 @@ fn the_window_must_be_open_and_not_over() {
         .given_no_previous_events()
         .when(with(-20, -1))
         .then_expect_error(AvailabilityQuoteError::WindowOver);
+    // A week at most.
+    QuoteTest::with(())
+        .given_no_previous_events()
+        .when(with(10, 10 + 7 * 24 * 60 + 1))
+        .then_expect_error(AvailabilityQuoteError::WindowTooLong);
+    assert!(AvailabilityQuote::default()
+        .decide(with(10, 10 + 7 * 24 * 60))
+        .is_ok());
     // A window that began before, and ends after: the rest of it is quoted.
     let events = AvailabilityQuote::default().decide(with(-20, 30)).unwrap();
     assert_eq!(events.len(), 1);
