@@ -120,6 +120,13 @@ impl Cluster {
         run(Command::new(self.bin.join(program)).args(args))
     }
 
+    /// Crashes the server (`pg_ctl stop -m immediate`: what was not yet written of the WAL is
+    /// lost, as in a power cut of the database alone) and starts it again, which recovers.
+    pub fn crash_and_restart(&self) {
+        self.as_owner("pg_ctl", &["stop", "-D", &self.data(), "-m", "immediate"]);
+        self.start_server();
+    }
+
     fn start_server(&self) {
         let log = self.dir.join("postgres.log");
         let options = format!(

@@ -147,6 +147,36 @@ async fn a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
     assert!(events > 50, "the load wrote only {events} events");
 }
 
+/// Read models commit without waiting for the WAL (`synchronous_commit = off`): a database
+/// crash may lose their last batches, and must lose each batch whole, rows and checkpoint
+/// together, so that the events are applied again, once.
+#[tokio::test]
+async fn a_database_crash_mid_load_loses_read_model_batches_whole_and_they_are_applied_again() {
+    let cluster = crate::cluster::Cluster::start(None);
+    let db = TestDatabase::create_on(cluster.admin()).await;
+    let port = free_port();
+    let mut service = Service::start(&db, port).await;
+    register_places(&service.client, &service.base).await;
+    let load = tokio::spawn(load_until_killed(
+        service.client.clone(),
+        service.base.clone(),
+        8,
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.crash_and_restart();
+    // The load goes on against the recovered database, then the service is replaced.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    service.kill();
+    load.await.unwrap();
+    let _service = Service::start(&db, port).await;
+    let pool = sqlx::PgPool::connect_with(db.options.clone())
+        .await
+        .unwrap();
+    wait_for_projections(&pool).await;
+    let events = assert_tasks_projected_exactly_once(&pool).await;
+    assert!(events > 50, "the load wrote only {events} events");
+}
+
 /// After a fault drill on tasks (besides the fixtures' places): every status-changing task event has exactly one history row
 /// and no row lacks its event, every task row is at its stream's last event, and both
 /// projectors counted every event once. Returns the number of events.
