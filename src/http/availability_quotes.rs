@@ -10,7 +10,7 @@ use aggregates::availability_quote::{
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -24,10 +24,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::answer::{etag, CONSISTENCY_TOKEN};
 use super::api::Api;
 use super::collection::{views, Collection, Filter, ListSpec};
-use super::command::{record, request_hash};
+use super::command::{answer_headers, client_key, json_object, read_body, record};
 use super::consistency::wait_for_token;
 use super::context::ApiContext;
 use super::extract::{invalid, ApiQuery};
@@ -35,7 +34,7 @@ use super::headers::CommandHeaders;
 use super::problem::{ApiError, Code};
 use crate::auth::{Access, Principal};
 use crate::commands::{self, CommandEnvelope, CommandOutcome};
-use crate::store::{EventMetadata, IdempotencyRecord};
+use crate::store::EventMetadata;
 
 impl Collection for AvailabilityQuote {
     const PATH: &'static str = "availability-quotes";
@@ -135,17 +134,12 @@ async fn quote(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     principal.require(Access::Command, Some(AvailabilityQuote::PATH))?;
-    let body = body.map_err(|rejection| {
-        ApiError::new(Code::UnreadableBody, rejection.body_text()).at(rejection.status())
-    })?;
-    let (mut request, value) = parse_request(&body)?;
+    let (mut request, value) = parse_request(&read_body(body)?)?;
     // A retry with the same key and body is the same request whatever id this one would get:
     // the id is not part of what is compared. It gets the first quote, before anything is
     // checked or counted again (its window may be over by now).
-    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
-        request_hash: request_hash(AvailabilityQuote::TYPE, Uuid::nil(), &value),
-        key: format!("client:{}:{key}", principal.actor),
-    });
+    let (key, nil) = (headers.idempotency_key.clone(), Uuid::nil());
+    let idempotency = client_key(&principal, key, AvailabilityQuote::TYPE, nil, &value);
     if let Some(record) = &idempotency {
         let started = Instant::now();
         let remembered =
@@ -159,28 +153,9 @@ async fn quote(
     // Times are kept to the microsecond, as PostgreSQL keeps them: the answer is what a read
     // shows later, to the digit.
     (request.from, request.until) = (micros(request.from), micros(request.until));
-    // The rules the aggregate keeps, told before anything is counted.
-    if request.until <= request.from {
-        return Err(invalid(
-            Code::InvalidField,
-            "until",
-            "the window is empty: `until` must be after `from`",
-        ));
-    }
-    if request.until - request.from > AvailabilityQuote::MAX_WINDOW {
-        return Err(invalid(
-            Code::InvalidField,
-            "until",
-            "a window is at most 7 days long",
-        ));
-    }
-    if request.until <= Utc::now() {
-        return Err(invalid(
-            Code::InvalidField,
-            "until",
-            "the window is over: `until` must be in the future",
-        ));
-    }
+    // The aggregate's window rule, told as a bad field before anything is counted.
+    AvailabilityQuote::check_window(request.from, request.until, Utc::now())
+        .map_err(|refused| invalid(Code::InvalidField, "until", &refused.to_string()))?;
     wait_for_token(&ctx, query.consistent_with, &READ_MODELS).await?;
     let quoted_at = micros(Utc::now());
     let counted = projections::availability_quote::availability(
@@ -284,35 +259,21 @@ fn answer(quote: AvailabilityQuoteView, outcome: &CommandOutcome) -> Response {
         token: token.clone(),
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ETAG, etag(version));
-    if let Ok(token) = HeaderValue::from_str(&token) {
-        headers.insert(CONSISTENCY_TOKEN, token);
-    }
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/availability-quotes/{id}")) {
-        headers.insert(header::LOCATION, location);
-    }
-    if outcome.replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
+    let location = format!("/v1/{}/{id}", AvailabilityQuote::PATH);
+    answer_headers(
+        &mut response,
+        version,
+        Some(&token),
+        Some(location),
+        outcome.replayed,
+    );
     response
 }
 
 /// The body as a `QuoteRequest`, and as JSON (what an idempotency key compares): 400 naming
 /// the field that is missing, unknown or malformed.
 fn parse_request(body: &[u8]) -> Result<(QuoteRequest, serde_json::Value), ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            Code::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    if !value.is_object() {
-        return Err(ApiError::new(
-            Code::BodyNotObject,
-            "the body must be a JSON object: {\"hub_id\": ..., \"from\": ..., \"until\": ...}",
-        ));
-    }
+    let value = json_object(body, "{\"hub_id\": ..., \"from\": ..., \"until\": ...}")?;
     let request: QuoteRequest = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         invalid(Code::InvalidField, &path, &e.into_inner().to_string())

@@ -34,16 +34,9 @@ pub(super) async fn command<C: Collection>(
     // The router checked the route's access already; a handler reached another way must not
     // skip it.
     principal.require(Access::Command, Some(C::PATH))?;
-    let body = body.map_err(|rejection| {
-        ApiError::new(Code::UnreadableBody, rejection.body_text()).at(rejection.status())
-    })?;
+    let body = read_body(body)?;
     let (command, value) = parse_command::<C::Command>(&body)?;
-    // Client keys live in a namespace of their own (the processes' keys cannot be taken),
-    // one per principal: two clients that pick the same key do not collide.
-    let idempotency = headers.idempotency_key.map(|key| IdempotencyRecord {
-        request_hash: request_hash(C::TYPE, id, &value),
-        key: format!("client:{}:{key}", principal.actor),
-    });
+    let idempotency = client_key(&principal, headers.idempotency_key, C::TYPE, id, &value);
     let envelope = CommandEnvelope {
         aggregate_id: id,
         metadata: EventMetadata {
@@ -109,6 +102,51 @@ pub(super) fn record<E: DomainError>(
     }
 }
 
+/// The body, or the API's error for one that could not be read.
+pub(super) fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        ApiError::new(Code::UnreadableBody, rejection.body_text()).at(rejection.status())
+    })
+}
+
+/// What a client's `Idempotency-Key` remembers a request by. Client keys live in a namespace
+/// of their own (the processes' keys cannot be taken), one per principal: two clients that
+/// pick the same key do not collide.
+pub(super) fn client_key(
+    principal: &Principal,
+    key: Option<String>,
+    aggregate_type: &str,
+    id: Uuid,
+    body: &Value,
+) -> Option<IdempotencyRecord> {
+    key.map(|key| IdempotencyRecord {
+        request_hash: request_hash(aggregate_type, id, body),
+        key: format!("client:{}:{key}", principal.actor),
+    })
+}
+
+/// The headers of a command's answer: the stream's version, the token, where the new entity
+/// is, and whether the answer is a replay.
+pub(super) fn answer_headers(
+    response: &mut Response,
+    version: u64,
+    token: Option<&str>,
+    location: Option<String>,
+    replayed: bool,
+) {
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag(version));
+    if let Some(token) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(CONSISTENCY_TOKEN, token);
+    }
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+}
+
 fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     let replayed = outcome.replayed;
     let status = if outcome.created_stream() {
@@ -125,19 +163,8 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
     };
     let (id, version) = (body.id, body.version);
     let mut response = (status, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ETAG, etag(version));
-    if let Some(token) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        headers.insert(CONSISTENCY_TOKEN, token);
-    }
-    if status == StatusCode::CREATED {
-        if let Ok(location) = HeaderValue::from_str(&format!("/v1/{}/{}", C::PATH, id)) {
-            headers.insert(header::LOCATION, location);
-        }
-    }
-    if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
+    let location = (status == StatusCode::CREATED).then(|| format!("/v1/{}/{}", C::PATH, id));
+    answer_headers(&mut response, version, token.as_deref(), location, replayed);
     response
 }
 
@@ -146,20 +173,9 @@ fn command_answer<C: Collection>(outcome: CommandOutcome) -> Response {
 pub fn parse_command<C: DeserializeOwned + CommandNames>(
     body: &[u8],
 ) -> Result<(C, Value), ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            Code::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
+    let value = json_object(body, "{\"type\": \"<CommandName>\", ...fields}")?;
     let expected = || C::PUBLIC.join(", ");
     let kind = match value.get("type") {
-        _ if !value.is_object() => {
-            return Err(ApiError::new(
-                Code::BodyNotObject,
-                "the body must be a JSON object: {\"type\": \"<CommandName>\", ...fields}",
-            ))
-        }
         None => {
             return Err(ApiError::new(
                 Code::CommandTypeMissing,
@@ -203,9 +219,26 @@ pub fn parse_command<C: DeserializeOwned + CommandNames>(
     Ok((command, value))
 }
 
+/// The body as JSON, which must be an object (of the `shape` the error shows).
+pub(super) fn json_object(body: &[u8], shape: &str) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            Code::BodyNotObject,
+            format!("the body must be a JSON object: {shape}"),
+        ));
+    }
+    Ok(value)
+}
+
 /// What makes two requests "the same" for an idempotency key: the stream and the body's JSON
 /// value (key order and white space do not matter).
-pub(super) fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
+fn request_hash(aggregate_type: &str, id: Uuid, body: &Value) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(aggregate_type.as_bytes());
     hasher.update(id.as_bytes());

@@ -120,7 +120,7 @@ pub enum AvailabilityQuoteError {
     AlreadyExists,
     #[error("the window is empty: `until` must be after `from`")]
     EmptyWindow,
-    #[error("the window is over: `until` must be after the time of the quote")]
+    #[error("the window is over: `until` must be in the future")]
     WindowOver,
     #[error("a quote expires when it is recorded or later, and by the end of its window")]
     BadExpiry,

@@ -44,6 +44,25 @@ impl AvailabilityQuote {
         self.0.as_ref()
     }
 
+    /// Whether a quote may be asked at `now` for the window `from`..`until`: not empty, at
+    /// most `MAX_WINDOW` long, not over. (The API tells a caller before anything is counted.)
+    pub fn check_window(
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AvailabilityQuoteError> {
+        if until <= from {
+            return Err(AvailabilityQuoteError::EmptyWindow);
+        }
+        if until - from > Self::MAX_WINDOW {
+            return Err(AvailabilityQuoteError::WindowTooLong);
+        }
+        if until <= now {
+            return Err(AvailabilityQuoteError::WindowOver);
+        }
+        Ok(())
+    }
+
     /// Decides what `command` records. Pure: the time of the quote comes with the command.
     pub fn decide(
         &self,
@@ -63,15 +82,7 @@ impl AvailabilityQuote {
         if self.0.is_some() {
             return Err(AvailabilityQuoteError::AlreadyExists);
         }
-        if until <= from {
-            return Err(AvailabilityQuoteError::EmptyWindow);
-        }
-        if until - from > Self::MAX_WINDOW {
-            return Err(AvailabilityQuoteError::WindowTooLong);
-        }
-        if until <= quoted_at {
-            return Err(AvailabilityQuoteError::WindowOver);
-        }
+        Self::check_window(from, until, quoted_at)?;
         if expires_at < quoted_at || expires_at > until {
             return Err(AvailabilityQuoteError::BadExpiry);
         }
