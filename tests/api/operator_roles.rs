@@ -76,6 +76,9 @@ async fn a_pilot_is_registered_and_starts_shifts_only_as_an_active_operator_with
     app.ok("pilots", pilot, json!({"type": "EndShift"})).await;
 
     // A deactivated operator's pilot starts no further shift; what else it has stays its own.
+    // (The shift process first records the operator OFFLINE: a deactivation sent while it
+    // writes would be a 409 to retry, as the API says.)
+    app.wait_for_projections().await;
     deactivate(&app, pilot).await;
     app.wait_for_projections().await;
     let problem = app
