@@ -226,6 +226,10 @@ impl Parts {
             quote_ttl: settings.quote_ttl,
             long_transaction: settings.long_transaction,
             metrics: http::metrics::Metrics::new().context("cannot register the metrics")?,
+            feed: runner
+                .as_ref()
+                .map(|(runner, _)| runner.stats())
+                .unwrap_or_default(),
         })
         .layer(RequestBodyTimeoutLayer::new(limits.request_body_timeout))
         .layer(TimeoutLayer::with_status_code(
@@ -284,6 +288,7 @@ async fn start_projections(
         RunnerSettings {
             batch_size: settings.batch_size,
             poll_interval: settings.poll_interval,
+            checkpoint_interval: settings.checkpoint_interval,
             park_after: settings.park_after,
             stop_on_failure: settings.stop_on_failure.clone(),
             lease_ttl: settings.lease_ttl,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Row};
 
+use crate::dead_letters::{letters_of, Letters};
 use crate::lease::Fence;
 use crate::FeedPosition;
 
@@ -24,6 +25,32 @@ pub async fn ensure(pool: &PgPool, names: &[&str]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Creates the checkpoints of these projectors if they do not exist yet, and records the event
+/// types each reads (see `reached`).
+pub async fn ensure_running(
+    pool: &PgPool,
+    projectors: &[&dyn crate::Projector],
+) -> Result<(), sqlx::Error> {
+    let names: Vec<&str> = projectors.iter().map(|p| p.name()).collect();
+    // An array of arrays must be rectangular: the types go as one comma-joined text each.
+    let types: Vec<String> = projectors
+        .iter()
+        .map(|p| p.event_types().join(","))
+        .collect();
+    sqlx::query(
+        "INSERT INTO projector_checkpoints (name, event_types)
+         SELECT name, string_to_array(types, ',')
+           FROM unnest($1::text[], $2::text[]) AS t(name, types)
+             ON CONFLICT (name) DO UPDATE SET event_types = EXCLUDED.event_types
+          WHERE projector_checkpoints.event_types IS DISTINCT FROM EXCLUDED.event_types",
+    )
+    .bind(&names)
+    .bind(&types)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Reads a projector's checkpoint and locks it until the transaction ends: a second runner of
 /// the same projector waits here, then sees the checkpoint the first one moved.
 pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx::Error> {
@@ -37,46 +64,53 @@ pub async fn lock(tx: &mut PgConnection, name: &str) -> Result<Checkpoint, sqlx:
     checkpoint_of(&row)
 }
 
-/// `lock`, for a batch run under a lease: `None` when the lease is no longer this fence's
-/// (taken over, or lapsed), and then nothing is to be applied.
-pub async fn lock_fenced(
+/// `lock`, for a batch run under a lease, with the projector's open dead letters (what the
+/// batch passes over): `None` when the lease is no longer this fence's (taken over, or lapsed),
+/// and then nothing is to be applied.
+pub(crate) async fn lock_fenced(
     tx: &mut PgConnection,
     name: &str,
     fence: &Fence,
-) -> Result<Option<Checkpoint>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT c.transaction_id::text::bigint AS transaction_id, c.position, c.events_applied,
-                EXISTS (SELECT 1 FROM projector_leases l
-                         WHERE l.name = c.name AND l.holder = $2 AND l.epoch = $3
-                           AND l.expires_at > now()) AS leased
-           FROM projector_checkpoints c WHERE c.name = $1 FOR UPDATE",
-    )
-    .bind(name)
-    .bind(&fence.holder)
-    .bind(fence.epoch)
-    .fetch_one(tx)
-    .await?;
-    if !row.try_get::<bool, _>("leased")? {
-        return Ok(None);
-    }
-    checkpoint_of(&row).map(Some)
+) -> Result<Option<(Checkpoint, Letters)>, sqlx::Error> {
+    read_fenced(tx, name, fence, "FOR UPDATE OF c").await
 }
 
-/// Whether the lease is still this fence's.
-pub async fn leased(
+/// `lock_fenced` without the lock: for a process, whose batch holds no transaction.
+pub(crate) async fn read_fenced_unlocked(
     conn: &mut PgConnection,
     name: &str,
     fence: &Fence,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM projector_leases
-                         WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now())",
-    )
+) -> Result<Option<(Checkpoint, Letters)>, sqlx::Error> {
+    read_fenced(conn, name, fence, "").await
+}
+
+async fn read_fenced(
+    conn: &mut PgConnection,
+    name: &str,
+    fence: &Fence,
+    lock: &str,
+) -> Result<Option<(Checkpoint, Letters)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT c.transaction_id::text::bigint AS transaction_id, c.position, c.events_applied,
+                EXISTS (SELECT 1 FROM projector_leases l
+                         WHERE l.name = c.name AND l.holder = $2 AND l.epoch = $3
+                           AND l.expires_at > now()) AS leased,
+                {letters} AS letters
+           FROM projector_checkpoints c WHERE c.name = $1 {lock}",
+        letters = letters_of("c.name"),
+    ))
     .bind(name)
     .bind(&fence.holder)
     .bind(fence.epoch)
     .fetch_one(conn)
-    .await
+    .await?;
+    if !row.try_get::<bool, _>("leased")? {
+        return Ok(None);
+    }
+    let letters: Option<String> = row.try_get("letters")?;
+    let letters =
+        Letters::from_json(letters.as_deref()).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    Ok(Some((checkpoint_of(&row)?, letters)))
 }
 
 fn checkpoint_of(row: &sqlx::postgres::PgRow) -> Result<Checkpoint, sqlx::Error> {
@@ -181,11 +215,24 @@ pub async fn record_failure(
     .await
 }
 
-/// True when every named projector has applied the feed up to `at`.
+/// True when every named projector has applied the feed up to `at`: its checkpoint is there, or
+/// no event of the types it reads lies between its checkpoint and `at`, every transaction up
+/// to `at`'s having ended (a projector does not move its checkpoint for every event it passes
+/// over).
 pub async fn reached(pool: &PgPool, names: &[&str], at: FeedPosition) -> Result<bool, sqlx::Error> {
     let reached: Option<bool> = sqlx::query_scalar(
-        "SELECT bool_and((transaction_id, position) >= ($2::text::xid8, $3)) AND count(*) = cardinality($1)
-           FROM projector_checkpoints WHERE name = ANY($1)",
+        "SELECT bool_and((c.transaction_id, c.position) >= ($2::text::xid8, $3)
+                         OR (c.event_types IS NOT NULL
+                             AND $2::text::xid8 < feed_horizon()
+                             AND NOT EXISTS (
+                                 SELECT 1 FROM events e
+                                  WHERE (e.transaction_id, e.global_position)
+                                        > (c.transaction_id, c.position)
+                                    AND (e.transaction_id, e.global_position)
+                                        <= ($2::text::xid8, $3)
+                                    AND e.event_type = ANY(c.event_types))))
+                AND count(*) = cardinality($1)
+           FROM projector_checkpoints c WHERE c.name = ANY($1)",
     )
     .bind(names)
     .bind(at.transaction_id as i64)
@@ -193,6 +240,51 @@ pub async fn reached(pool: &PgPool, names: &[&str], at: FeedPosition) -> Result<
     .fetch_one(pool)
     .await?;
     Ok(reached.unwrap_or(false))
+}
+
+/// How far each named projector has read the feed, in the caller's snapshot: past its
+/// checkpoint, up to the last event before the first one of its types it has yet to apply
+/// (below the horizon: every event up to there is committed and in the snapshot). This is its
+/// checkpoint when it has just applied its latest batch, and more when it passed over events
+/// of other types since (see `reached`).
+pub async fn positions(
+    conn: &mut PgConnection,
+    names: &[&str],
+) -> Result<Vec<(String, FeedPosition)>, sqlx::Error> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT c.name, coalesce(r.transaction_id, c.transaction_id)::text::bigint,
+                coalesce(r.global_position, c.position)
+           FROM projector_checkpoints c
+           LEFT JOIN LATERAL (
+                SELECT e.transaction_id, e.global_position FROM events e
+                 WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
+                   AND e.transaction_id < feed_horizon() AND e.event_type = ANY(c.event_types)
+                 ORDER BY e.transaction_id, e.global_position LIMIT 1) n ON true
+           LEFT JOIN LATERAL (
+                SELECT e.transaction_id, e.global_position FROM events e
+                 WHERE c.event_types IS NOT NULL
+                   AND (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
+                   AND e.transaction_id < feed_horizon()
+                   AND (n.transaction_id IS NULL
+                        OR (e.transaction_id, e.global_position)
+                           < (n.transaction_id, n.global_position))
+                 ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1) r ON true
+          WHERE c.name = ANY($1)
+          ORDER BY c.name",
+    )
+    .bind(names)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, xid, position)| {
+            let at = FeedPosition {
+                transaction_id: xid as u64,
+                position,
+            };
+            (name, at)
+        })
+        .collect())
 }
 
 /// What an operator sees of a projector.
@@ -205,7 +297,7 @@ pub struct ProjectorStatus {
     pub checkpoint: String,
     pub position: i64,
     pub events_applied: i64,
-    /// Events committed past the checkpoint (counted up to 1,000,000).
+    /// Events of the types it reads committed past the checkpoint (counted up to 1,000,000).
     pub lag_events: i64,
     pub updated_at: DateTime<Utc>,
     pub failures: i32,
@@ -224,6 +316,7 @@ pub async fn statuses(pool: &PgPool) -> Result<Vec<ProjectorStatus>, sqlx::Error
                 c.failed_position,
                 (SELECT count(*) FROM (SELECT 1 FROM events e
                    WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.position)
+                     AND (c.event_types IS NULL OR e.event_type = ANY(c.event_types))
                    LIMIT 1000000) behind) AS lag_events,
                 l.holder, l.expires_at
            FROM projector_checkpoints c

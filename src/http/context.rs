@@ -18,4 +18,6 @@ pub struct ApiContext {
     /// How long a transaction may stay open before /readyz reports it.
     pub long_transaction: std::time::Duration,
     pub metrics: std::sync::Arc<super::registry::Metrics>,
+    /// What this instance's projectors read and applied (nothing when it runs none).
+    pub feed: projections::FeedStats,
 }

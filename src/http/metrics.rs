@@ -80,6 +80,27 @@ async fn render(
             .with_label_values(&[projector.as_str()])
             .set(parked);
     }
+    // Counters of this instance: brought up to the runner's counts.
+    let catch_up = |counter: prometheus::IntCounter, count: u64| {
+        counter.inc_by(count.saturating_sub(counter.get()));
+    };
+    let (shared, alone) = ctx.feed.reads();
+    catch_up(
+        ctx.metrics.feed_reads.with_label_values(&["instance"]),
+        shared,
+    );
+    catch_up(
+        ctx.metrics.feed_reads.with_label_values(&["projector"]),
+        alone,
+    );
+    for (projector, batches) in ctx.feed.batches() {
+        catch_up(
+            ctx.metrics
+                .projector_batches
+                .with_label_values(&[projector]),
+            batches,
+        );
+    }
     let mut body = Vec::new();
     TextEncoder::new()
         .encode(&ctx.metrics.registry.gather(), &mut body)

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub(super) projector_lag: IntGaugeVec,
     pub(super) projector_failures: IntGaugeVec,
     pub(super) projector_dead_letters: IntGaugeVec,
+    pub(super) feed_reads: IntCounterVec,
+    pub(super) projector_batches: IntCounterVec,
 }
 
 impl Metrics {
@@ -60,7 +62,7 @@ impl Metrics {
             )?,
             projector_lag: gauge(
                 "projector_lag_events",
-                "Events committed past each projector's checkpoint",
+                "Events of its types committed past each projector's checkpoint",
             )?,
             projector_failures: gauge(
                 "projector_failures",
@@ -69,6 +71,17 @@ impl Metrics {
             projector_dead_letters: gauge(
                 "projector_dead_letters",
                 "Streams parked behind a dead letter, by projector (and `deadlines`)",
+            )?,
+            feed_reads: counter(
+                "feed_reads_total",
+                "Reads of the feed by this instance's projectors: `instance`, its one reader for \
+                 all of them; `projector`, one reading on its own (its place behind the reader's)",
+                &["reader"],
+            )?,
+            projector_batches: counter(
+                "projector_batches_total",
+                "Batches of events this instance's projectors applied, by projector",
+                &["projector"],
             )?,
             registry,
         }))

@@ -234,6 +234,10 @@ pub struct ProjectionSettings {
     /// How often projectors look for new events when no notification came.
     #[arg(long = "projection-poll-interval", env = "OPERATIONS_PROJECTION_POLL_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
     pub poll_interval: Duration,
+    /// How long a projector that passed over events of no interest to it (in memory, with no
+    /// database work) waits for a batch of its own before it moves its checkpoint past them.
+    #[arg(long = "checkpoint-interval", env = "OPERATIONS_CHECKPOINT_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub checkpoint_interval: Duration,
     /// How long a REQUESTED assignment waits for its pilot before it goes STALE.
     #[arg(long = "assignment-timeout", env = "OPERATIONS_ASSIGNMENT_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub assignment_timeout: Duration,

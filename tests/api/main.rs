@@ -35,6 +35,7 @@ mod references;
 mod robot_trips;
 mod robots;
 mod seed_collections;
+mod shared_feed;
 mod store;
 mod tasks;
 mod trips;

@@ -64,13 +64,10 @@ SELECT o.id, o.role, f.shift_id
    AND ((o.role = 'FIELD' AND o.status = 'AVAILABLE') OR f.shift_id IS NOT NULL)
  ORDER BY o.id";
 
-const CHECKPOINTS: &str = "
-SELECT name, transaction_id::text::bigint AS transaction_id, position
-  FROM projector_checkpoints WHERE name = ANY($1)";
-
 /// What the hub `hub_id` has for a window starting at `from`, read in one snapshot with the
 /// checkpoints of the projectors that keep those tables (each moves its checkpoint in the
-/// transaction that writes its rows, so the counts are exactly the events up to them).
+/// transaction that writes its rows, so the counts are exactly the events up to them, and any
+/// events past them, in the snapshot, of types the projector does not read).
 pub async fn availability(
     pool: &PgPool,
     hub_id: Uuid,
@@ -109,17 +106,9 @@ pub async fn availability(
     }
     let mut read_models = BTreeMap::new();
     let mut least: Option<FeedPosition> = None;
-    for row in sqlx::query(CHECKPOINTS)
-        .bind(&READ_MODELS[..])
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        let at = FeedPosition {
-            transaction_id: row.try_get::<i64, _>("transaction_id")? as u64,
-            position: row.try_get("position")?,
-        };
+    for (name, at) in crate::checkpoint::positions(&mut tx, &READ_MODELS).await? {
         least = Some(least.map_or(at, |l| l.min(at)));
-        read_models.insert(row.try_get("name")?, at.to_string());
+        read_models.insert(name, at.to_string());
     }
     tx.commit().await?;
     // A projector without a checkpoint yet has read nothing.

@@ -2,7 +2,8 @@
 //! projector (the approach of Axon's dead-letter queue, which parks the sequence).
 //!
 //! After its retries, the failing event becomes a row of `dead_letters`; the runner then passes
-//! over that stream's later events for that projector (the feed marks them `parked`), so they
+//! over that stream's later events for that projector (it reads its dead letters with its
+//! checkpoint, for every batch), so they
 //! wait behind it in order, and goes on with every other stream. An operator asks for a retry
 //! (after deploying a fix) or a skip (with a reason); the projector's running runner does it,
 //! inside the transaction that holds its checkpoint: it applies the stream's parked events up to
@@ -15,9 +16,12 @@ use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
+mod held;
 mod resolve;
 
-pub use resolve::{request, requested, resolve, RequestError, Resolution};
+pub(crate) use held::{letters_of, Letters};
+
+pub use resolve::{request, requested, requested_projectors, resolve, RequestError, Resolution};
 
 use crate::FeedPosition;
 

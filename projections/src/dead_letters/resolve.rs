@@ -76,6 +76,16 @@ pub async fn requested(pool: &PgPool, projector: &str) -> Result<Vec<i64>, sqlx:
     .await
 }
 
+/// The projectors with a request on a parked dead letter.
+pub async fn requested_projectors(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT projector FROM dead_letters
+          WHERE status = 'parked' AND requested IS NOT NULL ORDER BY projector",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {

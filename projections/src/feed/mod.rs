@@ -74,10 +74,6 @@ pub struct StoredEvent {
     /// The event's link in its stream's hash chain, in hex (read for the feed and the export,
     /// not for the projectors).
     pub hash: Option<String>,
-    /// The reading projector has a dead letter on this event's stream at or before it (the
-    /// event waits behind it), or skipped this very event (see `dead_letters`). Read for the
-    /// projectors only.
-    pub parked: bool,
 }
 
 impl StoredEvent {
@@ -140,23 +136,7 @@ SELECT e.transaction_id::text::bigint AS transaction_id, e.global_position, e.ag
        e.aggregate_id, e.sequence, e.event_type, e.event_version, e.recorded_at,
        CASE WHEN e.event_type = ANY($3) THEN e.payload::text END AS payload,
        CASE WHEN e.event_type = ANY($3) THEN e.metadata::text END AS metadata,
-       NULL::text AS hash,
-       -- Two hashed subplans, each run once per statement (a probe per event, instead of an
-       -- index search per event: this is on every projector's every batch); the exact test of
-       -- the position only for a stream that has a dead letter.
-       CASE WHEN (e.aggregate_type, e.aggregate_id) IN
-                 (SELECT d.aggregate_type, d.aggregate_id FROM dead_letters d
-                   WHERE d.projector = $5 AND d.status = 'parked')
-            THEN EXISTS (SELECT 1 FROM dead_letters d
-                          WHERE d.projector = $5 AND d.status = 'parked'
-                            AND d.aggregate_type = e.aggregate_type
-                            AND d.aggregate_id = e.aggregate_id
-                            AND (d.transaction_id, d.position)
-                                <= (e.transaction_id, e.global_position))
-            ELSE false
-       END
-       OR e.global_position IN (SELECT s.position FROM dead_letters s
-                                 WHERE s.projector = $5 AND s.status = 'skipped') AS parked
+       NULL::text AS hash
   FROM events e
  WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2)
    AND e.transaction_id < feed_horizon()
@@ -178,20 +158,13 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         metadata: row.try_get("metadata")?,
         recorded_at: row.try_get("recorded_at")?,
         hash: row.try_get("hash")?,
-        parked: row
-            .try_get::<Option<bool>, _>("parked")
-            .ok()
-            .flatten()
-            .unwrap_or(false),
     })
 }
 
 /// The next `limit` events after `after` in feed order, below the visibility horizon, in one
-/// statement, each marked `parked` if `projector` has a dead letter on its stream before it.
-/// Payload and metadata are read only for `wanted` event types.
+/// statement. Payload and metadata are read only for `wanted` event types.
 pub async fn read_after(
     conn: &mut PgConnection,
-    projector: &str,
     after: FeedPosition,
     wanted: &[&str],
     limit: i64,
@@ -201,10 +174,27 @@ pub async fn read_after(
         .bind(after.position)
         .bind(wanted)
         .bind(limit)
-        .bind(projector)
         .fetch_all(conn)
         .await?;
     rows.iter().map(stored_event).collect()
+}
+
+/// The last event below the visibility horizon (the feed's start when there is none): every
+/// event after it is yet to be read.
+pub async fn head(conn: &mut PgConnection) -> Result<FeedPosition, sqlx::Error> {
+    let at: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT e.transaction_id::text::bigint, e.global_position FROM events e
+          WHERE e.transaction_id < feed_horizon()
+          ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(
+        at.map_or_else(FeedPosition::default, |(xid, position)| FeedPosition {
+            transaction_id: xid as u64,
+            position,
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -243,7 +233,6 @@ mod tests {
             metadata: metadata.map(str::to_string),
             recorded_at: chrono::Utc::now(),
             hash: None,
-            parked: false,
         };
         let known = event(Some(
             r#"{"actor": "ops:bo", "correlation_id": "flow-1", "x": "y"}"#,

@@ -34,7 +34,6 @@ pub fn stored<E: DomainEvent>(
         metadata: Some(r#"{"actor": "tester", "correlation_id": "c-1"}"#.to_string()),
         recorded_at: at(sequence),
         hash: None,
-        parked: false,
     }
 }
 

@@ -3,8 +3,8 @@
 
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
-use super::letters::Letters;
 use super::Rebuild;
+use crate::dead_letters::Letters;
 use crate::{
     checkpoint, dead_letters, feed, Checkpoint, FailurePolicy, FeedPosition, ProjectionError,
     Projector, StoredEvent,
@@ -60,7 +60,7 @@ impl<'a> Lane<'a> {
             wanted: wanted(&rebuilds),
             at: FeedPosition::default(),
             applied: vec![0; rebuilds.len()],
-            letters: Letters::load(session).await?,
+            letters: Letters::load_replay(session).await?,
         };
         Ok(Self {
             rebuilds,
@@ -108,7 +108,7 @@ impl<'a> Lane<'a> {
         let mut read = 0;
         loop {
             let events =
-                feed::read_after(&mut tx, "", self.pass.at, &self.pass.wanted, batch_size).await?;
+                feed::read_after(&mut tx, self.pass.at, &self.pass.wanted, batch_size).await?;
             if events.is_empty() {
                 break;
             }
@@ -213,7 +213,7 @@ impl Pass {
                             // Parked already, and failing still: nothing more to pass over.
                             return Err(err);
                         }
-                        self.letters = Letters::load(tx).await?;
+                        self.letters = Letters::load_replay(tx).await?;
                     }
                 }
             }

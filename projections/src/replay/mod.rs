@@ -28,7 +28,6 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::mpsc;
 
 mod lane;
-mod letters;
 
 use lane::{wanted, Lane};
 
@@ -204,7 +203,7 @@ fn read_ahead(
         };
         let mut at = FeedPosition::default();
         loop {
-            let read = feed::read_after(&mut conn, "", at, &wanted, batch_size).await;
+            let read = feed::read_after(&mut conn, at, &wanted, batch_size).await;
             let next = match &read {
                 Ok(events) if events.len() as i64 == batch_size => events.last().map(|e| e.at),
                 _ => None,

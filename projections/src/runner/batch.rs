@@ -2,18 +2,48 @@
 
 use sqlx::{PgConnection, PgPool};
 
+use super::window::Window;
+use super::FeedStats;
+use crate::dead_letters::Letters;
 use crate::lease::Fence;
-use crate::{checkpoint, feed, Checkpoint, Delivery, ProjectionError, Projector};
+use crate::{checkpoint, feed, Checkpoint, Delivery, FeedPosition, ProjectionError, Projector};
 
-/// Applies the next batch of a projector; returns how many events it read (applied or passed
-/// over). For a read model everything happens in one transaction: checkpoint lock, read, apply,
-/// advance. A process (`Delivery::Effects`) holds no transaction while its commands run.
+/// How a batch ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batch {
+    /// Events read (applied or passed over).
+    pub read: usize,
+    /// The checkpoint after the batch.
+    pub to: FeedPosition,
+    /// The checkpoint moved (and, for a read model, a transaction that held the horizon ended).
+    pub moved: bool,
+    /// The events came from the feed itself, the checkpoint being outside the window.
+    pub from_feed: bool,
+}
+
+/// A stretch of the feed the projector's task saw, in the window, hold nothing of its types:
+/// from its checkpoint as its last batch left it (`known`) to `to`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Passed {
+    pub known: FeedPosition,
+    pub to: FeedPosition,
+}
+
+/// Applies the next batch of a projector, its events taken from the window when it covers the
+/// checkpoint, from the feed else. For a read model everything happens in one transaction:
+/// checkpoint lock, read, apply, advance. A process (`Delivery::Effects`) holds no transaction
+/// while its commands run. A batch starts past what `passed` says holds nothing for it, when
+/// the checkpoint is in that stretch. `None`: the lease is no longer this fence's, nothing was
+/// done.
 pub(crate) async fn run_batch(
     pool: &PgPool,
     projector: &dyn Projector,
+    window: &Window,
+    stats: &FeedStats,
     batch_size: i64,
     fence: &Fence,
-) -> Result<usize, ProjectionError> {
+    passed: Option<Passed>,
+) -> Result<Option<Batch>, ProjectionError> {
     let name = projector.name();
     let lost = || {
         tracing::warn!(
@@ -21,16 +51,23 @@ pub(crate) async fn run_batch(
             epoch = fence.epoch,
             "the lease was taken over or lapsed: this batch is not applied here"
         );
-        Ok(0)
+        Ok(None)
+    };
+    let source = Source {
+        window,
+        stats,
+        batch_size,
+        passed,
     };
     if projector.delivery() == Delivery::Effects {
         let mut conn = pool.acquire().await?;
-        if !checkpoint::leased(&mut conn, name, fence).await? {
+        let Some((from, letters)) =
+            checkpoint::read_fenced_unlocked(&mut conn, name, fence).await?
+        else {
             return lost();
-        }
-        let from = checkpoint::read(&mut conn, name).await?;
-        let (read, to) = apply_batch(&mut conn, projector, from, batch_size).await?;
-        if read > 0 && !checkpoint::advance_from(&mut conn, name, from, to, Some(fence)).await? {
+        };
+        let (batch, to) = source.apply(&mut conn, projector, from, &letters).await?;
+        if batch.moved && !checkpoint::advance_from(&mut conn, name, from, to, Some(fence)).await? {
             // Another runner took over meanwhile (this one was paused): its effects and ours
             // were the same, each done once under its key; the checkpoint is its to move.
             tracing::warn!(
@@ -38,7 +75,7 @@ pub(crate) async fn run_batch(
                 "checkpoint moved by another runner, or the lease was taken over"
             );
         }
-        return Ok(read);
+        return Ok(Some(batch));
     }
     let mut tx = pool.begin().await?;
     // A read model's batch need not wait for its commit to reach the disk: its rows and its
@@ -50,51 +87,74 @@ pub(crate) async fn run_batch(
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
-    let Some(from) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
+    let Some((from, letters)) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
         return lost();
     };
-    let (read, to) = apply_batch(&mut tx, projector, from, batch_size).await?;
-    if read > 0 && !checkpoint::advance(&mut tx, name, to, Some(fence)).await? {
+    let (batch, to) = source.apply(&mut tx, projector, from, &letters).await?;
+    if batch.moved && !checkpoint::advance(&mut tx, name, to, Some(fence)).await? {
         // Rolled back with the transaction's end: nothing of this batch takes effect.
         return lost();
     }
     tx.commit().await?;
-    Ok(read)
+    Ok(Some(batch))
 }
 
-/// Reads past `from` and applies what the projector wants, leaving its checkpoint alone;
-/// returns the number of events read and where they end.
-pub(crate) async fn apply_batch(
-    tx: &mut PgConnection,
-    projector: &dyn Projector,
-    from: Checkpoint,
+/// Where a batch's events come from.
+struct Source<'a> {
+    window: &'a Window,
+    stats: &'a FeedStats,
     batch_size: i64,
-) -> Result<(usize, Checkpoint), ProjectionError> {
-    let events = feed::read_after(
-        tx,
-        projector.name(),
-        from.at,
-        projector.event_types(),
-        batch_size,
-    )
-    .await?;
-    let Some(last) = events.last().map(|e| e.at) else {
-        return Ok((0, from));
-    };
-    let read = events.len();
-    // Events of a stream parked behind a dead letter are passed over: they wait for it.
-    let wanted: Vec<_> = events
-        .into_iter()
-        .filter(|e| e.payload.is_some() && !e.parked)
-        .collect();
-    if !wanted.is_empty() {
-        projector.apply(tx, &wanted).await?;
+    passed: Option<Passed>,
+}
+
+impl Source<'_> {
+    /// Reads past `from` (the window, or the feed when the window does not reach back to it)
+    /// and applies what the projector wants, but what waits behind its dead letters, leaving
+    /// its checkpoint alone; returns the batch and the checkpoint it leads to.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        projector: &dyn Projector,
+        from: Checkpoint,
+        letters: &Letters,
+    ) -> Result<(Batch, Checkpoint), ProjectionError> {
+        let name = projector.name();
+        let types = projector.event_types();
+        // The events up to `passed.to` hold nothing of its types: no need to read them again.
+        let start = match self.passed {
+            Some(p) if p.known <= from.at && from.at < p.to => p.to,
+            _ => from.at,
+        };
+        let (mut events, read, end, from_feed) =
+            match self.window.after(start, types, self.batch_size as usize) {
+                Some(slice) => (slice.events, slice.read, slice.end, false),
+                None => {
+                    self.stats.read_alone();
+                    let mut events = feed::read_after(conn, start, types, self.batch_size).await?;
+                    let read = events.len();
+                    let end = events.last().map_or(start, |e| e.at);
+                    events.retain(|e| e.payload.is_some());
+                    (events, read, end, true)
+                }
+            };
+        // Events of a stream parked behind a dead letter are passed over: they wait for it.
+        events.retain(|e| !letters.holds(name, e));
+        if !events.is_empty() {
+            self.stats.batch(name);
+            projector.apply(conn, &events).await?;
+        }
+        let batch = Batch {
+            read,
+            to: end,
+            moved: end != from.at,
+            from_feed,
+        };
+        Ok((
+            batch,
+            Checkpoint {
+                at: end,
+                events_applied: from.events_applied + events.len() as i64,
+            },
+        ))
     }
-    Ok((
-        read,
-        Checkpoint {
-            at: last,
-            events_applied: from.events_applied + wanted.len() as i64,
-        },
-    ))
 }

@@ -1,8 +1,11 @@
 //! A failing event: parked behind a dead letter after its attempts; and the operators'
 //! requests on dead letters, done by the running runner.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::lease::Fence;
 use crate::{checkpoint, dead_letters, Projector};
@@ -27,7 +30,7 @@ pub(super) async fn park(
     // Under the checkpoint's lock and the lease's fence, and only if the event is still ahead
     // of the checkpoint: a runner that lost its lease, or whose event another runner (or a
     // replay) has applied meanwhile, parks nothing.
-    let Some(at) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
+    let Some((at, _)) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
         return Ok(());
     };
     let id = dead_letters::park(
@@ -80,5 +83,33 @@ pub(super) async fn do_requests(pool: &PgPool, projector: &dyn Projector) {
                 tracing::warn!(projector = name, dead_letter = id, error = %err, "dead-letter request failed; retrying")
             }
         }
+    }
+}
+
+/// Looks every `every` for the projectors that have a request on a dead letter, in one
+/// statement for the whole instance (rather than one per projector), while the instance leads
+/// a projector; tells them (again at each look while the request stands, so that one that
+/// failed is tried again).
+pub(super) async fn watch_requests(
+    pool: PgPool,
+    every: Duration,
+    requested: watch::Sender<Vec<String>>,
+    mut leading: watch::Receiver<crate::lease::Held>,
+) {
+    loop {
+        if leading.wait_for(|held| !held.is_empty()).await.is_err() {
+            return;
+        }
+        match dead_letters::requested_projectors(&pool).await {
+            Ok(names) => {
+                requested.send_if_modified(|current| {
+                    let tell = !names.is_empty() || *current != names;
+                    *current = names;
+                    tell
+                });
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot read dead-letter requests"),
+        }
+        tokio::time::sleep(every).await;
     }
 }
