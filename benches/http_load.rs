@@ -11,6 +11,13 @@
 //! Tasks name a hub and a robot, which the run registers first (a city, a hub, one robot per
 //! client); `--no-reference-checks` runs the in-process service without checking them, to
 //! measure what the checks cost.
+//!
+//!     ./dev bench-limit                             # = ./dev bench -- --against-pgbench 3
+//!
+//! With `--against-pgbench N`, N rounds alternate pgbench doing one command's database work
+//! (`common::pgbench`: load a stream and append an event in a transaction, as many clients, as
+//! long, on a fresh database) and the HTTP load, each on a database of its own, then print the
+//! service's commands/s as a ratio of pgbench's transactions/s, and the p99 of both.
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +33,11 @@ use uuid::Uuid;
 
 mod common;
 
+use common::pgbench::Reached;
+
 #[derive(Parser)]
+// A later `--against-pgbench` (from `./dev bench-limit ARGS`) overrides the earlier one.
+#[command(args_override_self = true)]
 struct Args {
     /// Concurrent clients, each with one connection.
     #[arg(long, default_value_t = 16)]
@@ -58,6 +69,11 @@ struct Args {
     #[arg(long, default_value = "key", value_parser = ["key", "jwt"])]
     auth: String,
 
+    /// Rounds of pgbench doing one command's database work, alternating with rounds of the
+    /// HTTP load (in-process service only): the service's commands/s as a ratio of the
+    /// database's limit.
+    #[arg(long, conflicts_with = "url")]
+    against_pgbench: Option<usize>,
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -258,13 +274,62 @@ fn jwt_issuer() -> (std::path::PathBuf, String) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let Some(rounds) = args.against_pgbench else {
+        load(&args).await;
+        return;
+    };
+    let mut results = Vec::new();
+    for round in 1..=rounds.max(1) {
+        eprintln!(
+            "round {round}: pgbench, {} clients, {}s",
+            args.clients, args.seconds
+        );
+        let limit = common::pgbench::limit(args.clients, args.seconds)
+            .await
+            .expect("pgbench runs");
+        println!(
+            "round {round} pgbench:     {:.0} transactions/s, p99 {:.2} ms",
+            limit.per_second,
+            limit.p99.as_secs_f64() * 1000.0
+        );
+        let service = load(&args).await;
+        println!(
+            "round {round} service:     {:.0} commands/s, p99 {:.2} ms: {:.2}x the limit",
+            service.per_second,
+            service.p99.as_secs_f64() * 1000.0,
+            service.per_second / limit.per_second
+        );
+        results.push((limit, service));
+    }
+    let mean = |f: &dyn Fn(&(Reached, Reached)) -> f64| {
+        results.iter().map(f).sum::<f64>() / results.len() as f64
+    };
+    let (limit, service) = (mean(&|r| r.0.per_second), mean(&|r| r.1.per_second));
+    let (limit_p99, service_p99) = (
+        mean(&|r| r.0.p99.as_secs_f64() * 1000.0),
+        mean(&|r| r.1.p99.as_secs_f64() * 1000.0),
+    );
+    println!(
+        "limit:       {limit:.0} transactions/s, p99 {limit_p99:.2} ms (pgbench, mean of {} rounds)",
+        results.len()
+    );
+    println!("service:     {service:.0} commands/s, p99 {service_p99:.2} ms");
+    println!(
+        "ratio:       {:.2}x the limit's throughput, {:.2}x its p99",
+        service / limit,
+        service_p99 / limit_p99
+    );
+}
+
+/// One run of the HTTP load; prints and returns what it reached.
+async fn load(args: &Args) -> Reached {
     let service = match (&args.url, &args.key) {
         (Some(url), Some(key)) => {
             let base = url.trim_end_matches('/').to_string();
             (base, key.clone(), key.clone(), None)
         }
         _ => {
-            let (base, key, setup, admin, name) = in_process_service(&args).await;
+            let (base, key, setup, admin, name) = in_process_service(args).await;
             (base, key, setup, Some((admin, name)))
         }
     };
@@ -317,5 +382,9 @@ async fn main() {
                 .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
                 .await;
         }
+    }
+    Reached {
+        per_second: commands as f64 / args.seconds as f64,
+        p99: percentile(&latencies, 99.0),
     }
 }

@@ -5,6 +5,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
+pub mod pgbench;
+
 /// A database of the benchmark's own, created from DATABASE_URL and dropped by `drop`.
 pub struct BenchDatabase {
     admin: PgConnectOptions,
@@ -27,6 +29,11 @@ impl BenchDatabase {
             .await?;
         operations::startup::migrate(&pool).await?;
         Ok(Self { admin, name, pool })
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// How to connect to this database.

@@ -77,15 +77,15 @@ pub(crate) async fn run_batch(
         }
         return Ok(Some(batch));
     }
-    let mut tx = pool.begin().await?;
     // A read model's batch need not wait for its commit to reach the disk: its rows and its
     // checkpoint commit together, so a database crash that loses the last few milliseconds of
     // batches rolls both back to a checkpoint that matches the rows, and the projector applies
     // those events again. Without the wait, every projector's batch no longer costs a WAL flush
     // (26 flushes for each event, the most of what an event cost the database). Processes
-    // (`Effects`, above) and commands keep durable commits.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
+    // (`Effects`, above) and commands keep durable commits. (Sent with the BEGIN: one round
+    // trip.)
+    let mut tx = pool
+        .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
         .await?;
     let Some((from, letters)) = checkpoint::lock_fenced(&mut tx, name, fence).await? else {
         return lost();

@@ -109,6 +109,10 @@ impl Default for RunnerSettings {
     }
 }
 
+/// About how much memory the feed's window may hold: a few batches of ordinary events (about
+/// 1 kB each), a few dozen of the largest (an availability quote's, 60 kB).
+const WINDOW_BYTES: usize = 4 << 20;
+
 pub struct Runner {
     pool: PgPool,
     projectors: Vec<Arc<dyn Projector>>,
@@ -253,7 +257,10 @@ impl Runner {
         let heartbeat = self.settings.lease_ttl / 3;
         // A few batches: the projectors under way take their events from it, one that fell
         // further behind reads on its own.
-        let window = Arc::new(Window::new(2 * self.settings.batch_size.max(1) as usize));
+        let window = Arc::new(Window::new(
+            2 * self.settings.batch_size.max(1) as usize,
+            WINDOW_BYTES,
+        ));
         let mut types: Vec<&'static str> = (self.projectors.iter())
             .flat_map(|p| p.event_types().iter().copied())
             .collect();

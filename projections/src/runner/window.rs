@@ -45,7 +45,10 @@ pub(crate) struct Window {
     inner: RwLock<Inner>,
     /// The window's end, for the projectors to wait on.
     end: watch::Sender<FeedPosition>,
+    /// At most this many events...
     cap: usize,
+    /// ...and about this many bytes of them (a quote's event is 60 kB).
+    cap_bytes: usize,
 }
 
 struct Inner {
@@ -53,19 +56,35 @@ struct Inner {
     start: Option<FeedPosition>,
     end: FeedPosition,
     events: VecDeque<StoredEvent>,
+    /// The size of `events`, about.
+    bytes: usize,
+}
+
+/// About what an event takes in memory.
+fn size(event: &StoredEvent) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    std::mem::size_of::<StoredEvent>()
+        + event.aggregate_type.len()
+        + event.aggregate_id.len()
+        + event.event_type.len()
+        + event.event_version.len()
+        + text(&event.payload)
+        + text(&event.metadata)
 }
 
 impl Window {
-    /// An empty window that keeps at most `cap` events.
-    pub(crate) fn new(cap: usize) -> Self {
+    /// An empty window that keeps at most `cap` events, and about `cap_bytes` of them.
+    pub(crate) fn new(cap: usize, cap_bytes: usize) -> Self {
         Self {
             inner: RwLock::new(Inner {
                 start: None,
                 end: FeedPosition::default(),
                 events: VecDeque::new(),
+                bytes: 0,
             }),
             end: watch::channel(FeedPosition::default()).0,
             cap: cap.max(1),
+            cap_bytes,
         }
     }
 
@@ -87,6 +106,7 @@ impl Window {
             start: Some(at),
             end: at,
             events: VecDeque::new(),
+            bytes: 0,
         };
     }
 
@@ -105,12 +125,17 @@ impl Window {
                     start: Some(after),
                     end: after,
                     events: VecDeque::new(),
+                    bytes: 0,
                 };
             }
+            inner.bytes += events.iter().map(size).sum::<usize>();
             inner.events.extend(events);
             inner.end = last;
-            while inner.events.len() > self.cap {
-                let dropped = inner.events.pop_front().expect("more than cap");
+            while inner.events.len() > self.cap || inner.bytes > self.cap_bytes {
+                let Some(dropped) = inner.events.pop_front() else {
+                    break;
+                };
+                inner.bytes -= size(&dropped);
                 inner.start = Some(dropped.at);
             }
         }
@@ -196,7 +221,7 @@ mod tests {
 
     #[test]
     fn before_its_first_read_the_window_knows_nothing() {
-        let window = Window::new(10);
+        let window = Window::new(10, usize::MAX);
         assert_eq!(window.end(), None);
         assert_eq!(window.ahead(at(0), &["A"]), Ahead::Unknown);
         assert!(window.after(at(0), &["A"], 10).is_none());
@@ -204,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_reader_gets_the_events_of_its_types_past_its_place_and_where_they_end() {
-        let window = Window::new(10);
+        let window = Window::new(10, usize::MAX);
         window.start_at(at(1));
         window.extend(at(1), vec![event(2, "A"), event(3, "B"), event(4, "A")]);
         window.extend(at(4), vec![event(5, "B")]);
@@ -226,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_reader_with_nothing_of_its_types_ahead_learns_how_far_it_may_pass_over() {
-        let window = Window::new(10);
+        let window = Window::new(10, usize::MAX);
         window.start_at(at(1));
         window.extend(at(1), vec![event(2, "A"), event(3, "B")]);
         assert_eq!(window.ahead(at(1), &["A"]), Ahead::Something);
@@ -237,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_place_before_the_window_or_past_its_end_is_for_the_feed_to_answer() {
-        let window = Window::new(2);
+        let window = Window::new(2, usize::MAX);
         window.start_at(at(1));
         window.extend(at(1), vec![event(2, "A"), event(3, "A"), event(4, "A")]);
         // It keeps two events: the feed after 2 up to 4.
@@ -251,8 +276,25 @@ mod tests {
     }
 
     #[test]
+    fn large_events_are_kept_to_the_byte_budget() {
+        let big = |position| StoredEvent {
+            payload: Some("x".repeat(1000)),
+            ..event(position, "A")
+        };
+        let window = Window::new(10, 3000);
+        window.start_at(at(1));
+        window.extend(at(1), vec![big(2), big(3), big(4)]);
+        // Two of them fit (each a little over 1,000 bytes): the feed after 2 up to 4.
+        assert!(window.after(at(1), &["A"], 10).is_none());
+        assert_eq!(
+            positions(&window.after(at(2), &["A"], 10).unwrap()),
+            vec![3, 4]
+        );
+    }
+
+    #[test]
     fn the_end_is_told_to_those_who_wait_only_when_events_came() {
-        let window = Window::new(10);
+        let window = Window::new(10, usize::MAX);
         let mut end = window.subscribe();
         window.start_at(at(1));
         window.extend(at(1), vec![]);
