@@ -26,7 +26,9 @@ pub async fn ensure(pool: &PgPool, names: &[&str]) -> Result<(), sqlx::Error> {
 }
 
 /// Creates the checkpoints of these projectors if they do not exist yet, and records the event
-/// types each reads (see `reached`).
+/// types each reads (see `reached`), added to those recorded before: while instances of two
+/// versions run side by side, a type either reads counts (a type no version reads any more
+/// only makes reads wait for the projector's next checkpoint).
 pub async fn ensure_running(
     pool: &PgPool,
     projectors: &[&dyn crate::Projector],
@@ -41,8 +43,11 @@ pub async fn ensure_running(
         "INSERT INTO projector_checkpoints (name, event_types)
          SELECT name, string_to_array(types, ',')
            FROM unnest($1::text[], $2::text[]) AS t(name, types)
-             ON CONFLICT (name) DO UPDATE SET event_types = EXCLUDED.event_types
-          WHERE projector_checkpoints.event_types IS DISTINCT FROM EXCLUDED.event_types",
+             ON CONFLICT (name) DO UPDATE
+                SET event_types = ARRAY(SELECT DISTINCT t FROM unnest(
+                        coalesce(projector_checkpoints.event_types, '{}') || EXCLUDED.event_types) t
+                        ORDER BY t)
+              WHERE NOT (EXCLUDED.event_types <@ coalesce(projector_checkpoints.event_types, '{}'))",
     )
     .bind(&names)
     .bind(&types)
@@ -90,24 +95,39 @@ async fn read_fenced(
     fence: &Fence,
     lock: &str,
 ) -> Result<Option<(Checkpoint, Letters)>, sqlx::Error> {
+    // Without a lock, the dead letters come in the same statement. With one, in a statement of
+    // their own, after it: a statement that waited for the row lock sees the row as its holder
+    // left it (a replay's switch, which also changes dead letters), but the other tables as
+    // they were when it started.
+    let letters_here = if lock.is_empty() {
+        letters_of("c.name")
+    } else {
+        "NULL::text".to_string()
+    };
     let row = sqlx::query(&format!(
         "SELECT c.transaction_id::text::bigint AS transaction_id, c.position, c.events_applied,
                 EXISTS (SELECT 1 FROM projector_leases l
                          WHERE l.name = c.name AND l.holder = $2 AND l.epoch = $3
                            AND l.expires_at > now()) AS leased,
-                {letters} AS letters
-           FROM projector_checkpoints c WHERE c.name = $1 {lock}",
-        letters = letters_of("c.name"),
+                {letters_here} AS letters
+           FROM projector_checkpoints c WHERE c.name = $1 {lock}"
     ))
     .bind(name)
     .bind(&fence.holder)
     .bind(fence.epoch)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
     if !row.try_get::<bool, _>("leased")? {
         return Ok(None);
     }
-    let letters: Option<String> = row.try_get("letters")?;
+    let letters: Option<String> = if lock.is_empty() {
+        row.try_get("letters")?
+    } else {
+        sqlx::query_scalar(&format!("SELECT {}", letters_of("$1")))
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?
+    };
     let letters =
         Letters::from_json(letters.as_deref()).map_err(|e| sqlx::Error::Decode(e.into()))?;
     Ok(Some((checkpoint_of(&row)?, letters)))

@@ -683,3 +683,59 @@ async fn a_robot_event_that_does_not_fit_parks_that_robot_alone_and_a_skip_lets_
     );
     assert!(parked(&app, "robots").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_skip_asked_of_an_instance_without_projectors_is_done_by_the_idle_one_that_has_them() {
+    let app = TestApp::spawn_with(|s| s.projections.park_after = 2).await;
+    app.places().await;
+    let a = pending_task(&app).await;
+    store_raw(
+        &app.pool,
+        "Task",
+        a,
+        3,
+        "TaskCancelled",
+        // (Not 0.9, which another test gives an upcaster: this one no fix reads.)
+        "1.0",
+        json!({"TaskCancelled": {"from_status": "PENDING"}}),
+    )
+    .await;
+    let trip = Uuid::new_v4();
+    store_raw(
+        &app.pool,
+        "Task",
+        a,
+        4,
+        "TaskTripAttached",
+        "1.0",
+        json!({"TaskTripAttached": {"trip_id": trip}}),
+    )
+    .await;
+    let letter = wait_parked(&app, "tasks", 1).await.remove(0);
+    app.wait_for_projections().await;
+    // Another instance, which runs no projector, takes the request; nothing else is written:
+    // the runner of the first, idle, does it.
+    let mut settings = TestApp::settings(&app.db);
+    settings.projections.disabled = true;
+    let other = TestApp::spawn_instance_with(settings).await;
+    let asked = app
+        .client
+        .post(format!("{other}/v1/dead-letters/{}/skip", letter["id"]))
+        .json(&json!({"reason": "cancelled by hand in 2019"}))
+        .send()
+        .await
+        .unwrap();
+    // It waits for the runner (up to the consistency timeout): done, not merely accepted.
+    assert_eq!(asked.status(), StatusCode::OK);
+    let done: Value = asked.json().await.unwrap();
+    assert_eq!(done["status"], "skipped", "{done}");
+    assert!(parked(&app, "tasks").await.is_empty());
+    let state: Value = app
+        .get(&format!("/v1/tasks/{a}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["trip_id"], trip.to_string(), "{state}");
+    assert_eq!(state["version"], 4, "{state}");
+}

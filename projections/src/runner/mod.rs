@@ -8,8 +8,8 @@
 //! The projectors of an instance share one read of the feed (`window`): one task reads each
 //! new batch once, and each projector takes from it the events of its types. A projector with
 //! none past its place does no database work: it passes over them in memory, and moves its
-//! checkpoint past them with its next batch or, when it has none, at most once a
-//! `checkpoint_interval` (how far it has got is its checkpoint, or past it the absence of any
+//! checkpoint past them with its next batch or, when it has none, about a
+//! `checkpoint_interval` later (how far it has got is its checkpoint, or past it the absence of any
 //! event of its types: see `checkpoint::reached`).
 //!
 //! Wake-ups: a command committed in this process wakes the reader at once (`Wakeup`); the
@@ -382,15 +382,21 @@ async fn read(mut reader: Reader) {
     let mut local = reader.wakeup.local.subscribe();
     let mut remote = reader.wakeup.remote.subscribe();
     loop {
-        if reader
-            .leading
-            .wait_for(|held| !held.is_empty())
-            .await
-            .is_err()
-        {
-            return;
+        if reader.leading.borrow().is_empty() {
+            // Leading nothing, it reads nothing; once it leads again, it starts from the head
+            // (the projectors it takes catch up on their own), not from where it stopped.
+            reader.window.forget();
+            if reader
+                .leading
+                .wait_for(|held| !held.is_empty())
+                .await
+                .is_err()
+            {
+                return;
+            }
         }
         if let Err(err) = read_new(&reader).await {
+            reader.window.forget();
             tracing::warn!(error = %err, "cannot read the feed; the projectors read on their own");
         }
         tokio::select! {
@@ -458,10 +464,13 @@ impl Place {
         let at = self.passed.map_or(checkpoint, |(at, _)| at);
         match window.ahead(at, types) {
             Ahead::Something => true,
+            Ahead::Behind => true,
             Ahead::Unknown => !self.caught_up_alone,
             Ahead::Nothing { end } => {
                 if end > at {
-                    let since = self.passed.map_or_else(Instant::now, |(_, since)| since);
+                    let since = self
+                        .passed
+                        .map_or_else(|| spread(interval), |(_, since)| since);
                     self.passed = Some((end, since));
                 }
                 self.passed
@@ -486,6 +495,20 @@ impl Place {
     fn checkpoint_due_in(&self, interval: Duration) -> Option<Duration> {
         self.passed
             .map(|(_, since)| interval.saturating_sub(since.elapsed()))
+    }
+}
+
+/// Now, moved by up to half of `interval` either way at random: the projectors of an instance
+/// pass over the same events at the same moment, and their checkpoints' writes are due about an
+/// interval later, spread over it rather than all at once (a burst of 20 transactions).
+fn spread(interval: Duration) -> Instant {
+    let now = Instant::now();
+    let random = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
+    let shift = interval.mul_f64((random - 0.5).abs());
+    if random < 0.5 {
+        now.checked_sub(shift).unwrap_or(now)
+    } else {
+        now + shift
     }
 }
 
@@ -516,7 +539,7 @@ async fn run_projector(
             return;
         }
         // Its requests are looked at once its lease is held, whatever was told before.
-        requested.mark_changed();
+        let mut requests_told = true;
         let mut backoff = Duration::from_millis(250);
         let mut failing: Option<Failing> = None;
         // Whatever happened while the lease was elsewhere: read the checkpoint again.
@@ -529,10 +552,12 @@ async fn run_projector(
                 holder: holder.clone(),
                 epoch,
             };
-            if requested.has_changed().unwrap_or(false)
-                && requested.borrow_and_update().iter().any(|n| n == name)
-            {
-                do_requests(&pool, projector.as_ref()).await;
+            if requests_told || requested.has_changed().unwrap_or(false) {
+                requests_told = false;
+                let mine = requested.borrow_and_update().iter().any(|n| n == name);
+                if mine {
+                    do_requests(&pool, projector.as_ref()).await;
+                }
             }
             moved.mark_unchanged();
             if !place.due(&window, types, settings.checkpoint_interval) {
@@ -544,7 +569,7 @@ async fn run_projector(
                 tokio::select! {
                     _ = moved.changed() => { place.caught_up_alone = false; },
                     _ = leading.changed() => {},
-                    _ = requested.changed() => {},
+                    _ = requested.changed() => requests_told = true,
                     () = tokio::time::sleep(wait) => {
                         // The poll: the reader polls the feed too, but a projector reading on
                         // its own looks again as before.
@@ -586,8 +611,15 @@ async fn run_projector(
                     backoff = Duration::from_millis(250);
                     place.after(&batch, settings.batch_size);
                 }
-                // The lease went elsewhere: the next turn sees it.
-                Ok(None) => place = Place::default(),
+                // The lease went elsewhere (this instance learns it at its next beat): wait
+                // for that rather than try again at once.
+                Ok(None) => {
+                    place = Place::default();
+                    tokio::select! {
+                        _ = leading.changed() => {},
+                        () = tokio::time::sleep(settings.poll_interval) => {},
+                    }
+                }
                 Err(err) => {
                     place = Place::default();
                     let error = err.to_string();

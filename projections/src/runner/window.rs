@@ -22,7 +22,9 @@ use crate::{FeedPosition, StoredEvent};
 /// What lies past a projector's place, for the event types it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ahead {
-    /// The window does not reach back to the place (or has not started): only the feed knows.
+    /// The place is before the window's start: the events after it are in the feed.
+    Behind,
+    /// The window has not started, or the place is past its end: only the feed knows.
     Unknown,
     /// Nothing of its types up to `end`, the window's end.
     Nothing { end: FeedPosition },
@@ -99,6 +101,18 @@ impl Window {
         inner.start.map(|_| inner.end)
     }
 
+    /// Forgets what it holds: the projectors read on their own until the next read starts it
+    /// again (after a failed read, or once the instance leads projectors again).
+    pub(crate) fn forget(&self) {
+        let mut inner = self.inner.write().expect("window lock");
+        *inner = Inner {
+            start: None,
+            end: FeedPosition::default(),
+            events: VecDeque::new(),
+            bytes: 0,
+        };
+    }
+
     /// Starts the window at `at` (the feed's head below the horizon), empty.
     pub(crate) fn start_at(&self, at: FeedPosition) {
         let mut inner = self.inner.write().expect("window lock");
@@ -145,6 +159,9 @@ impl Window {
     /// What lies past `after` for a reader of `types`.
     pub(crate) fn ahead(&self, after: FeedPosition, types: &[&str]) -> Ahead {
         let inner = self.inner.read().expect("window lock");
+        if inner.start.is_some_and(|start| after < start) {
+            return Ahead::Behind;
+        }
         let Some(from) = inner.first_after(after) else {
             return Ahead::Unknown;
         };
@@ -266,13 +283,24 @@ mod tests {
         window.start_at(at(1));
         window.extend(at(1), vec![event(2, "A"), event(3, "A"), event(4, "A")]);
         // It keeps two events: the feed after 2 up to 4.
-        assert_eq!(window.ahead(at(1), &["A"]), Ahead::Unknown);
+        assert_eq!(window.ahead(at(1), &["A"]), Ahead::Behind);
         assert!(window.after(at(1), &["A"], 10).is_none());
         assert_eq!(
             positions(&window.after(at(2), &["A"], 10).unwrap()),
             vec![3, 4]
         );
         assert_eq!(window.ahead(at(6), &["A"]), Ahead::Unknown);
+    }
+
+    #[test]
+    fn a_window_forgotten_knows_nothing_until_it_starts_again() {
+        let window = Window::new(10, usize::MAX);
+        window.start_at(at(1));
+        window.extend(at(1), vec![event(2, "A")]);
+        window.forget();
+        assert_eq!(window.end(), None);
+        assert_eq!(window.ahead(at(1), &["A"]), Ahead::Unknown);
+        assert!(window.after(at(1), &["A"], 10).is_none());
     }
 
     #[test]
