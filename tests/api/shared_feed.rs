@@ -93,13 +93,14 @@ async fn projectors_take_their_events_from_one_read_and_pass_over_the_others_wit
     assert_eq!(tasks.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(1));
 
-    // One read of the feed per write or so, by the instance's reader (the end of the city
-    // projectors' batch wakes it once more, and it polls every 100 ms here), not one per
-    // projector (26 a write); none by a projector on its own.
+    // A few reads of the feed per write, by the instance's reader (the write wakes it, so does
+    // the end of each city projector's batch, whose transaction held the horizon back, and it
+    // polls every 100 ms here), not one per projector (26 a write); none by a projector on its
+    // own.
     let polls = (writing.elapsed().as_millis() / 100) as u64 + 2;
     let shared_reads = counter(&app, shared).await - shared_before;
     assert!(
-        (writes..=3 * writes + polls).contains(&shared_reads),
+        (writes..=5 * writes + polls).contains(&shared_reads),
         "{shared_reads} reads for {writes} writes and {polls} polls"
     );
     assert_eq!(counter(&app, alone).await, alone_before);
