@@ -244,13 +244,17 @@ pub async fn reached(pool: &PgPool, names: &[&str], at: FeedPosition) -> Result<
         "SELECT bool_and((c.transaction_id, c.position) >= ($2::text::xid8, $3)
                          OR (c.event_types IS NOT NULL
                              AND $2::text::xid8 < feed_horizon()
-                             AND NOT EXISTS (
-                                 SELECT 1 FROM events e
-                                  WHERE (e.transaction_id, e.global_position)
-                                        > (c.transaction_id, c.position)
-                                    AND (e.transaction_id, e.global_position)
-                                        <= ($2::text::xid8, $3)
-                                    AND e.event_type = ANY(c.event_types))))
+                             -- The first such event, by the feed's index: a NOT EXISTS here is
+                             -- planned as a scan of the whole table (5 ms per 50,000 events,
+                             -- on every poll of every read that waits).
+                             AND (SELECT e.global_position FROM events e
+                                   WHERE (e.transaction_id, e.global_position)
+                                         > (c.transaction_id, c.position)
+                                     AND (e.transaction_id, e.global_position)
+                                         <= ($2::text::xid8, $3)
+                                     AND e.event_type = ANY(c.event_types)
+                                   ORDER BY e.transaction_id, e.global_position
+                                   LIMIT 1) IS NULL))
                 AND count(*) = cardinality($1)
            FROM projector_checkpoints c WHERE c.name = ANY($1)",
     )
