@@ -68,3 +68,15 @@ pub trait Projector: Send + Sync + 'static {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError>;
 }
+
+/// Every event type some projector of `projectors` reads, sorted, each once.
+pub(crate) fn event_types_of<'a>(
+    projectors: impl IntoIterator<Item = &'a dyn Projector>,
+) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = (projectors.into_iter())
+        .flat_map(|p| p.event_types().iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}

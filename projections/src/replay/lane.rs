@@ -12,12 +12,7 @@ use crate::{
 
 /// Every event type some projector of `rebuilds` wants.
 pub(super) fn wanted(rebuilds: &[Rebuild<'_>]) -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = (rebuilds.iter())
-        .flat_map(|r| r.projector.event_types().iter().copied())
-        .collect();
-    all.sort_unstable();
-    all.dedup();
-    all
+    crate::projector::event_types_of(rebuilds.iter().map(|r| r.projector))
 }
 
 /// The projectors one session of a replay rebuilds, into its temporary tables.

@@ -19,14 +19,8 @@
 //! rest: events written by other means, and a transaction that held the horizon back (its end
 //! sends no notification).
 
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use chrono::Utc;
-use futures::FutureExt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -35,14 +29,19 @@ use tokio::task::JoinHandle;
 
 mod batch;
 mod parking;
+mod reader;
+mod stats;
+mod task;
 mod window;
 
-use batch::{run_batch, Batch, Passed};
-use parking::{do_requests, park, watch_requests, Failing};
-use window::{Ahead, Window};
+use parking::watch_requests;
+use reader::{read, Reader};
+pub use stats::FeedStats;
+use task::{run_projector, Shared};
+use window::Window;
 
-use crate::lease::{self, Fence};
-use crate::{checkpoint, feed, FeedPosition, ProjectionError, Projector};
+use crate::lease;
+use crate::{checkpoint, Projector};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -119,56 +118,6 @@ pub struct Runner {
     settings: RunnerSettings,
     wakeup: Wakeup,
     stats: FeedStats,
-}
-
-/// What the runner of an instance has read and applied since it started, for the metrics.
-#[derive(Clone, Default)]
-pub struct FeedStats(Arc<Counts>);
-
-#[derive(Default)]
-struct Counts {
-    /// Reads of the feed by the instance's reader, for every projector.
-    shared: AtomicU64,
-    /// Reads by a projector on its own (its place outside the window).
-    alone: AtomicU64,
-    /// Batches applied, by projector.
-    batches: Mutex<HashMap<&'static str, u64>>,
-}
-
-impl FeedStats {
-    /// Reads of the feed: by the instance's reader, and by projectors on their own.
-    pub fn reads(&self) -> (u64, u64) {
-        (
-            self.0.shared.load(Ordering::Relaxed),
-            self.0.alone.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Batches applied (events handed to the projector), by projector.
-    pub fn batches(&self) -> Vec<(&'static str, u64)> {
-        let batches = self.0.batches.lock().expect("stats lock");
-        let mut all: Vec<_> = batches.iter().map(|(k, v)| (*k, *v)).collect();
-        all.sort_unstable();
-        all
-    }
-
-    fn read_shared(&self) {
-        self.0.shared.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn read_alone(&self) {
-        self.0.alone.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn batch(&self, projector: &'static str) {
-        *self
-            .0
-            .batches
-            .lock()
-            .expect("stats lock")
-            .entry(projector)
-            .or_default() += 1;
-    }
 }
 
 /// Wakes the projectors: `committed` after a command of this process committed events, and
@@ -261,11 +210,7 @@ impl Runner {
             2 * self.settings.batch_size.max(1) as usize,
             WINDOW_BYTES,
         ));
-        let mut types: Vec<&'static str> = (self.projectors.iter())
-            .flat_map(|p| p.event_types().iter().copied())
-            .collect();
-        types.sort_unstable();
-        types.dedup();
+        let types = crate::projector::event_types_of(running.iter().copied());
         let (requested_tx, requested) = watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(watch_requests(
@@ -358,317 +303,6 @@ async fn listen(pool: PgPool, wake: Arc<watch::Sender<u64>>) {
                 Err(err) => {
                     tracing::warn!(error = %err, "event notifications interrupted");
                     break;
-                }
-            }
-        }
-    }
-}
-
-/// The instance's reader of the feed and what it needs.
-struct Reader {
-    pool: PgPool,
-    window: Arc<Window>,
-    /// Every event type a projector of the instance reads.
-    types: Vec<&'static str>,
-    settings: RunnerSettings,
-    wakeup: Wakeup,
-    leading: watch::Receiver<lease::Held>,
-    stats: FeedStats,
-}
-
-/// Reads the feed past the window's end, batch after batch until one comes back short, each
-/// time it is woken (and at every poll), while the instance leads a projector.
-async fn read(mut reader: Reader) {
-    let mut local = reader.wakeup.local.subscribe();
-    let mut remote = reader.wakeup.remote.subscribe();
-    loop {
-        if reader.leading.borrow().is_empty() {
-            // Leading nothing, it reads nothing; once it leads again, it starts from the head
-            // (the projectors it takes catch up on their own), not from where it stopped.
-            reader.window.forget();
-            if reader
-                .leading
-                .wait_for(|held| !held.is_empty())
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-        if let Err(err) = read_new(&reader).await {
-            reader.window.forget();
-            tracing::warn!(error = %err, "cannot read the feed; the projectors read on their own");
-        }
-        tokio::select! {
-            _ = local.changed() => tokio::time::sleep(reader.settings.linger).await,
-            _ = remote.changed() => tokio::time::sleep(reader.settings.linger).await,
-            _ = reader.leading.changed() => {},
-            () = tokio::time::sleep(reader.settings.poll_interval) => {},
-        }
-    }
-}
-
-async fn read_new(reader: &Reader) -> Result<(), sqlx::Error> {
-    let mut conn = reader.pool.acquire().await?;
-    let mut at = match reader.window.end() {
-        Some(end) => end,
-        None => {
-            // From the head: the projectors behind it catch up on their own, as after a start.
-            let head = feed::head(&mut conn).await?;
-            reader.window.start_at(head);
-            head
-        }
-    };
-    loop {
-        let batch = reader.settings.batch_size;
-        let events = feed::read_after(&mut conn, at, &reader.types, batch).await?;
-        reader.stats.read_shared();
-        let read = events.len() as i64;
-        let last = events.last().map(|e| e.at);
-        reader.window.extend(at, events);
-        match last {
-            Some(last) if read == batch => at = last,
-            _ => return Ok(()),
-        }
-    }
-}
-
-/// What every projector task of an instance shares.
-struct Shared {
-    pool: PgPool,
-    window: Arc<Window>,
-    settings: RunnerSettings,
-    wakeup: Wakeup,
-    stats: FeedStats,
-    /// The projectors with a request on a dead letter (see `watch_requests`).
-    requested: watch::Receiver<Vec<String>>,
-}
-
-/// A projector's place, as its task knows it.
-#[derive(Default)]
-struct Place {
-    /// Its checkpoint as its last batch left it (`None`: to be read).
-    checkpoint: Option<FeedPosition>,
-    /// Past the checkpoint, how far the window showed nothing of its types, and since when.
-    passed: Option<(FeedPosition, Instant)>,
-    /// Its last batch read the feed itself and came back short: wait for the window to move.
-    caught_up_alone: bool,
-}
-
-impl Place {
-    /// Whether a batch is to run now; passes over what the window shows is not its.
-    fn due(&mut self, window: &Window, types: &[&str], interval: Duration) -> bool {
-        let Some(checkpoint) = self.checkpoint else {
-            return true;
-        };
-        let at = self.passed.map_or(checkpoint, |(at, _)| at);
-        match window.ahead(at, types) {
-            Ahead::Something => true,
-            Ahead::Behind => true,
-            Ahead::Unknown => !self.caught_up_alone,
-            Ahead::Nothing { end } => {
-                if end > at {
-                    let since = self
-                        .passed
-                        .map_or_else(|| spread(interval), |(_, since)| since);
-                    self.passed = Some((end, since));
-                }
-                self.passed
-                    .is_some_and(|(_, since)| since.elapsed() >= interval)
-            }
-        }
-    }
-
-    /// What the batch may pass over without reading it.
-    fn passed(&self) -> Option<Passed> {
-        let (known, (to, _)) = (self.checkpoint?, self.passed?);
-        Some(Passed { known, to })
-    }
-
-    fn after(&mut self, batch: &Batch, batch_size: i64) {
-        self.checkpoint = Some(batch.to);
-        self.passed = None;
-        self.caught_up_alone = batch.from_feed && (batch.read as i64) < batch_size;
-    }
-
-    /// How long until the checkpoint is due to pass over what it passed over in memory.
-    fn checkpoint_due_in(&self, interval: Duration) -> Option<Duration> {
-        self.passed
-            .map(|(_, since)| interval.saturating_sub(since.elapsed()))
-    }
-}
-
-/// Now, moved by up to half of `interval` either way at random: the projectors of an instance
-/// pass over the same events at the same moment, and their checkpoints' writes are due about an
-/// interval later, spread over it rather than all at once (a burst of 20 transactions).
-fn spread(interval: Duration) -> Instant {
-    let now = Instant::now();
-    let random = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
-    let shift = interval.mul_f64((random - 0.5).abs());
-    if random < 0.5 {
-        now.checked_sub(shift).unwrap_or(now)
-    } else {
-        now + shift
-    }
-}
-
-async fn run_projector(
-    shared: Shared,
-    projector: Arc<dyn Projector>,
-    mut leading: watch::Receiver<lease::Held>,
-    holder: String,
-) {
-    let Shared {
-        pool,
-        window,
-        settings,
-        wakeup,
-        stats,
-        mut requested,
-    } = shared;
-    let name = projector.name();
-    let types = projector.event_types();
-    let policy = settings.policy(name);
-    let mut moved = window.subscribe();
-    loop {
-        if leading
-            .wait_for(|held| held.contains_key(name))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        // Its requests are looked at once its lease is held, whatever was told before.
-        let mut requests_told = true;
-        let mut backoff = Duration::from_millis(250);
-        let mut failing: Option<Failing> = None;
-        // Whatever happened while the lease was elsewhere: read the checkpoint again.
-        let mut place = Place::default();
-        loop {
-            let Some(epoch) = leading.borrow().get(name).copied() else {
-                break;
-            };
-            let fence = Fence {
-                holder: holder.clone(),
-                epoch,
-            };
-            if requests_told || requested.has_changed().unwrap_or(false) {
-                requests_told = false;
-                let mine = requested.borrow_and_update().iter().any(|n| n == name);
-                if mine {
-                    do_requests(&pool, projector.as_ref()).await;
-                }
-            }
-            moved.mark_unchanged();
-            if !place.due(&window, types, settings.checkpoint_interval) {
-                let wait = place
-                    .checkpoint_due_in(settings.checkpoint_interval)
-                    .map_or(settings.poll_interval, |due| {
-                        due.min(settings.poll_interval)
-                    });
-                tokio::select! {
-                    _ = moved.changed() => { place.caught_up_alone = false; },
-                    _ = leading.changed() => {},
-                    _ = requested.changed() => requests_told = true,
-                    () = tokio::time::sleep(wait) => {
-                        // The poll: the reader polls the feed too, but a projector reading on
-                        // its own looks again as before.
-                        place.caught_up_alone = false;
-                    },
-                }
-                continue;
-            }
-            // A projector that panics is a failure like another (retried, reported), not a
-            // task that dies while this instance keeps renewing its lease.
-            let batch = AssertUnwindSafe(run_batch(
-                &pool,
-                projector.as_ref(),
-                &window,
-                &stats,
-                settings.batch_size,
-                &fence,
-                place.passed(),
-            ))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
-                Err(ProjectionError::Panicked(what))
-            });
-            match batch {
-                Ok(Some(batch)) => {
-                    if batch.moved {
-                        // While this batch ran, its transaction held the horizon: events
-                        // committed meanwhile were invisible to the reader, and nothing else
-                        // will tell it when it ended.
-                        wakeup.committed();
-                    }
-                    failing = None;
-                    backoff = Duration::from_millis(250);
-                    place.after(&batch, settings.batch_size);
-                }
-                // The lease went elsewhere (this instance learns it at its next beat): wait
-                // for that rather than try again at once.
-                Ok(None) => {
-                    place = Place::default();
-                    tokio::select! {
-                        _ = leading.changed() => {},
-                        () = tokio::time::sleep(settings.poll_interval) => {},
-                    }
-                }
-                Err(err) => {
-                    place = Place::default();
-                    let error = err.to_string();
-                    // Attempts at this one event (a failure not about one event, such as the
-                    // database going away, is retried for ever: it parks nothing).
-                    let attempts = match (err.position(), failing.as_mut()) {
-                        (Some(p), Some(f)) if f.position == p => {
-                            f.attempts += 1;
-                            f.attempts
-                        }
-                        (Some(p), _) => {
-                            failing = Some(Failing {
-                                position: p,
-                                attempts: 1,
-                                since: Utc::now(),
-                            });
-                            1
-                        }
-                        (None, _) => 0,
-                    };
-                    if let (FailurePolicy::Park, Some(f)) = (policy, failing.as_ref()) {
-                        if attempts >= settings.park_after.max(1) {
-                            match park(&pool, name, &fence, f, &error).await {
-                                Ok(()) => {
-                                    failing = None;
-                                    backoff = Duration::from_millis(250);
-                                    continue;
-                                }
-                                Err(park_err) => tracing::error!(
-                                    projector = name,
-                                    error = %park_err,
-                                    "cannot park the failing event; retrying"
-                                ),
-                            }
-                        }
-                    }
-                    let failures = checkpoint::record_failure(&pool, name, &error, err.position())
-                        .await
-                        .unwrap_or(0);
-                    tracing::error!(
-                        projector = name,
-                        error = %err,
-                        position = err.position(),
-                        failures,
-                        retry_in_ms = backoff.as_millis() as u64,
-                        "projector batch failed; retrying"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(settings.max_backoff);
                 }
             }
         }
