@@ -109,6 +109,9 @@ pub async fn wait_for_token(
     }
     let deadline = Instant::now() + ctx.consistency_timeout;
     let mut pause = Duration::from_millis(2);
+    // This instance's projectors tell when a batch of theirs commits: the read looks again at
+    // once then. The timer stays for projectors led by another instance.
+    let mut moved = ctx.feed.moves();
     loop {
         if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
             return Ok(Some(at));
@@ -124,7 +127,10 @@ pub async fn wait_for_token(
             )
             .with("retry_after_seconds", 1));
         }
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = moved.changed() => {}
+        }
         // Short steps: the wait is what a client pays for reading its own write.
         pause = (pause * 2).min(Duration::from_millis(10));
     }

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::watch;
+
 /// What the runner of an instance has read and applied since it started, for the metrics.
 #[derive(Clone, Default)]
 pub struct FeedStats(Arc<Counts>);
 
-#[derive(Default)]
 struct Counts {
     /// Reads of the feed by the instance's reader, for every projector.
     shared: AtomicU64,
@@ -16,6 +17,20 @@ struct Counts {
     alone: AtomicU64,
     /// Batches applied, by projector.
     batches: Mutex<HashMap<&'static str, u64>>,
+    /// Batches committed that moved a checkpoint, any projector's: what a read waiting for its
+    /// own write (`consistent_with`) waits on, rather than only on a timer.
+    moved: watch::Sender<u64>,
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Self {
+            shared: AtomicU64::default(),
+            alone: AtomicU64::default(),
+            batches: Mutex::default(),
+            moved: watch::channel(0).0,
+        }
+    }
 }
 
 impl FeedStats {
@@ -33,6 +48,16 @@ impl FeedStats {
         let mut all: Vec<_> = batches.iter().map(|(k, v)| (*k, *v)).collect();
         all.sort_unstable();
         all
+    }
+
+    /// Changes each time one of this instance's projectors commits a batch that moved its
+    /// checkpoint (a read waiting for a token looks again then).
+    pub fn moves(&self) -> watch::Receiver<u64> {
+        self.0.moved.subscribe()
+    }
+
+    pub(super) fn moved(&self) {
+        self.0.moved.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(super) fn read_shared(&self) {
