@@ -12,6 +12,11 @@
 //! client); `--no-reference-checks` runs the in-process service without checking them, to
 //! measure what the checks cost.
 //!
+//!     ./dev bench -- --rate 800 --read-own-write    # 800 commands/s, each read back with its token
+//!
+//! With `--read-own-write`, every command's task is read back with the answer's consistency
+//! token, and the wait of those reads is reported beside the commands' latency.
+//!
 //!     ./dev bench-limit                             # = ./dev bench -- --against-pgbench 3
 //!
 //! With `--against-pgbench N`, N rounds alternate pgbench doing one command's database work
@@ -58,6 +63,14 @@ struct Args {
     /// Connections in the in-process service's pool.
     #[arg(long, default_value_t = 20)]
     pool: u32,
+    /// Commands per second of all clients together, each client keeping its share of the
+    /// pace (0: every client as fast as the service answers).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Read every command's task back with the answer's consistency token
+    /// (`GET /v1/tasks/{id}?consistent_with=`) and report that wait: read-your-own-write.
+    #[arg(long)]
+    read_own_write: bool,
     /// Do not run the projectors in the in-process service (commands only).
     #[arg(long)]
     no_projections: bool,
@@ -94,7 +107,17 @@ fn life(hub: Uuid, robot: Uuid) -> [Value; 7] {
 
 struct ClientResult {
     latencies: Vec<Duration>,
+    /// Reads of the task with the command's token, when asked (`--read-own-write`).
+    own_reads: Vec<Duration>,
     errors: u64,
+}
+
+/// How one client drives the service.
+#[derive(Clone, Copy)]
+struct Pace {
+    /// Time between two commands of this client, when paced.
+    every: Option<Duration>,
+    read_own_write: bool,
 }
 
 fn http_client(key: &str) -> reqwest::Client {
@@ -130,28 +153,45 @@ async fn client(
     base: String,
     key: String,
     (hub, robot): (Uuid, Uuid),
-    start_measuring: Instant,
-    stop: Instant,
+    pace: Pace,
+    (start_measuring, stop): (Instant, Instant),
 ) -> ClientResult {
     let http = http_client(&key);
     let mut result = ClientResult {
         latencies: Vec::with_capacity(100_000),
+        own_reads: Vec::new(),
         errors: 0,
     };
+    let mut ticker = pace.every.map(|every| {
+        // Clients start spread over one period, not all on the same tick.
+        let first = every.mul_f64(rand_fraction());
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker
+    });
     'streams: loop {
         let id = Uuid::new_v4();
         let url = format!("{base}/v1/tasks/{id}/commands");
         for body in life(hub, robot) {
+            if let Some(ticker) = ticker.as_mut() {
+                ticker.tick().await;
+            }
             let now = Instant::now();
             if now >= stop {
                 break 'streams;
             }
             let response = http.post(&url).json(&body).send().await;
             let ok = matches!(&response, Ok(r) if r.status().is_success());
-            if let Ok(r) = response {
-                let _ = r.bytes().await;
-            }
-            if now >= start_measuring {
+            let token = match response {
+                Ok(r) => {
+                    let token = r.headers().get("x-consistency-token").cloned();
+                    let _ = r.bytes().await;
+                    token
+                }
+                Err(_) => None,
+            };
+            let measured = now >= start_measuring;
+            if measured {
                 if ok {
                     result.latencies.push(now.elapsed());
                 } else {
@@ -161,9 +201,31 @@ async fn client(
             if !ok {
                 continue 'streams;
             }
+            if let (true, Some(token)) = (pace.read_own_write, token) {
+                let token = token.to_str().unwrap_or_default();
+                let read = Instant::now();
+                let response = (http.get(format!("{base}/v1/tasks/{id}")))
+                    .query(&[("consistent_with", token)])
+                    .send()
+                    .await;
+                let ok = matches!(&response, Ok(r) if r.status().is_success());
+                if let Ok(r) = response {
+                    let _ = r.bytes().await;
+                }
+                match (measured, ok) {
+                    (true, true) => result.own_reads.push(read.elapsed()),
+                    (true, false) => result.errors += 1,
+                    _ => {}
+                }
+            }
         }
     }
     result
+}
+
+/// A fraction in [0, 1) from a random UUID, enough to spread clients' first ticks.
+fn rand_fraction() -> f64 {
+    f64::from(Uuid::new_v4().as_u128() as u16) / 65_536.0
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -349,20 +411,27 @@ async fn load(args: &Args) -> Reached {
     );
     let start_measuring = Instant::now() + Duration::from_secs(args.warmup);
     let stop = start_measuring + Duration::from_secs(args.seconds);
+    let pace = Pace {
+        every: (args.rate > 0.0).then(|| Duration::from_secs_f64(args.clients as f64 / args.rate)),
+        read_own_write: args.read_own_write,
+    };
     let clients: Vec<_> = (robots.into_iter())
         .map(|robot| {
             let (base, key) = (base.clone(), key.clone());
-            tokio::spawn(client(base, key, (hub, robot), start_measuring, stop))
+            let window = (start_measuring, stop);
+            tokio::spawn(client(base, key, (hub, robot), pace, window))
         })
         .collect();
-    let mut latencies = Vec::new();
+    let (mut latencies, mut own_reads) = (Vec::new(), Vec::new());
     let mut errors = 0;
     for handle in clients {
         let result = handle.await.expect("a client finishes");
         latencies.extend(result.latencies);
+        own_reads.extend(result.own_reads);
         errors += result.errors;
     }
     latencies.sort();
+    own_reads.sort();
     let commands = latencies.len();
     println!("clients:     {}", args.clients);
     println!("commands:    {commands} ({errors} failed)");
@@ -375,6 +444,15 @@ async fn load(args: &Args) -> Reached {
             "latency {name}: {:.2} ms",
             percentile(&latencies, p).as_secs_f64() * 1000.0
         );
+    }
+    if args.read_own_write {
+        for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
+            println!(
+                "own-write read {name}: {:.2} ms ({} reads with consistent_with)",
+                percentile(&own_reads, p).as_secs_f64() * 1000.0,
+                own_reads.len()
+            );
+        }
     }
     if let Some((admin, name)) = database {
         if let Ok(mut conn) = PgConnection::connect_with(&admin).await {

@@ -30,13 +30,18 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// A line of the process's status in KiB: `VmRSS` (all it has resident), `RssAnon` (its heap
+/// and stacks; the rest of the RSS is the binary's code and data mapped from its file).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| {
+                    l.strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with(':'))
+                })
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -111,11 +116,12 @@ async fn main() -> anyhow::Result<()> {
         log.display()
     );
     println!(
-        "{:>6} {:>9} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>6} {:>6}",
+        "{:>6} {:>9} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>6} {:>6} {:>6}",
         "min",
         "cmds/s",
         "reads/s",
         "RSS MiB",
+        "heap MiB",
         "lag p50ms",
         "lag p99ms",
         "behind",
@@ -150,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
     let (mut last_commands, mut last_reads, mut last_at) = (0, 0, Instant::now());
     let mut all_lags: Vec<u64> = Vec::new();
     let (mut rss_after_warm_up, mut rss_max_after) = (None::<u64>, 0u64);
+    let (mut heap_after_warm_up, mut heap_max_after) = (None::<u64>, 0u64);
     let mut worst_behind = 0i64;
     while started.elapsed() < total {
         tokio::time::sleep(interval.min(total.saturating_sub(started.elapsed()))).await;
@@ -159,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
         let reads = counters.reads.load(Ordering::Relaxed);
         let mut lags = std::mem::take(&mut *counters.lags.lock().unwrap());
         lags.sort_unstable();
-        let rss = rss_kib(pid);
+        let (rss, heap) = (status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));
         let statuses: Value = http
             .get(format!("{base}/v1/projections"))
             .send()
@@ -180,15 +187,18 @@ async fn main() -> anyhow::Result<()> {
         if elapsed >= warm_up {
             rss_after_warm_up.get_or_insert(rss);
             rss_max_after = rss_max_after.max(rss);
+            heap_after_warm_up.get_or_insert(heap);
+            heap_max_after = heap_max_after.max(heap);
             all_lags.extend_from_slice(&lags);
             worst_behind = worst_behind.max(behind);
         }
         println!(
-            "{:>6.1} {:>9.0} {:>8.0} {:>9.1} {:>10.1} {:>10.1} {:>9} {:>6} {:>6} {:>6}",
+            "{:>6.1} {:>9.0} {:>8.0} {:>9.1} {:>9.1} {:>10.1} {:>10.1} {:>9} {:>6} {:>6} {:>6}",
             elapsed.as_secs_f64() / 60.0,
             (commands - last_commands) as f64 / seconds,
             (reads - last_reads) as f64 / seconds,
             rss as f64 / 1024.0,
+            heap as f64 / 1024.0,
             percentile(&lags, 0.5),
             percentile(&lags, 0.99),
             behind,
@@ -222,11 +232,14 @@ async fn main() -> anyhow::Result<()> {
         all_lags.len()
     );
     println!(
-        "after warm-up ({:.0} s): RSS {:.1} MiB -> max {:.1} MiB ({growth:+.1}%); lag p50 {:.1} ms, \
-         p99 {lag_p99:.1} ms, max {:.1} ms; most events behind a checkpoint: {worst_behind}",
+        "after warm-up ({:.0} s): RSS {:.1} MiB -> max {:.1} MiB ({growth:+.1}%), of it heap {:.1} \
+         -> {:.1} MiB; lag p50 {:.1} ms, p99 {lag_p99:.1} ms, max {:.1} ms; most events behind a \
+         checkpoint: {worst_behind}",
         warm_up.as_secs_f64(),
         rss_start as f64 / 1024.0,
         rss_max_after as f64 / 1024.0,
+        heap_after_warm_up.unwrap_or(0) as f64 / 1024.0,
+        heap_max_after as f64 / 1024.0,
         percentile(&all_lags, 0.5),
         percentile(&all_lags, 1.0),
     );
