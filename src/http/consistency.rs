@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use projections::{checkpoint, DeadLetter, FeedPosition};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::answer::Behind;
@@ -74,6 +75,19 @@ pub fn with_behind(body: impl IntoResponse, letters: &[DeadLetter]) -> Response 
     response
 }
 
+/// Until one of `projectors` has committed a batch here (or too many batches went by to tell).
+async fn one_of(moves: &mut broadcast::Receiver<&'static str>, projectors: &[&str]) {
+    loop {
+        match moves.recv().await {
+            Ok(name) if projectors.contains(&name) => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            // The instance runs no projectors: only the timer tells.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
 /// Waits, up to the consistency timeout, until `projectors` have applied the feed up to the
 /// token the query names (if it names one).
 pub async fn wait_for_token(
@@ -110,7 +124,7 @@ pub async fn wait_for_token(
     let deadline = Instant::now() + ctx.consistency_timeout;
     let mut pause = Duration::from_millis(2);
     // This instance's projectors tell when a batch of theirs commits: the read looks again at
-    // once then. The timer stays for projectors led by another instance.
+    // once when one it waits for has. The timer stays for projectors led by another instance.
     let mut moved = ctx.feed.moves();
     loop {
         if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
@@ -129,7 +143,7 @@ pub async fn wait_for_token(
         }
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            _ = moved.changed() => {}
+            () = one_of(&mut moved, projectors) => {}
         }
         // Short steps: the wait is what a client pays for reading its own write.
         pause = (pause * 2).min(Duration::from_millis(10));

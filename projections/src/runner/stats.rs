@@ -1,10 +1,11 @@
-//! What the runner of an instance read and applied, for the metrics.
+//! What the runner of an instance read and applied, for the metrics, and the news of its
+//! committed batches, for the reads that wait for them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 /// What the runner of an instance has read and applied since it started, for the metrics.
 #[derive(Clone, Default)]
@@ -17,9 +18,9 @@ struct Counts {
     alone: AtomicU64,
     /// Batches applied, by projector.
     batches: Mutex<HashMap<&'static str, u64>>,
-    /// Batches committed that moved a checkpoint, any projector's: what a read waiting for its
-    /// own write (`consistent_with`) waits on, rather than only on a timer.
-    moved: watch::Sender<u64>,
+    /// The projector of each batch committed that moved its checkpoint: what a read waiting
+    /// for its own write (`consistent_with`) waits on, rather than only on a timer.
+    moved: broadcast::Sender<&'static str>,
 }
 
 impl Default for Counts {
@@ -28,7 +29,8 @@ impl Default for Counts {
             shared: AtomicU64::default(),
             alone: AtomicU64::default(),
             batches: Mutex::default(),
-            moved: watch::channel(0).0,
+            // A waiter that falls this far behind looks at the checkpoints again.
+            moved: broadcast::channel(64).0,
         }
     }
 }
@@ -50,14 +52,15 @@ impl FeedStats {
         all
     }
 
-    /// Changes each time one of this instance's projectors commits a batch that moved its
-    /// checkpoint (a read waiting for a token looks again then).
-    pub fn moves(&self) -> watch::Receiver<u64> {
+    /// Names each projector of this instance as it commits a batch that moved its
+    /// checkpoint (a read waiting for a token looks again when one of its projectors has).
+    pub fn moves(&self) -> broadcast::Receiver<&'static str> {
         self.0.moved.subscribe()
     }
 
-    pub(super) fn moved(&self) {
-        self.0.moved.send_modify(|n| *n = n.wrapping_add(1));
+    pub(super) fn moved(&self, projector: &'static str) {
+        // No read is waiting when nobody listens.
+        let _ = self.0.moved.send(projector);
     }
 
     pub(super) fn read_shared(&self) {
