@@ -159,7 +159,8 @@ perf script -i "$out/perf.data" 2>/dev/null | "$tools/inferno-collapse-perf" --k
 
 # CPU by part: each sample goes to the innermost frame a part claims (so the parts add up to
 # the service's CPU); by work: to what the sample's task was doing (its outermost frames).
-awk -F ';' -v hz=1000000000 '
+# A folded stack's count is its cpu-clock weight: nanoseconds of CPU.
+awk -F ';' -v ns_per_second=1000000000 '
   BEGIN {
     n = split("kernel (system calls, scheduling)|memory (malloc, free, copies)|hashing (sha2, ring)|JSON (serde_json)|PostgreSQL driver (sqlx)|HTTP (hyper, axum, tower)|logs and metrics (tracing, metrics)|async runtime (tokio)|domain (aggregates, cqrs-es)|projectors (projections)|service (operations)|other", part, "|")
     pattern[1] = "_\\[k\\]$"
@@ -198,12 +199,12 @@ awk -F ';' -v hz=1000000000 '
   }
   END {
     printf "%-44s %8s %6s\n", "CPU by part (innermost frame)", "seconds", "share"
-    for (i = 1; i <= n; i++) printf "%-44s %8.2f %5.1f%%\n", part[i], cpu[i] / hz, 100 * cpu[i] / total
-    printf "%-44s %8.2f\n", "the service, all samples", total / hz
+    for (i = 1; i <= n; i++) printf "%-44s %8.2f %5.1f%%\n", part[i], cpu[i] / ns_per_second, 100 * cpu[i] / total
+    printf "%-44s %8.2f\n", "the service, all samples", total / ns_per_second
     printf "\n%-44s %8s %6s\n", "kernel time, by who made the call", "seconds", "share"
-    for (k in kernel) printf "%-44s %8.2f %5.1f%%\n", k, kernel[k] / hz, 100 * kernel[k] / total
+    for (k in kernel) printf "%-44s %8.2f %5.1f%%\n", k, kernel[k] / ns_per_second, 100 * kernel[k] / total
     printf "\n%-44s %8s %6s\n", "CPU by work (the task a sample is in)", "seconds", "share"
-    for (i = 1; i <= m; i++) printf "%-44s %8.2f %5.1f%%\n", work[i], by_work[i] / hz, 100 * by_work[i] / total
+    for (i = 1; i <= m; i++) printf "%-44s %8.2f %5.1f%%\n", work[i], by_work[i] / ns_per_second, 100 * by_work[i] / total
   }' "$out/stacks.folded" >"$out/parts.txt"
 perf report -i "$out/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.7 2>/dev/null \
   | grep -v '^#' | grep -v '^$' | head -n 30 >"$out/hottest.txt" || true
