@@ -5,7 +5,10 @@
 //! events behind the slowest checkpoint) and errors; then a summary against the goals: RSS
 //! growth after warm-up under 10%, no 5xx, lag p99 under 100 ms.
 //!
-//!     ./dev soak [--minutes 30] [--clients 8] [--interval 30]
+//!     ./dev soak [--minutes 30] [--clients 8] [--interval 30] [--bin PATH]
+//!
+//! `--bin` runs another build of the service (a profile's, an earlier commit's) in place of the
+//! one this benchmark was built with.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +51,13 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The value of a flag that takes text, if given (the last one given wins).
+fn text_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().rposition(|a| a == name)?;
+    args.get(at + 1).cloned()
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -70,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let minutes = arg("--minutes", 30);
     let clients = arg("--clients", 8);
     let interval = Duration::from_secs(arg("--interval", 30));
+    let bin = text_arg("--bin").unwrap_or_else(|| env!("CARGO_BIN_EXE_operations").to_string());
     let db = common::BenchDatabase::create().await?;
     let key = operations::auth::keys::create(&db.pool, "soak", Role::Admin, None, None).await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -77,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
         .port();
     let log = std::env::temp_dir().join(format!("operations-soak-{port}.log"));
     let service = Service(
-        Command::new(env!("CARGO_BIN_EXE_operations"))
+        Command::new(&bin)
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             // Deadlines fire during the soak: requested assignments nobody accepts go STALE.
             .args(["--assignment-timeout", "2s"])
@@ -112,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!(
-        "soak: {minutes} min, {clients} clients, service pid {pid} (log: {})",
+        "soak: {minutes} min, {clients} clients, service {bin}, pid {pid} (log: {})",
         log.display()
     );
     println!(
