@@ -28,7 +28,7 @@ pub use dead_letters::DeadLetter;
 pub use feed::{FeedFilter, FeedPosition, Provenance, StoredEvent};
 pub use projector::{Delivery, ProjectionError, Projector};
 pub use replay::{replay, replay_many, replay_with_policy, Rebuild, ReplayProgress};
-pub use runner::{FailurePolicy, FeedStats, Runner, RunnerHandle, RunnerSettings, Wakeup};
+pub use runner::{FailurePolicy, FeedStats, Moved, Runner, RunnerHandle, RunnerSettings, Wakeup};
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use projections::{checkpoint, DeadLetter, FeedPosition};
+use projections::{checkpoint, DeadLetter, FeedPosition, Moved};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -75,16 +75,45 @@ pub fn with_behind(body: impl IntoResponse, letters: &[DeadLetter]) -> Response 
     response
 }
 
-/// Until one of `projectors` has committed a batch here (or too many batches went by to tell).
-async fn one_of(moves: &mut broadcast::Receiver<&'static str>, projectors: &[&str]) {
-    loop {
-        match moves.recv().await {
-            Ok(name) if projectors.contains(&name) => return,
-            Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => return,
-            // The instance runs no projectors: only the timer tells.
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+/// What this instance's projectors told of their committed batches, for one waiting read.
+struct News<'a> {
+    projectors: &'a [&'a str],
+    /// The furthest checkpoint each of `projectors` was told to have committed.
+    seen: Vec<Option<FeedPosition>>,
+}
+
+impl<'a> News<'a> {
+    fn new(projectors: &'a [&'a str]) -> Self {
+        Self {
+            projectors,
+            seen: vec![None; projectors.len()],
         }
+    }
+
+    /// Until one of the projectors has committed a batch here (or too many batches went by to
+    /// tell).
+    async fn next(&mut self, moves: &mut broadcast::Receiver<Moved>) {
+        loop {
+            match moves.recv().await {
+                Ok(moved) => {
+                    if let Some(i) = self.projectors.iter().position(|p| *p == moved.projector) {
+                        let seen = &mut self.seen[i];
+                        *seen = (*seen).max(Some(moved.to));
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                // The instance runs no projectors: only the timer tells.
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Whether every projector committed a checkpoint at or past `at`: then the read models
+    /// include it, and the database needs not be asked. (One that has not may have passed
+    /// over events of other types: the database tells.)
+    fn all_at(&self, at: FeedPosition) -> bool {
+        self.seen.iter().all(|seen| seen.is_some_and(|to| to >= at))
     }
 }
 
@@ -125,9 +154,9 @@ pub async fn wait_for_token(
     let mut pause = Duration::from_millis(2);
     // This instance's projectors tell when a batch of theirs commits: the read looks again at
     // once when one it waits for has. The timer stays for projectors led by another instance.
-    let mut moved = ctx.feed.moves();
+    let (mut moved, mut news) = (ctx.feed.moves(), News::new(projectors));
     loop {
-        if checkpoint::reached(ctx.store.pool(), projectors, at).await? {
+        if news.all_at(at) || checkpoint::reached(ctx.store.pool(), projectors, at).await? {
             return Ok(Some(at));
         }
         if Instant::now() + pause > deadline {
@@ -143,9 +172,76 @@ pub async fn wait_for_token(
         }
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            () = one_of(&mut moved, projectors) => {}
+            () = news.next(&mut moved) => {}
         }
         // Short steps: the wait is what a client pays for reading its own write.
         pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(transaction_id: u64, position: i64) -> FeedPosition {
+        FeedPosition {
+            transaction_id,
+            position,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_knows_its_token_is_in_once_every_projector_it_waits_for_committed_past_it() {
+        let (send, mut moves) = broadcast::channel(8);
+        let waited = ["tasks", "task_history"];
+        let mut news = News::new(&waited);
+        let token = at(10, 5);
+        assert!(!news.all_at(token), "nothing told yet");
+
+        // Another projector's batch is no news for this read; the next of its own is.
+        send.send(Moved {
+            projector: "trips",
+            to: at(20, 9),
+        })
+        .unwrap();
+        send.send(Moved {
+            projector: "tasks",
+            to: at(10, 4),
+        })
+        .unwrap();
+        news.next(&mut moves).await;
+        assert_eq!(news.seen, vec![Some(at(10, 4)), None]);
+        assert!(
+            !news.all_at(token),
+            "tasks is short of the token, task_history untold"
+        );
+
+        send.send(Moved {
+            projector: "tasks",
+            to: at(12, 7),
+        })
+        .unwrap();
+        news.next(&mut moves).await;
+        assert!(
+            !news.all_at(token),
+            "task_history untold: the database is asked"
+        );
+
+        // An older batch's news, arriving late, takes nothing back.
+        send.send(Moved {
+            projector: "task_history",
+            to: at(10, 5),
+        })
+        .unwrap();
+        send.send(Moved {
+            projector: "tasks",
+            to: at(9, 1),
+        })
+        .unwrap();
+        news.next(&mut moves).await;
+        news.next(&mut moves).await;
+        assert_eq!(news.seen, vec![Some(at(12, 7)), Some(at(10, 5))]);
+        assert!(news.all_at(token), "both at or past the token");
+        assert!(!news.all_at(at(12, 8)), "a later token is not in");
     }
 }

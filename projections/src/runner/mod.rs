@@ -36,7 +36,7 @@ mod window;
 
 use parking::watch_requests;
 use reader::{read, Reader};
-pub use stats::FeedStats;
+pub use stats::{FeedStats, Moved};
 use task::{run_projector, Shared};
 use window::Window;
 

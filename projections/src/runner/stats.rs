@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+use crate::FeedPosition;
+
 /// What the runner of an instance has read and applied since it started, for the metrics.
 #[derive(Clone, Default)]
 pub struct FeedStats(Arc<Counts>);
@@ -18,9 +20,18 @@ struct Counts {
     alone: AtomicU64,
     /// Batches applied, by projector.
     batches: Mutex<HashMap<&'static str, u64>>,
-    /// The projector of each batch committed that moved its checkpoint: what a read waiting
-    /// for its own write (`consistent_with`) waits on, rather than only on a timer.
-    moved: broadcast::Sender<&'static str>,
+    /// The projector of each batch committed that moved its checkpoint, and the checkpoint it
+    /// committed: what a read waiting for its own write (`consistent_with`) waits on, rather
+    /// than only on a timer.
+    moved: broadcast::Sender<Moved>,
+}
+
+/// A batch of a projector of this instance committed, and moved its checkpoint to `to`: every
+/// event of its types up to `to` is applied, in the database, for every reader from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub projector: &'static str,
+    pub to: FeedPosition,
 }
 
 impl Default for Counts {
@@ -52,15 +63,16 @@ impl FeedStats {
         all
     }
 
-    /// Names each projector of this instance as it commits a batch that moved its
-    /// checkpoint (a read waiting for a token looks again when one of its projectors has).
-    pub fn moves(&self) -> broadcast::Receiver<&'static str> {
+    /// Tells of each projector of this instance as it commits a batch that moved its
+    /// checkpoint, and where to (a read waiting for a token looks again when one of its
+    /// projectors has, and needs not ask the database when the checkpoint is past the token).
+    pub fn moves(&self) -> broadcast::Receiver<Moved> {
         self.0.moved.subscribe()
     }
 
-    pub(super) fn moved(&self, projector: &'static str) {
+    pub(super) fn moved(&self, projector: &'static str, to: FeedPosition) {
         // No read is waiting when nobody listens.
-        let _ = self.0.moved.send(projector);
+        let _ = self.0.moved.send(Moved { projector, to });
     }
 
     pub(super) fn read_shared(&self) {

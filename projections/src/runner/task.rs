@@ -186,7 +186,7 @@ pub(super) async fn run_projector(
             match batch {
                 Ok(Some(batch)) => {
                     if batch.moved {
-                        stats.moved(name);
+                        stats.moved(name, batch.to);
                         // While this batch ran, its transaction held the horizon: events
                         // committed meanwhile were invisible to the reader, and nothing else
                         // will tell it when it ended.
