@@ -248,7 +248,7 @@ where
             .append_prepared(&ours)
             .await
             .map(|events| (events, vec![])),
-        Some(other) => store.append_together(&ours, other).await,
+        Some(other) => store.append_together(&ours, &other.prepared).await,
     };
     match appended {
         Err(AppendError::Conflict) if companion.is_some() => {
@@ -263,14 +263,12 @@ where
         Err(AppendError::ReferenceChanged) => Err(Attempt::Retry),
         Ok((events, companion_events)) => {
             let version = version + events.len() as u64;
-            if let Some(every) = A::SNAPSHOT_EVERY {
-                if version - snapshot_version >= every {
-                    // The aggregate as `handle` left it: each new event applied exactly once.
-                    if let Err(err) = store.save_snapshot(&id, version, &aggregate).await {
-                        tracing::warn!(error = %err, aggregate_type = A::TYPE, aggregate_id = %id,
-                            "cannot save snapshot; the next load folds more events");
-                    }
-                }
+            // The aggregate as `handle` left it: each new event applied exactly once.
+            store
+                .snapshot_if_due(&id, version, snapshot_version, &aggregate)
+                .await;
+            if let Some(other) = &companion {
+                other.snapshot_if_due(store).await;
             }
             Ok(CommandOutcome {
                 aggregate_id: envelope.aggregate_id,

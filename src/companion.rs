@@ -65,7 +65,7 @@ impl Companion {
         &self,
         store: &EventStore,
         metadata: &EventMetadata,
-    ) -> Result<Option<Prepared>, PrepareError> {
+    ) -> Result<Option<CompanionAppend>, PrepareError> {
         let Self::Robot { robot_id, command } = self;
         let id = robot_id.to_string();
         let loaded = store
@@ -100,9 +100,36 @@ impl Companion {
         }
         let state = after.registry_state().filter(|s| Some(*s) != before);
         let head = (loaded.version, loaded.head_hash.as_deref());
-        Prepared::new::<Robot>(&id, head, &events, metadata, None)
-            .map(|prepared| Some(prepared.registering(state)))
-            .map_err(PrepareError::Append)
+        let prepared = Prepared::new::<Robot>(&id, head, &events, metadata, None)
+            .map_err(PrepareError::Append)?
+            .registering(state);
+        Ok(Some(CompanionAppend {
+            prepared,
+            version: loaded.version + events.len() as u64,
+            snapshot_version: loaded.snapshot_version,
+            after,
+            id,
+        }))
+    }
+}
+
+/// The other stream's append, and the stream as it leaves it.
+pub struct CompanionAppend {
+    pub prepared: Prepared,
+    id: String,
+    after: Robot,
+    /// Its version once appended, and its snapshot's as loaded.
+    version: u64,
+    snapshot_version: u64,
+}
+
+impl CompanionAppend {
+    /// Once appended: a robot's stream grows with every trip it takes, mostly through this
+    /// append, so its snapshot is kept here as for its own commands.
+    pub async fn snapshot_if_due(&self, store: &EventStore) {
+        store
+            .snapshot_if_due(&self.id, self.version, self.snapshot_version, &self.after)
+            .await;
     }
 }
 

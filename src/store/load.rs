@@ -209,6 +209,28 @@ impl EventStore {
         Ok(Some(loaded))
     }
 
+    /// Saves `aggregate`, the stream at `version`, as its snapshot when the stream snapshots
+    /// and the last one (at `snapshot_version`) is old enough; a failure is logged (the next
+    /// load folds more events), not the command's.
+    pub async fn snapshot_if_due<A: Stream>(
+        &self,
+        aggregate_id: &str,
+        version: u64,
+        snapshot_version: u64,
+        aggregate: &A,
+    ) {
+        let Some(every) = A::SNAPSHOT_EVERY else {
+            return;
+        };
+        if version.saturating_sub(snapshot_version) < every {
+            return;
+        }
+        if let Err(err) = self.save_snapshot(aggregate_id, version, aggregate).await {
+            tracing::warn!(error = %err, aggregate_type = A::TYPE, aggregate_id,
+                "cannot save snapshot; the next load folds more events");
+        }
+    }
+
     /// Saves `aggregate` as the stream's snapshot at `version`, unless a newer one exists.
     pub async fn save_snapshot<A: Aggregate>(
         &self,

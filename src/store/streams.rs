@@ -242,7 +242,12 @@ impl Stream for Pilot {
 
 /// `serial_number` is unique among robots, as in the seed's `Robot` table, for good (a retired
 /// robot keeps its number), regardless of case: the claim is its capitals.
+///
+/// A robot takes trips for years: its stream grows by a few events a trip (most of them
+/// appended beside the trip's, see `companion`).
 impl Stream for aggregates::robot::Robot {
+    const SNAPSHOT_EVERY: Option<u64> = Some(50);
+
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|robot| robot.status.into())
     }
@@ -274,7 +279,12 @@ impl Stream for aggregates::robot::Robot {
 
 /// An operator's `user_id` is unique among operators, for good: one user account, one
 /// operator. Other commands see it as its role while it is active, `DEACTIVATED` after.
+///
+/// An operator's status follows every shift of its pilot (the shift process): thousands of
+/// events over the years.
 impl Stream for Operator {
+    const SNAPSHOT_EVERY: Option<u64> = Some(50);
+
     fn registry_state(&self) -> Option<&'static str> {
         self.state().map(|operator| {
             if operator.deactivated {

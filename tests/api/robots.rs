@@ -1,7 +1,9 @@
 //! Robots over HTTP: commands, the read models behind GET, the merged timeline, refusals, the
 //! unique serial number under races, replay.
 
+use aggregates::robot::Robot;
 use futures::future::join_all;
+use operations::store::EventStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -357,4 +359,78 @@ async fn replaying_the_robot_projectors_rebuilds_the_same_rows() {
     for ((table, order), rows) in ROBOT_TABLES.into_iter().zip(before) {
         assert_eq!(snapshot(&app.pool, table, order).await, rows, "{table}");
     }
+}
+
+#[tokio::test]
+async fn a_robot_after_many_trips_loads_from_its_snapshot_as_from_every_event() {
+    let app = TestApp::spawn().await;
+    let robot = app.deployed_robot().await;
+    let stop = json!({"lat": 37.7793, "lng": -122.4057, "name": "Customer, 5th St"});
+    // Each trip moves the robot (on its trip, parked at the stop): events appended beside the
+    // trip's, not by a command of the robot's own.
+    let trip = |id: Uuid| {
+        let stop = stop.clone();
+        let app = &app;
+        async move {
+            let plan = json!({"type": "PlanTrip", "task_id": Uuid::new_v4(), "robot_id": robot,
+                              "trip_type": "DELIVERY",
+                              "origin": {"lat": 37.7749, "lng": -122.4194, "name": "Hub SF"},
+                              "destination": stop});
+            app.ok("trips", id, plan).await;
+            for body in [
+                json!({"type": "MarkReadyToDepart"}),
+                json!({"type": "DepartTrip"}),
+                json!({"type": "ArriveAtStop", "location": stop}),
+                json!({"type": "CompleteTrip"}),
+            ] {
+                app.ok("trips", id, body).await;
+            }
+        }
+    };
+    for _ in 0..30 {
+        trip(Uuid::new_v4()).await;
+    }
+    let store = EventStore::new(app.pool.clone(), Default::default());
+    let from_zero = store
+        .load_all_events::<Robot>(&robot.to_string())
+        .await
+        .unwrap();
+    assert!(from_zero.version > 60, "{} events", from_zero.version);
+    let snapshot: i64 = sqlx::query_scalar(
+        "SELECT last_sequence FROM snapshots WHERE aggregate_type = 'Robot' AND aggregate_id = $1",
+    )
+    .bind(robot.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .expect("the robot has a snapshot");
+    assert!(snapshot >= 50, "snapshot at {snapshot}");
+
+    let from_snapshot = store.load::<Robot>(&robot.to_string()).await.unwrap();
+    assert_eq!(from_snapshot.snapshot_version as i64, snapshot);
+    assert_eq!(from_snapshot.version, from_zero.version);
+    assert_eq!(from_snapshot.aggregate, from_zero.aggregate);
+    assert_eq!(from_snapshot.head_hash, from_zero.head_hash);
+
+    // It still takes trips on top of its snapshot, and its stream verifies whole.
+    trip(Uuid::new_v4()).await;
+    let answer: Value = app
+        .get(&format!("/v1/robots/{robot}/verify"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "intact", "{answer}");
+    let loaded = store.load::<Robot>(&robot.to_string()).await.unwrap();
+    assert!(loaded.version > from_zero.version, "the last trip moved it");
+    assert_eq!(answer["events"], loaded.version);
+    let all = store
+        .load_all_events::<Robot>(&robot.to_string())
+        .await
+        .unwrap();
+    assert_eq!(loaded.aggregate, all.aggregate);
+    assert_eq!(
+        loaded.aggregate.state().unwrap().status,
+        aggregates::robot::RobotStatus::Parked,
+        "parked after its trip"
+    );
 }
