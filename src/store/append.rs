@@ -134,7 +134,12 @@ const APPEND: &str = append_statement!("", "");
 // entities the command names, each in a state it allows (`Stream::references`: the events are
 // written only if every one is found so, and each found row is locked FOR SHARE until the
 // commit, so a hub cannot close between the check and a deployment's commit), and the stream's
-// own state in the registry when it changed (`Stream::registry_state`).
+// own state in the registry when it changed (`Stream::registry_state`). A stream that changes
+// its state locks its registry row before it writes anything: its transaction id, which orders
+// the feed, is then taken after every append that holds the row FOR SHARE has its own. Were the
+// events written first, an operator's deactivation could take an id below that of a shift
+// whose check it waited for: the feed would show the shift starting after the deactivation
+// though it committed before it.
 const APPEND_FULL: &str = append_statement!(
     "
      WHERE (SELECT count(*)
@@ -143,7 +148,12 @@ const APPEND_FULL: &str = append_statement!(
                       JOIN UNNEST($14::text[], $15::text[], $16::text[]) AS x(t, i, allowed)
                         ON r.aggregate_type = x.t AND r.aggregate_id = x.i
                      WHERE x.allowed = '' OR r.state = ANY (string_to_array(x.allowed, ','))
-                       FOR SHARE OF r) found) = $17",
+                       FOR SHARE OF r) found) = $17
+       AND ($18::text IS NULL
+            OR (SELECT count(*)
+                  FROM (SELECT FROM entity_registry o
+                         WHERE o.aggregate_type = $1 AND o.aggregate_id = $2
+                           FOR UPDATE OF o) mine) >= 0)",
     ", claimed AS (
     -- Only when the events were written. PostgreSQL does not promise the order in which the
     -- CTEs hit a conflict: whichever is reported, the executor first asks whether a request

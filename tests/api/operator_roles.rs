@@ -621,3 +621,57 @@ async fn pilots_stored_before_pilots_were_operators_get_their_operator_from_the_
     let rows = timeline(&app, idle).await;
     assert_eq!(rows.last().unwrap().1, "AVAILABLE");
 }
+
+/// What keeps the feed in the order things happened when a deactivation meets a shift's
+/// check: the append that changes an operator's registry state locks the row before it writes
+/// anything, so a check that comes meanwhile (here the test's, as a shift's append makes it)
+/// waits for the deactivation and sees it. Were the events written first, the deactivation
+/// would take its transaction id (the feed's order) first and the check pass meanwhile: the
+/// feed would show the shift after the deactivation though it committed before it. A trigger
+/// of the test's holds the deactivation in the middle of its statement, with its id taken.
+#[tokio::test]
+async fn a_shifts_check_during_a_deactivations_append_waits_for_it_and_sees_it() {
+    let app = TestApp::spawn().await;
+    let operator = app.new_pilot().await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION test_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.event_type = 'OperatorDeactivated' THEN
+             PERFORM txid_current();
+             PERFORM pg_sleep(0.6);
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER test_hold BEFORE INSERT ON events
+            FOR EACH ROW EXECUTE FUNCTION test_hold();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let deactivation = tokio::spawn(
+        app.client
+            .post(format!("{}/v1/operators/{operator}/commands", app.address))
+            .json(&json!({"type": "DeactivateOperator"}))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let mut check = app.pool.begin().await.unwrap();
+    let started = std::time::Instant::now();
+    let state: String = sqlx::query_scalar(
+        "SELECT state FROM entity_registry
+          WHERE aggregate_type = 'Operator' AND aggregate_id = $1 FOR SHARE",
+    )
+    .bind(operator.to_string())
+    .fetch_one(&mut *check)
+    .await
+    .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(state, "DEACTIVATED", "the check saw the deactivation");
+    assert!(
+        waited >= std::time::Duration::from_millis(200),
+        "it waited for it ({waited:?})"
+    );
+    check.commit().await.unwrap();
+    let answer = deactivation.await.unwrap().unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
