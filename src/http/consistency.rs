@@ -190,6 +190,10 @@ mod tests {
         }
     }
 
+    fn tell(send: &broadcast::Sender<Moved>, projector: &'static str, to: FeedPosition) {
+        send.send(Moved { projector, to }).unwrap();
+    }
+
     #[tokio::test]
     async fn a_read_knows_its_token_is_in_once_every_projector_it_waits_for_committed_past_it() {
         let (send, mut moves) = broadcast::channel(8);
@@ -199,16 +203,8 @@ mod tests {
         assert!(!news.all_at(token), "nothing told yet");
 
         // Another projector's batch is no news for this read; the next of its own is.
-        send.send(Moved {
-            projector: "trips",
-            to: at(20, 9),
-        })
-        .unwrap();
-        send.send(Moved {
-            projector: "tasks",
-            to: at(10, 4),
-        })
-        .unwrap();
+        tell(&send, "trips", at(20, 9));
+        tell(&send, "tasks", at(10, 4));
         news.next(&mut moves).await;
         assert_eq!(news.seen, vec![Some(at(10, 4)), None]);
         assert!(
@@ -216,11 +212,7 @@ mod tests {
             "tasks is short of the token, task_history untold"
         );
 
-        send.send(Moved {
-            projector: "tasks",
-            to: at(12, 7),
-        })
-        .unwrap();
+        tell(&send, "tasks", at(12, 7));
         news.next(&mut moves).await;
         assert!(
             !news.all_at(token),
@@ -228,16 +220,8 @@ mod tests {
         );
 
         // An older batch's news, arriving late, takes nothing back.
-        send.send(Moved {
-            projector: "task_history",
-            to: at(10, 5),
-        })
-        .unwrap();
-        send.send(Moved {
-            projector: "tasks",
-            to: at(9, 1),
-        })
-        .unwrap();
+        tell(&send, "task_history", at(10, 5));
+        tell(&send, "tasks", at(9, 1));
         news.next(&mut moves).await;
         news.next(&mut moves).await;
         assert_eq!(news.seen, vec![Some(at(12, 7)), Some(at(10, 5))]);
